@@ -1,0 +1,14 @@
+# One image for every alertfold process; docker-compose.yml picks the command.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY domain domain
+COPY agents agents
+COPY projections projections
+COPY gateways gateways
+COPY infra infra
+RUN pip install --no-cache-dir .
+ENV ALERTFOLD_API_HOST=0.0.0.0 ALERTFOLD_DATA_DIR=/data
+VOLUME /data
+ENTRYPOINT ["alertfold"]
+CMD ["api"]

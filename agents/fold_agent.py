@@ -1,0 +1,218 @@
+"""The fold agent: reads `alerts`, folds each into its issue, writes `issue-events`.
+
+It only translates. The decisions are `domain.fold.fold_alert`'s; this module decodes the
+record, checks it sits on its channel's partition, calls the fold, and makes the effects
+durable in an order that survives a crash at any point:
+
+1. the new events are produced and acknowledged by the broker;
+2. then the slot (issue state + this record's offset) is written to the table;
+3. then the partition's bookmark moves past the record (see `fold_progress`).
+
+A crash before 2 re-folds the record from the old state into the same events with the same
+ids (the fold is deterministic), which consumers drop as duplicates; a crash between 2 and 3
+finds the offset in the slot and skips the record's effects.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import faust
+from faust.types import Message, TopicT
+
+from agents.fold_progress import FoldProgress, InputRecord
+from agents.issue_table import (
+    ChannelPartitionedTable,
+    Slot,
+    partition_for_channel,
+    read_slot,
+    slot_key,
+    write_slot,
+)
+from agents.topics import Topics
+from domain.channel import channel_for
+from domain.errors import DomainError
+from domain.fold import AlertReceived, Folded, FoldOutcome, fold_alert
+from domain.records import InputPosition
+from domain.routing import RouteTable
+from infra.alert_wire import DeadLetter, UndecodableAlert, decode_alert, encode_alert
+
+log = logging.getLogger("alertfold.fold")
+
+
+@dataclass(frozen=True)
+class Reroute:
+    """The record is not on its channel's partition: put it there instead of folding it."""
+
+    channel: str
+    partition: int
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The fold's decision for a record on its channel's partition."""
+
+    channel: str
+    partition: int
+    slot_key: str
+    folded: Folded
+
+
+class AlertFolder:
+    """Handles one `alerts` record at a time, for the partitions this worker owns."""
+
+    def __init__(
+        self,
+        *,
+        table: ChannelPartitionedTable,
+        progress: FoldProgress,
+        topics: Topics,
+        routes: RouteTable,
+        partitions: int,
+    ) -> None:
+        self._table = table
+        self._progress = progress
+        self._topics = topics
+        self._routes = routes
+        self._partitions = partitions
+
+    async def handle(self, message: Message) -> None:
+        record = InputRecord.from_faust(message)
+        missed = await self._progress.missed_before(record)
+        if missed is None:
+            return  # folded before: a redelivery
+        for earlier in [*missed, record]:
+            await self._fold(earlier)
+            self._progress.advance(earlier)
+
+    async def _fold(self, record: InputRecord) -> None:
+        try:
+            decision = self._decide(record)
+        except UndecodableAlert as error:
+            await self._dead_letter(record, error.reason, error.problems)
+            return
+        except DomainError as error:
+            await self._dead_letter(record, str(error), [])
+            return
+        except Exception as error:  # a bug must not stall every other alert of the channel
+            log.exception("folding the record at %s failed", _where(record))
+            await self._dead_letter(record, f"internal error while folding: {error!r}", [])
+            return
+        if isinstance(decision, Reroute):
+            await self._reroute(record, decision)
+        elif isinstance(decision, Decided):
+            await self._apply(record, decision)
+
+    def _decide(self, record: InputRecord) -> Reroute | Decided | None:
+        """What this record means, without any effect yet (only the table is read)."""
+        envelope = decode_alert(record.value, datetime.fromtimestamp(record.timestamp, UTC))
+        channel = channel_for(envelope.alert, self._routes)
+        alert = envelope.alert.routed_to(channel)
+        partition = partition_for_channel(channel, self._partitions)
+        if record.key != channel.encode() or record.partition != partition:
+            return Reroute(channel, partition, encode_alert(alert, envelope.received_at))
+        key = slot_key(channel, alert.correlation_id)
+        slot = read_slot(self._table, key)
+        if slot is not None and slot.last_alert_offset >= record.offset:
+            return None  # state saved, bookmark not yet: the effects are already durable
+        position = InputPosition(
+            topic=record.topic, partition=record.partition, offset=record.offset
+        )
+        received = AlertReceived(alert=alert, position=position, received_at=envelope.received_at)
+        folded = fold_alert(slot.issue if slot else None, received)
+        return Decided(channel, partition, key, folded) if folded.events else None
+
+    async def _reroute(self, record: InputRecord, reroute: Reroute) -> None:
+        await self._send(
+            self._topics.alerts_topic,
+            key=reroute.channel.encode(),
+            value=reroute.value,
+            partition=reroute.partition,
+        )
+        log.info(
+            "re-keyed alert at %s onto channel %s (partition %d)",
+            _where(record),
+            reroute.channel,
+            reroute.partition,
+        )
+
+    async def _apply(self, record: InputRecord, decided: Decided) -> None:
+        """Events first, acknowledged; only then the state that remembers them."""
+        folded = decided.folded
+        for event in folded.events:
+            await self._send(
+                self._topics.issue_events_topic,
+                key=decided.channel.encode(),
+                value=event.to_json(),
+                partition=decided.partition,
+                timestamp=record.timestamp,
+            )
+        slot = Slot(issue=folded.state, last_alert_offset=record.offset)
+        write_slot(self._table, decided.slot_key, slot)
+        if folded.outcome is not FoldOutcome.GROUPED:
+            first = folded.events[0]
+            log.info(
+                "%s issue %s in %s (%s)",
+                folded.outcome,
+                first.issue_id,
+                decided.channel,
+                first.correlation_id,
+            )
+
+    async def _dead_letter(
+        self, record: InputRecord, reason: str, problems: list[dict[str, str]]
+    ) -> None:
+        letter = DeadLetter(
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            problems=problems,
+        )
+        await self._send(
+            self._topics.alerts_dlq_topic,
+            key=record.key,
+            value=letter.to_json(),
+            headers=letter.headers(),
+        )
+        log.warning("dead-lettered record at %s: %s", _where(letter), reason)
+
+    @staticmethod
+    async def _send(
+        topic: TopicT,
+        *,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None = None,
+        timestamp: float | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Produce now (not attached to the current event) and wait for the broker's ack."""
+        pending = await topic.send(
+            key=key,
+            value=value,
+            partition=partition,
+            timestamp=timestamp,
+            headers=headers,
+            force=True,
+        )
+        await pending
+
+
+def _where(position: InputRecord | DeadLetter) -> str:
+    return f"{position.topic}[{position.partition}]@{position.offset}"
+
+
+def register_fold_agent(app: faust.App, topics: Topics, folder: AlertFolder) -> None:
+    """One agent, concurrency 1: a second concurrent consumer could commit past an unfinished
+    record (faust #606) and break per-channel order; scale with partitions instead."""
+
+    @app.agent(topics.alerts_topic, name="fold_alerts", concurrency=1)
+    async def fold_alerts(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await folder.handle(event.message)

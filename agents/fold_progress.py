@@ -1,0 +1,138 @@
+"""Which offset of each input partition the fold applies next: the fold's own bookmark.
+
+Faust acknowledges records it drops during a rebalance or a shutdown (records fetched under
+an older consumer generation, or while flow control is paused) and a record whose handler
+was cancelled, so its committed offsets can run ahead of what was actually folded; a restart
+would then silently skip those alerts. The bookmark lives in a changelog-backed table
+written after each record's effects, so it is recovered with the issue state. A record past
+the bookmark reveals such a gap, and the records in between are read back from Kafka and
+folded first; Faust's own consumer is never moved, since seeking it from inside a stream
+races with its fetcher thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import cast
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import Message
+
+log = logging.getLogger("alertfold.fold")
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    """One record of an input topic, however it was read (Faust stream or gap read-back)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: float  # seconds since the epoch, as Kafka stamped the record
+
+    @classmethod
+    def from_faust(cls, message: Message) -> InputRecord:
+        return cls(
+            message.topic,
+            message.partition,
+            message.offset,
+            message.key,
+            message.value,
+            message.timestamp,
+        )
+
+
+def progress_table(app: faust.App, partitions: int) -> faust.Table[str, bytes]:
+    """Declare the table mapping "topic:partition" to the next offset to fold.
+
+    Faust writes each entry to the changelog partition of the record being handled, which
+    is exactly the input partition the entry describes.
+    """
+    table = app.Table(
+        "fold_progress",
+        default=None,
+        partitions=partitions,
+        key_type=str,
+        value_type=bytes,
+        help="input partition -> next offset the fold applies",
+    )
+    return cast("faust.Table[str, bytes]", table)
+
+
+class FoldProgress:
+    def __init__(self, table: faust.Table[str, bytes], gaps: GapReader) -> None:
+        self._table = table
+        self._gaps = gaps
+
+    def next_offset(self, record: InputRecord) -> int | None:
+        stored = self._table.get(_key(record))
+        return int(stored) if stored else None
+
+    async def missed_before(self, record: InputRecord) -> list[InputRecord] | None:
+        """None when the record was folded already; else the records skipped before it."""
+        expected = self.next_offset(record)
+        if expected is None or record.offset == expected:
+            return []
+        if record.offset < expected:
+            return None  # folded before the last commit was lost: a redelivery
+        missed = await self._gaps.read(record.topic, record.partition, expected, record.offset)
+        log.warning(
+            "%s[%d]: offset %d arrived but %d is the next to fold (the consumer skipped "
+            "records); folding the %d skipped record(s) first",
+            record.topic,
+            record.partition,
+            record.offset,
+            expected,
+            len(missed),
+        )
+        return missed
+
+    def advance(self, record: InputRecord) -> None:
+        """Record that this record's effects are durable."""
+        self._table[_key(record)] = str(record.offset + 1).encode()
+
+
+def _key(record: InputRecord) -> str:
+    return f"{record.topic}:{record.partition}"
+
+
+class GapReader:
+    """Reads a range of one partition straight from the broker, outside Faust."""
+
+    def __init__(self, bootstrap_servers: str, timeout: float = 30.0) -> None:
+        self._servers = bootstrap_servers
+        self._timeout = timeout
+
+    async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]:
+        """Records with start <= offset < end (fewer if retention removed some)."""
+        tp = TopicPartition(topic, partition)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._servers, enable_auto_commit=False, group_id=None
+        )
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            earliest = (await consumer.beginning_offsets([tp]))[tp]
+            consumer.seek(tp, max(start, earliest))
+            found: list[InputRecord] = []
+            position = max(start, earliest)
+            async with asyncio.timeout(self._timeout):
+                while position < end:
+                    for r in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                        position = r.offset + 1
+                        if r.offset < end:
+                            found.append(
+                                InputRecord(
+                                    topic, partition, r.offset, r.key, r.value, r.timestamp / 1000
+                                )
+                            )
+            return found
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer.stop()

@@ -1,0 +1,79 @@
+"""The fold's state: one entry per (channel, correlation id), in a changelog-backed table.
+
+Faust normally writes a table entry to the changelog partition of the *event being
+processed*. The fold instead derives the partition from the channel id inside the key, with
+the same murmur2 partitioner producers use for `alerts`, so an entry always lives on its
+channel's partition whatever triggered the write; recovery after a rebalance then hands each
+worker exactly the state of the channels it owns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from aiokafka.partitioner import DefaultPartitioner
+from faust.tables.table import Table
+from pydantic import BaseModel, ConfigDict
+
+from domain.issue_state import IssueState
+
+_SEPARATOR = "\x1f"  # ASCII unit separator: never valid in a channel id
+
+
+def slot_key(channel_id: str, correlation_id: str) -> str:
+    return f"{channel_id}{_SEPARATOR}{correlation_id}"
+
+
+def channel_of(key: str) -> str:
+    return key.split(_SEPARATOR, 1)[0]
+
+
+def partition_for_channel(channel_id: str, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner picks for this channel key."""
+    every = list(range(partitions))
+    return int(DefaultPartitioner()(channel_id.encode(), every, every))
+
+
+class Slot(BaseModel):
+    """A correlation id's issue, plus the last `alerts` offset folded into it.
+
+    The offset lets a redelivered alert (after a crash between saving state and committing
+    the consumer offset) be recognised and skipped instead of counted twice.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    issue: IssueState | None
+    last_alert_offset: int
+
+
+class ChannelPartitionedTable(Table[str, bytes]):
+    """A table whose keys start with a channel id and live on that channel's partition."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return partition_for_channel(channel_of(str(key)), self.partitions or 1)
+
+
+def issues_table(app: faust.App, partitions: int) -> ChannelPartitionedTable:
+    """Declare the table mapping (channel, correlation id) to its slot, as JSON bytes."""
+    table = ChannelPartitionedTable(
+        app=app,
+        name="issues_by_correlation",
+        default=None,
+        partitions=partitions,
+        key_type=str,
+        value_type=bytes,
+        help="(channel, correlation id) -> the issue the next alert joins",
+    )
+    app.tables.add(table)
+    return table
+
+
+def read_slot(table: ChannelPartitionedTable, key: str) -> Slot | None:
+    raw = table.get(key)
+    return Slot.model_validate_json(raw) if raw else None
+
+
+def write_slot(table: ChannelPartitionedTable, key: str, slot: Slot) -> None:
+    table[key] = slot.model_dump_json().encode()

@@ -1,0 +1,61 @@
+"""What an alert may hold: Slack Manager's limits, kept in one table.
+
+The numbers are Slack Manager's (github.com/slackmgr/types, alert.go); keeping them together,
+in its order, makes checking them against that file a single read when it changes.
+
+Limits count characters (Unicode code points), where Slack Manager's Go code counts bytes for
+some of them; that only ever accepts more, never less.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+MAX_TIMESTAMP_AGE = timedelta(days=7)
+MAX_CORRELATION_ID_LENGTH = 500
+MAX_SLACK_CHANNEL_ID_LENGTH = 80
+MAX_ROUTE_KEY_LENGTH = 1000
+MAX_HEADER_LENGTH = 130
+MAX_TEXT_LENGTH = 10_000
+MAX_FALLBACK_TEXT_LENGTH = 150
+MAX_AUTHOR_LENGTH = 100
+MAX_HOST_LENGTH = 100
+MAX_USERNAME_LENGTH = 100
+MAX_FOOTER_LENGTH = 300
+MAX_FIELD_COUNT = 20
+MAX_FIELD_TITLE_LENGTH = 30
+MAX_FIELD_VALUE_LENGTH = 200
+MAX_ICON_EMOJI_LENGTH = 50
+MAX_MENTION_LENGTH = 20
+MIN_AUTO_RESOLVE_SECONDS = 30
+MAX_AUTO_RESOLVE_SECONDS = 63_113_851
+# Slack Manager has no default (Go's zero value fails validation when follow-up is enabled); one
+# hour is what it uses for every alert it creates itself (Alertmanager mapping, client errors).
+DEFAULT_AUTO_RESOLVE_SECONDS = 3600
+MAX_IGNORE_IF_TEXT_CONTAINS_COUNT = 20
+MAX_IGNORE_IF_TEXT_CONTAINS_LENGTH = 1000
+MAX_ESCALATION_COUNT = 3
+MIN_ESCALATION_DELAY_SECONDS = 30
+MIN_ESCALATION_DELAY_DIFF_SECONDS = 30
+MAX_ESCALATION_SLACK_MENTION_COUNT = 10
+MAX_WEBHOOK_COUNT = 5
+MAX_WEBHOOK_ID_LENGTH = 100
+MAX_WEBHOOK_URL_LENGTH = 1000
+MAX_WEBHOOK_BUTTON_TEXT_LENGTH = 25
+MAX_WEBHOOK_CONFIRMATION_TEXT_LENGTH = 1000
+MAX_WEBHOOK_PAYLOAD_COUNT = 50
+MAX_WEBHOOK_PAYLOAD_JSON_BYTES = 2048
+MAX_WEBHOOK_PLAIN_TEXT_INPUT_COUNT = 10
+MAX_WEBHOOK_CHECKBOX_INPUT_COUNT = 10
+MAX_WEBHOOK_INPUT_ID_LENGTH = 200
+MAX_WEBHOOK_INPUT_DESCRIPTION_LENGTH = 200
+MAX_WEBHOOK_INPUT_LABEL_LENGTH = 200
+MAX_WEBHOOK_INPUT_TEXT_LENGTH = 3000
+MAX_WEBHOOK_CHECKBOX_OPTION_COUNT = 5
+MAX_WEBHOOK_CHECKBOX_OPTION_TEXT_LENGTH = 50
+MAX_WEBHOOK_CHECKBOX_OPTION_VALUE_LENGTH = 100
+
+SLACK_CHANNEL_ID_OR_NAME = re.compile(rf"^[0-9a-zA-Z_-]{{1,{MAX_SLACK_CHANNEL_ID_LENGTH}}}$")
+ICON_EMOJI = re.compile(rf"^:[^:]{{1,{MAX_ICON_EMOJI_LENGTH}}}:$")
+SLACK_MENTION = re.compile(rf"^(<!here>|<!channel>|<@[^>\s]{{1,{MAX_MENTION_LENGTH}}}>)$")

@@ -1,0 +1,196 @@
+"""The `Issue` aggregate: correlated alerts of one channel folded into one thing to act on.
+
+Command methods are actions (`open`, `group`, `resolve`, `reopen`); each triggers a past-tense
+event whose `apply` is the only place state changes. Event ids, issue ids and timestamps are
+always passed in, never drawn from a clock or a random source, so folding the same inputs
+again yields the same events (DESIGN.md invariant 3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.alert import Alert
+from domain.errors import IssueNotOpen, IssueNotResolved
+from domain.issue_state import IssueState
+from domain.records import IssueSnapshot, IssueStatus
+from domain.severity import Severity
+
+
+class Issue(Aggregate):
+    """One Slack message's worth of trouble: the alerts of a (channel, correlation id)."""
+
+    class IssueOpened(Aggregate.Created):
+        channel_id: str
+        correlation_id: str
+        alert: dict[str, Any]
+
+    class AlertGrouped(Aggregate.Event):
+        alert: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            issue = cast(Issue, aggregate)
+            issue._take_alert(self.alert, self.timestamp)
+
+    class SeverityChanged(Aggregate.Event):
+        previous: str
+        severity: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            cast(Issue, aggregate).severity = Severity(self.severity)
+
+    class IssueResolved(Aggregate.Event):
+        alert: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            issue = cast(Issue, aggregate)
+            issue._take_alert(self.alert, self.timestamp)
+            issue.status = "resolved"
+            issue.severity = Severity.RESOLVED
+            issue.resolved_at = self.timestamp
+
+    class IssueReopened(Aggregate.Event):
+        alert: dict[str, Any]
+
+        def apply(self, aggregate: Aggregate) -> None:
+            issue = cast(Issue, aggregate)
+            issue._take_alert(self.alert, self.timestamp)
+            issue.status = "open"
+            issue.severity = _severity_of(self.alert)
+            issue.resolved_at = None
+
+    def __init__(self, channel_id: str, correlation_id: str, alert: dict[str, Any]) -> None:
+        self.channel_id = channel_id
+        self.correlation_id = correlation_id
+        self.status: IssueStatus = "open"
+        self.alert_count = 0
+        self.resolved_at: datetime | None = None
+        self.last_alert: dict[str, Any] = alert
+        self.last_alert_at: datetime = self.created_on
+        self.severity = _severity_of(alert)
+        self._take_alert(alert, self.created_on)
+
+    # Commands ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, alert: Alert, *, issue_id: UUID, at: datetime) -> Issue:
+        """Open an issue for the first alert of a (channel, correlation id)."""
+        issue = cls._create(
+            cls.IssueOpened,
+            id=issue_id,
+            timestamp=at,
+            channel_id=alert.slack_channel_id or "",
+            correlation_id=alert.correlation_id,
+            alert=alert.to_json_obj(),
+        )
+        return issue
+
+    def group(self, alert: Alert, *, at: datetime) -> None:
+        """Add a firing alert to this open issue; its severity becomes the issue's."""
+        self.check_open()
+        previous = self.severity
+        self.trigger_event(self.AlertGrouped, timestamp=at, alert=alert.to_json_obj())
+        if alert.severity is not previous:
+            self.trigger_event(
+                self.SeverityChanged,
+                timestamp=at,
+                previous=previous.value,
+                severity=alert.severity.value,
+            )
+
+    def resolve(self, alert: Alert, *, at: datetime) -> None:
+        """Close this issue because its source said the problem is gone."""
+        self.check_open()
+        self.trigger_event(self.IssueResolved, timestamp=at, alert=alert.to_json_obj())
+
+    def reopen(self, alert: Alert, *, at: datetime) -> None:
+        """Bring a resolved issue back because the problem fired again."""
+        self.check_resolved()
+        self.trigger_event(self.IssueReopened, timestamp=at, alert=alert.to_json_obj())
+
+    # Rules ------------------------------------------------------------------------------
+
+    def check_open(self) -> None:
+        if self.status != "open":
+            raise IssueNotOpen(f"issue {self.id} is {self.status}, not open")
+
+    def check_resolved(self) -> None:
+        if self.status != "resolved":
+            raise IssueNotResolved(f"issue {self.id} is {self.status}, not resolved")
+
+    def is_older_than_last_alert(self, alert: Alert) -> bool:
+        """An alert stamped before the issue's latest one is stale news, already superseded."""
+        return alert.timestamp is not None and alert.timestamp < self.last_alert_at
+
+    # State ------------------------------------------------------------------------------
+
+    def _take_alert(self, alert: dict[str, Any], at: datetime) -> None:
+        self.last_alert = alert
+        self.last_alert_at = _alert_time(alert, at)
+        self.alert_count += 1
+
+    def snapshot(self) -> IssueSnapshot:
+        """The issue as read models and presenters see it."""
+        resolved = self.status == "resolved"
+        alert = self.last_alert
+        header = (resolved and alert.get("headerWhenResolved")) or alert.get("header") or ""
+        text = (resolved and alert.get("textWhenResolved")) or alert.get("text") or ""
+        return IssueSnapshot(
+            id=str(self.id),
+            channel_id=self.channel_id,
+            correlation_id=self.correlation_id,
+            status=self.status,
+            severity=self.severity,
+            alert_count=self.alert_count,
+            header=header,
+            text=text,
+            opened_at=self.created_on,
+            updated_at=self.modified_on,
+            resolved_at=self.resolved_at,
+            last_alert=alert,
+        )
+
+    def to_state(self) -> IssueState:
+        return IssueState(
+            id=str(self.id),
+            version=self.version,
+            channel_id=self.channel_id,
+            correlation_id=self.correlation_id,
+            status=self.status,
+            severity=self.severity,
+            alert_count=self.alert_count,
+            opened_at=self.created_on,
+            updated_at=self.modified_on,
+            resolved_at=self.resolved_at,
+            last_alert_at=self.last_alert_at,
+            last_alert=self.last_alert,
+        )
+
+    @classmethod
+    def from_state(cls, state: IssueState) -> Issue:
+        """Rebuild the aggregate from its stored state, without replaying its events."""
+        issue = cls.__new__(cls)
+        issue.__base_init__(UUID(state.id), state.version, state.opened_at)
+        issue.modified_on = state.updated_at
+        issue.channel_id = state.channel_id
+        issue.correlation_id = state.correlation_id
+        issue.status = state.status
+        issue.severity = state.severity
+        issue.alert_count = state.alert_count
+        issue.resolved_at = state.resolved_at
+        issue.last_alert_at = state.last_alert_at
+        issue.last_alert = state.last_alert
+        return issue
+
+
+def _severity_of(alert: dict[str, Any]) -> Severity:
+    return Severity(alert.get("severity") or Severity.ERROR)
+
+
+def _alert_time(alert: dict[str, Any], fallback: datetime) -> datetime:
+    raw = alert.get("timestamp")
+    return datetime.fromisoformat(raw) if isinstance(raw, str) and raw else fallback

@@ -1,0 +1,28 @@
+"""The stored form of an `Issue`: what the fold keeps per (channel, correlation id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.records import IssueStatus
+from domain.severity import Severity
+
+
+class IssueState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: int
+    channel_id: str
+    correlation_id: str
+    status: IssueStatus
+    severity: Severity
+    alert_count: int
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    last_alert_at: datetime
+    last_alert: dict[str, Any]

@@ -1,0 +1,70 @@
+"""Putting accepted alerts on the `alerts` topic, acknowledged by every in-sync replica.
+
+The API answers 202 only after this returns, so an alert that got a 202 is in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not acknowledge; the caller must not report the alerts as accepted."""
+
+
+class AlertPublisher:
+    def __init__(self, bootstrap_servers: str, topic: str, timeout: float = 10.0) -> None:
+        self._servers = bootstrap_servers
+        self._topic = topic
+        self._timeout = timeout
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        """Connect lazily, so the API starts (and reports 503) while the broker is down."""
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    request_timeout_ms=int(self._timeout * 1000),
+                    max_request_size=8 * 1024 * 1024,
+                    linger_ms=2,
+                )
+                try:
+                    await asyncio.wait_for(producer.start(), self._timeout)
+                except (KafkaError, TimeoutError, OSError) as error:
+                    await producer.stop()
+                    raise BrokerUnavailable(_describe(error)) from None
+                self._producer = producer
+            return self._producer
+
+    async def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Send (channel id, value) records keyed by channel; return once all are acked."""
+        producer = await self._ready_producer()
+        try:
+            futures = [
+                await producer.send(self._topic, key=channel.encode(), value=value)
+                for channel, value in records
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        except (KafkaError, TimeoutError, OSError) as error:
+            log.warning("publishing %d alert(s) failed: %s", len(records), _describe(error))
+            raise BrokerUnavailable(_describe(error)) from None
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -1,0 +1,83 @@
+"""The HTTP API's FastAPI application, built from its dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from gateways.api.dependencies import ApiDependencies
+from gateways.api.errors import install_error_handlers
+from gateways.api.ingest import ingest_router
+from gateways.api.metrics import ApiMetrics, install_request_metrics, metrics_router
+from gateways.api.views import views_router
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, built without touching Kafka or a database."""
+    from domain.routing import RouteTable
+    from gateways.alert_publisher import AlertPublisher
+    from infra.database import create_database_engine
+    from projections.lookup_store import LookupStore
+
+    async def unused() -> tuple[bool, str]:
+        return True, ""
+
+    deps = ApiDependencies(
+        publisher=AlertPublisher("127.0.0.1:9", "alerts"),
+        store=LookupStore(create_database_engine("sqlite://")),
+        routes=RouteTable([]),
+        clock=lambda: datetime.now(UTC),
+        broker_check=unused,
+        database_check=lambda: (True, ""),
+        max_body_bytes=1,
+    )
+    return create_api(deps).openapi()
+
+
+def request_body_schemas() -> dict[str, Any]:
+    """JSON schemas of the ingest bodies, read by hand (not by FastAPI) to give precise errors."""
+    from domain.alert import Alert
+    from domain.alertmanager import AlertmanagerWebhook
+
+    ref = "#/components/schemas/{model}"
+    schemas: dict[str, Any] = {}
+    for name, model in (("Alert", Alert), ("AlertmanagerWebhook", AlertmanagerWebhook)):
+        schema = model.model_json_schema(by_alias=True, ref_template=ref)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    return schemas
+
+
+def create_api(deps: ApiDependencies) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await deps.publisher.close()
+
+    app = FastAPI(
+        title="alertfold",
+        summary="Event-sourced Slack alert manager: ingest alerts, read issues.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    generated = app.openapi
+
+    def openapi_with_request_bodies() -> dict[str, Any]:
+        document = generated()
+        document.setdefault("components", {}).setdefault("schemas", {}).update(
+            request_body_schemas()
+        )
+        return document
+
+    app.openapi = openapi_with_request_bodies  # type: ignore[method-assign]
+    metrics = ApiMetrics()
+    install_error_handlers(app)
+    install_request_metrics(app, metrics)
+    app.include_router(ingest_router(deps, metrics))
+    app.include_router(views_router(deps))
+    app.include_router(metrics_router(metrics, deps.store))
+    return app

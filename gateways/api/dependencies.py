@@ -1,0 +1,22 @@
+"""What the HTTP API needs from the rest of the system, passed in by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.routing import RouteTable
+from gateways.alert_publisher import AlertPublisher
+from projections.lookup_store import LookupStore
+
+
+@dataclass(frozen=True)
+class ApiDependencies:
+    publisher: AlertPublisher
+    store: LookupStore
+    routes: RouteTable
+    clock: Callable[[], datetime]
+    broker_check: Callable[[], Awaitable[tuple[bool, str]]]
+    database_check: Callable[[], tuple[bool, str]]
+    max_body_bytes: int

@@ -1,0 +1,72 @@
+"""Read endpoints: the lookup view, the routing table, liveness and health."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from gateways.api.dependencies import ApiDependencies
+from gateways.api.errors import ApiError
+
+
+def views_router(deps: ApiDependencies) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/issues", tags=["views"])
+    def list_issues(
+        channel_id: str | None = None,
+        status: Literal["open", "resolved"] | None = None,
+        correlation_id: str | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        issues = deps.store.list_issues(
+            channel_id=channel_id.upper() if channel_id else None,
+            status=status,
+            correlation_id=correlation_id,
+            limit=limit,
+            offset=offset,
+        )
+        return {"issues": issues, "count": len(issues), "limit": limit, "offset": offset}
+
+    @router.get("/issues/{issue_id}", tags=["views"])
+    def get_issue(issue_id: str) -> dict[str, Any]:
+        issue = deps.store.get_issue(issue_id)
+        if issue is None:
+            raise ApiError(404, f"no issue with id {issue_id}")
+        return issue
+
+    @router.get("/channels", tags=["views"])
+    def channels() -> list[dict[str, Any]]:
+        return [
+            {"id": c["channel_id"], **{k: v for k, v in c.items() if k != "channel_id"}}
+            for c in deps.store.active_channels()
+        ]
+
+    @router.get("/mappings", tags=["views"])
+    def mappings() -> list[dict[str, Any]]:
+        return deps.routes.describe()
+
+    @router.get("/ping", response_class=PlainTextResponse, tags=["health"])
+    def ping() -> str:
+        return "pong"
+
+    @router.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        (broker_ok, broker_detail), (db_ok, db_detail) = await asyncio.gather(
+            deps.broker_check(), asyncio.to_thread(deps.database_check)
+        )
+        healthy = broker_ok and db_ok
+        return JSONResponse(
+            {
+                "status": "ok" if healthy else "unhealthy",
+                "broker": {"ok": broker_ok, "detail": broker_detail},
+                "database": {"ok": db_ok, "detail": db_detail},
+            },
+            status_code=200 if healthy else 503,
+        )
+
+    return router

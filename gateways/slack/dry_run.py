@@ -1,0 +1,63 @@
+"""Slack without a token: what would be posted is logged, nothing is sent.
+
+It reads `issue-events` like the real presenter will, in its own consumer group, so the log
+shows the same sequence of posts and updates a channel would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from domain.records import IssueEventRecord
+from gateways.slack.rendering import message_summary
+
+log = logging.getLogger("alertfold.slack")
+
+
+def describe(event: IssueEventRecord) -> str:
+    verb = "post" if event.type == "IssueOpened" else "update"
+    return f"dry-run: would {verb} in {event.channel_id}: {message_summary(event.issue)}"
+
+
+class DryRunPresenter:
+    def __init__(self, bootstrap_servers: str, topic: str, group_id: str) -> None:
+        self._servers = bootstrap_servers
+        self._topic = topic
+        self._group_id = group_id
+        self._stopping = False
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            self._topic,
+            bootstrap_servers=self._servers,
+            group_id=self._group_id,
+            auto_offset_reset="latest",
+            enable_auto_commit=True,
+        )
+        await consumer.start()
+        try:
+            while not self._stopping:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        self._show(record.value)
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer.stop()
+
+    async def stop(self) -> None:
+        self._stopping = True
+
+    @staticmethod
+    def _show(raw: bytes | None) -> None:
+        try:
+            log.info("%s", describe(IssueEventRecord.from_json(raw or b"")))
+        except ValidationError as error:
+            log.warning(
+                "dry-run: skipped an undecodable issue event (%d errors)", error.error_count()
+            )

@@ -1,0 +1,34 @@
+"""How an issue reads in Slack, following Slack Manager's conventions so its users feel at
+home: a status emoji per severity in place of `:status:`, and the alert count."""
+
+from __future__ import annotations
+
+from domain.records import IssueSnapshot
+from domain.severity import Severity
+
+STATUS_EMOJI: dict[Severity, str] = {
+    Severity.PANIC: ":scream:",
+    Severity.ERROR: ":x:",
+    Severity.WARNING: ":warning:",
+    Severity.INFO: ":information_source:",
+    Severity.RESOLVED: ":white_check_mark:",
+}
+
+
+def status_emoji(issue: IssueSnapshot) -> str:
+    if issue.status == "resolved":
+        return STATUS_EMOJI[Severity.RESOLVED]
+    return STATUS_EMOJI[issue.severity]
+
+
+def with_status(text: str, issue: IssueSnapshot) -> str:
+    return text.replace(":status:", status_emoji(issue))
+
+
+def message_summary(issue: IssueSnapshot) -> str:
+    """One line per issue: what the channel's message says at a glance."""
+    header = with_status(issue.header, issue) or issue.correlation_id
+    if ":status:" not in issue.header:
+        header = f"{status_emoji(issue)} {header}"
+    alerts = "1 alert" if issue.alert_count == 1 else f"{issue.alert_count} alerts"
+    return f"{header} ({issue.status}, {alerts})"

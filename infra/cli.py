@@ -1,0 +1,176 @@
+"""The `alertfold` command: run the product, its parts, and the local broker.
+
+Errors a person can act on are printed as one line on stderr with exit code 2, never as a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from infra.composition import Alertfold, create_app
+from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
+from infra.kafka_command import add_kafka_parser
+from infra.local_kafka import LocalKafkaError
+from infra.logs import configure_logging
+from infra.settings import Settings, SettingsError, load_settings
+from infra.topology import topic_specs
+
+log = logging.getLogger("alertfold")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except (SettingsError, TopologyError, LocalKafkaError, OSError) as error:
+        print(f"alertfold: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alertfold",
+        description="Event-sourced Slack alert manager. Settings come from the environment "
+        "(see README, 'Settings').",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up", help="run everything on embedded defaults (broker, worker, projector, presenter, API)"
+    )
+    up.set_defaults(handler=_up)
+    worker = commands.add_parser("worker", help="run the fold worker (Faust)")
+    worker.set_defaults(handler=_worker)
+    projector = commands.add_parser("projector", help="run the lookup view projector")
+    projector.set_defaults(handler=_projector)
+    presenter = commands.add_parser(
+        "presenter", help="show issues in Slack (dry-run without SLACK_BOT_TOKEN)"
+    )
+    presenter.set_defaults(handler=_presenter)
+    api = commands.add_parser("api", help="run the HTTP API")
+    api.set_defaults(handler=_api)
+    topics = commands.add_parser("topics", help="create the topics (idempotent) and list them")
+    topics.set_defaults(handler=_topics)
+    openapi = commands.add_parser("openapi", help="print the HTTP API's OpenAPI document")
+    openapi.set_defaults(handler=_openapi)
+    add_kafka_parser(commands)
+    return parser
+
+
+def _settings(process: str) -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level, process)
+    return settings
+
+
+def _ensure_topics(alertfold: Alertfold, timeout: float = 60) -> None:
+    specs = topic_specs(alertfold.settings)
+    asyncio.run(ensure_topics(alertfold.bootstrap_servers, specs, timeout=timeout))
+
+
+def _topics(_: argparse.Namespace) -> int:
+    alertfold = create_app(_settings("topics"))
+    _ensure_topics(alertfold)
+    for spec in topic_specs(alertfold.settings):
+        print(f"{spec.name:<24} {spec.partitions:>3} partitions  {spec.purpose}")
+    return 0
+
+
+def _worker(_: argparse.Namespace) -> int:
+    import faust
+
+    alertfold = create_app(_settings("worker"))
+    _ensure_topics(alertfold)
+    alertfold.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = alertfold.worker()
+    worker = faust.Worker(
+        app, loglevel=alertfold.settings.log_level, quiet=True, override_logging=False
+    )
+    log.info("fold worker starting on %s", alertfold.bootstrap_servers)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _projector(_: argparse.Namespace) -> int:
+    alertfold = create_app(_settings("projector"))
+    _ensure_topics(alertfold)
+    log.info("lookup projector reading %s", alertfold.settings.issue_events_topic)
+    _run_until_signalled(alertfold.projector())
+    return 0
+
+
+def _presenter(_: argparse.Namespace) -> int:
+    alertfold = create_app(_settings("presenter"))
+    _ensure_topics(alertfold)
+    if not alertfold.settings.dry_run:
+        log.warning("posting to Slack is not available in this version; running dry")
+    log.info("Slack dry-run: messages are logged, nothing is sent")
+    _run_until_signalled(alertfold.presenter())
+    return 0
+
+
+class _Runnable(Protocol):
+    async def run(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def _run_until_signalled(service: _Runnable) -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(service.stop()))
+        await service.run()
+
+    asyncio.run(run())
+
+
+def _api(_: argparse.Namespace) -> int:
+    import uvicorn
+
+    alertfold = create_app(_settings("api"))
+    try:
+        _ensure_topics(alertfold, timeout=5)
+    except BrokerUnreachable as error:
+        # The API still starts: it answers 503 to ingest until the broker is back.
+        log.warning("%s", error)
+    settings = alertfold.settings
+    log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
+    uvicorn.run(
+        alertfold.api(),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+    )
+    return 0
+
+
+def _openapi(_: argparse.Namespace) -> int:
+    from gateways.api.app import openapi_document
+
+    print(json.dumps(openapi_document(), indent=2, sort_keys=True))
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from infra.supervisor import run_everything
+
+    return run_everything(_settings("up"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""One log format for every alertfold process, so `alertfold up` output reads as one story."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def configure_logging(level: str, process: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format=f"%(asctime)s {process:<9} %(levelname)-7s %(name)s: %(message)s",
+        force=True,
+    )
+    # Kafka clients and faust narrate every rebalance; keep their warnings, drop the chatter.
+    if level.lower() != "debug":
+        for chatty in ("aiokafka", "faust", "mode", "kafka", "uvicorn.access"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)

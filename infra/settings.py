@@ -1,0 +1,163 @@
+"""Settings, read once from the environment and validated before anything starts.
+
+Every knob is an environment variable so the same image runs on a laptop, in CI and under
+docker-compose; a bad value stops start-up with one line per problem that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+# The URL forms `infra.database.create_database_engine` builds an engine for, driver names
+# included, so a URL the database layer supports is never refused before it gets there.
+_DATABASE_URL_PREFIXES = (
+    "sqlite:///",
+    "sqlite+pysqlite:///",
+    "postgresql://",
+    "postgresql+psycopg://",
+    "postgres://",
+)
+
+
+class SettingsError(Exception):
+    """The environment holds values alertfold cannot run with; the message lists them."""
+
+
+class Settings(BaseModel):
+    """What the processes need to know; the README's settings table documents each field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="Kafka to use; unset means the embedded local broker."
+    )
+    data_dir: Path = Field(Path(".alertfold"), description="Local broker data and SQLite views.")
+    cache_dir: Path = Field(Path(".cache"), description="Downloaded Kafka jars.")
+    database_url: str | None = Field(None, description="sqlite:///… or postgresql://…")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=1, le=65535)
+    kafka_port: int = Field(9092, ge=1, le=65535)
+    partitions: int = Field(8, ge=1, le=1024)
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
+    routes_file: Path | None = None
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    slack_bot_token: str | None = None
+    log_level: LogLevel = "info"
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _check_bootstrap(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        servers = [server.strip() for server in value.split(",")]
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not (port.isascii() and port.isdigit()):
+                raise ValueError(f"{server!r} is not host:port")
+            if not 1 <= int(port) <= 65535:
+                raise ValueError(f"{server!r} has a port outside 1 to 65535")
+        # The Faust app prefixes each comma-separated part with kafka://, so spaces must go.
+        return ",".join(servers)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(_DATABASE_URL_PREFIXES):
+            raise ValueError("must start with sqlite:///, postgresql:// or postgres://")
+        return value
+
+    @field_validator("routes_file")
+    @classmethod
+    def _check_routes_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'alertfold.db').resolve()}"
+
+    @property
+    def dry_run(self) -> bool:
+        """Without a bot token nothing is sent to Slack; what would be posted is logged."""
+        return not self.slack_bot_token
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def alerts_topic(self) -> str:
+        return self.topic("alerts")
+
+    @property
+    def alerts_dlq_topic(self) -> str:
+        return self.topic("alerts.dlq")
+
+    @property
+    def issue_events_topic(self) -> str:
+        return self.topic("issue-events")
+
+    @property
+    def app_id(self) -> str:
+        return f"{self.topic_prefix}alertfold"
+
+
+# Environment variable → settings field. Kept explicit so the README table can't drift.
+ENVIRONMENT: dict[str, str] = {
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+    "ALERTFOLD_DATA_DIR": "data_dir",
+    "ALERTFOLD_CACHE_DIR": "cache_dir",
+    "DATABASE_URL": "database_url",
+    "ALERTFOLD_API_HOST": "api_host",
+    "ALERTFOLD_API_PORT": "api_port",
+    "ALERTFOLD_KAFKA_PORT": "kafka_port",
+    "ALERTFOLD_PARTITIONS": "partitions",
+    "ALERTFOLD_TOPIC_PREFIX": "topic_prefix",
+    "ALERTFOLD_ROUTES_FILE": "routes_file",
+    "ALERTFOLD_MAX_BODY_BYTES": "max_body_bytes",
+    "SLACK_BOT_TOKEN": "slack_bot_token",
+    "ALERTFOLD_LOG_LEVEL": "log_level",
+}
+_VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment (plus explicit overrides), or a `SettingsError`."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {
+        field: environ[variable]
+        for variable, field in ENVIRONMENT.items()
+        if environ.get(variable, "") != ""
+    }
+    if isinstance(values.get("log_level"), str):
+        values["log_level"] = str(values["log_level"]).lower()
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            field = str(detail["loc"][0]) if detail["loc"] else "?"
+            name = _VARIABLE_OF.get(field, field)
+            given = _shown(field, values.get(field))
+            problems.append(f"{name}={given}: {detail['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _shown(field: str, value: object) -> str:
+    """A value as an error message may show it: secrets never appear in logs."""
+    if field == "slack_bot_token":
+        return "(hidden)"
+    if field == "database_url" and isinstance(value, str):
+        return repr(re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", value))
+    return repr(value)

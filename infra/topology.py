@@ -1,0 +1,46 @@
+"""The topics alertfold owns: names, partition counts and retention (README "Topics").
+
+Inputs and `issue-events` share one partition count so a channel's alerts, its later
+interactions and ticks, and its decisions all sit on the same partition number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from infra.settings import Settings
+
+FOREVER = "-1"
+THIRTY_DAYS_MS = str(30 * 24 * 3600 * 1000)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    purpose: str = ""
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    n = settings.partitions
+    return [
+        TopicSpec(
+            settings.alerts_topic,
+            n,
+            {"retention.ms": FOREVER, "max.message.bytes": str(8 * 1024 * 1024)},
+            "alerts as received (key: channel id); replayed by audits",
+        ),
+        TopicSpec(
+            settings.issue_events_topic,
+            n,
+            {"retention.ms": FOREVER},
+            "the fold's decisions (key: channel id); the log of record",
+        ),
+        TopicSpec(
+            settings.alerts_dlq_topic,
+            n,
+            {"retention.ms": THIRTY_DAYS_MS, "max.message.bytes": str(16 * 1024 * 1024)},
+            "values on alerts that could not be folded, with the reason",
+        ),
+    ]

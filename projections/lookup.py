@@ -1,0 +1,118 @@
+"""The lookup read model as a pure fold over `issue-events`.
+
+Every issue event carries the issue's full snapshot and its version, so the row of an issue
+is simply the snapshot of its newest event: the event type does not matter, and new event
+types need no change here. Applying only strictly newer versions makes the fold idempotent
+(a replayed or duplicated event is a no-op) and insensitive to an older event arriving late.
+
+The store (`projections.lookup_store`) applies the same rules inside a database transaction;
+`fold_lookup` is the in-memory reference it can be compared with after a replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.records import IssueEventRecord
+
+ISSUE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "channel_id",
+    "correlation_id",
+    "status",
+    "severity",
+    "alert_count",
+    "header",
+    "text",
+    "opened_at",
+    "updated_at",
+    "resolved_at",
+    "version",
+    "last_event_type",
+    "last_event_id",
+    "snapshot",
+)
+
+
+def should_apply(stored_version: int | None, event_version: int) -> bool:
+    """Whether an event moves the stored row forward: only a strictly newer version does."""
+    return stored_version is None or event_version > stored_version
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive value is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z` suffix, the one spelling every view uses."""
+    if value is None:
+        return None
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def issue_row(event: IssueEventRecord) -> dict[str, Any]:
+    """The `issues` row an event leaves behind (datetimes as aware UTC values)."""
+    issue = event.issue
+    return {
+        "id": event.issue_id,
+        "channel_id": issue.channel_id,
+        "correlation_id": issue.correlation_id,
+        "status": issue.status,
+        "severity": issue.severity.value,
+        "alert_count": issue.alert_count,
+        "header": issue.header,
+        "text": issue.text,
+        "opened_at": as_utc(issue.opened_at),
+        "updated_at": as_utc(issue.updated_at),
+        "resolved_at": None if issue.resolved_at is None else as_utc(issue.resolved_at),
+        "version": event.version,
+        "last_event_type": event.type,
+        "last_event_id": event.event_id,
+        "snapshot": issue.model_dump_json(),
+    }
+
+
+def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-ready issue dict served by the views, built from an `issues` row."""
+    snapshot = json.loads(row["snapshot"]) if row.get("snapshot") else {}
+    return {
+        "id": row["id"],
+        "channel_id": row["channel_id"],
+        "correlation_id": row["correlation_id"],
+        "status": row["status"],
+        "severity": row["severity"],
+        "alert_count": row["alert_count"],
+        "header": row["header"],
+        "text": row["text"],
+        "opened_at": iso_utc(row["opened_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
+        "resolved_at": iso_utc(row["resolved_at"]),
+        "version": row["version"],
+        "last_event_type": row["last_event_type"],
+        "last_event_id": row["last_event_id"],
+        "last_alert": snapshot.get("last_alert", {}),
+    }
+
+
+def latest_events(events: Iterable[IssueEventRecord]) -> dict[str, IssueEventRecord]:
+    """The newest event of each issue (issue id → event), by `should_apply`.
+
+    The first of several events with the same version wins, as it would in the store.
+    """
+    latest: dict[str, IssueEventRecord] = {}
+    for event in events:
+        current = latest.get(event.issue_id)
+        if should_apply(None if current is None else current.version, event.version):
+            latest[event.issue_id] = event
+    return latest
+
+
+def fold_lookup(events: Iterable[IssueEventRecord]) -> dict[str, dict[str, Any]]:
+    """The `issues` rows (issue id → row) that a list of events produces."""
+    return {issue_id: issue_row(event) for issue_id, event in latest_events(events).items()}

@@ -1,0 +1,388 @@
+"""Feeds the lookup store from `issue-events`.
+
+The projector keeps its Kafka position in the store, written in the same transaction as the
+rows (see `projections.lookup_store`), and not in a consumer group: it assigns itself every
+partition, seeks to the stored positions, and a restart therefore resumes exactly after the
+last committed batch. Several projector processes may run at once (each a full copy);
+their writes are idempotent because rows only ever move to newer issue versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
+
+from domain.records import IssueEventRecord
+from projections.lookup_store import LookupStore
+
+log = logging.getLogger(__name__)
+
+Record = tuple[int, int, IssueEventRecord]
+
+
+class LookupProjector:
+    """An asyncio loop: poll a batch, decode it, apply it in a worker thread, repeat.
+
+    `applied_offsets` (partition → next offset, as committed to the store) and the counters
+    are for tests, health checks and metrics: `applied` counts decoded records committed
+    (replayed duplicates included, though they changed nothing), `skipped` undecodable
+    records, `errors` failed attempts to write a batch (each retried).
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        store: LookupStore,
+        projection: str = "lookup",
+        *,
+        max_records: int = 1000,
+        poll_timeout_ms: int = 200,
+        retry_backoff: float = 0.5,
+        max_retry_backoff: float = 5.0,
+        partition_refresh_interval: float = 30.0,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.store = store
+        self.projection = projection
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.retry_backoff = retry_backoff
+        self.max_retry_backoff = max_retry_backoff
+        self.partition_refresh_interval = partition_refresh_interval
+
+        self.applied = 0
+        self.skipped = 0
+        self.errors = 0
+
+        self._consumer: AIOKafkaConsumer | None = None
+        self._positions: dict[int, int] = {}
+        self._stopping = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._running = False
+        self._failure: BaseException | None = None
+        self._finished = asyncio.Event()
+        self._finished.set()
+
+    # -- public --------------------------------------------------------------------------
+
+    @property
+    def applied_offsets(self) -> dict[int, int]:
+        """Partition → next offset to read; everything before it is in the store."""
+        return dict(self._positions)
+
+    @property
+    def ready(self) -> bool:
+        """Whether partitions are assigned and positioned (the projector is consuming)."""
+        return self._ready.is_set()
+
+    async def run(self) -> None:
+        """Consume and apply until `stop()` is called (or the task is cancelled).
+
+        A stopped projector stays stopped; a restart is a new `LookupProjector` on the same
+        store, which resumes from the stored positions.
+        """
+        if self._running:
+            raise RuntimeError("this projector is already running")
+        self._running = True
+        self._finished.clear()
+        try:
+            clients = await self._connect()
+            if clients is None:
+                return
+            consumer, admin = clients
+            self._consumer = consumer
+            try:
+                partitions = await self._wait_for_partitions(admin)
+                if partitions is None:
+                    return
+                await self._assign(consumer, partitions)
+                await self._consume(consumer, admin)
+            finally:
+                self._ready.clear()
+                self._consumer = None
+                await consumer.stop()
+                await admin.close()
+        except BaseException as exc:
+            self._failure = exc
+            raise
+        finally:
+            self._running = False
+            self._finished.set()
+
+    async def stop(self) -> None:
+        """Ask `run()` to finish after the batch in progress, and wait until it has."""
+        self._stopping.set()
+        await self._finished.wait()
+
+    async def wait_until_caught_up(self, timeout: float) -> None:
+        """Wait until everything on the topic when called is applied to the store.
+
+        Raises `TimeoutError` naming the lagging partitions if that takes longer, and
+        `RuntimeError` if the projector stops or fails meanwhile.
+        """
+        deadline = time.monotonic() + timeout
+        while not self._ready.is_set():
+            self._check_alive()
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"projector {self.projection!r} not consuming {self.topic!r} "
+                    f"after {timeout:.1f}s"
+                )
+            await asyncio.sleep(0.02)
+        consumer = self._consumer
+        if consumer is None:
+            raise RuntimeError(f"projector {self.projection!r} stopped")
+        partitions = [TopicPartition(self.topic, p) for p in sorted(self._positions)]
+        async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
+            ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        targets = {tp.partition: offset for tp, offset in ends.items()}
+        while True:
+            lagging = {
+                partition: (self._positions.get(partition, 0), end)
+                for partition, end in targets.items()
+                if self._positions.get(partition, 0) < end
+            }
+            if not lagging:
+                return
+            self._check_alive()
+            if time.monotonic() >= deadline:
+                detail = ", ".join(f"{p}: at {at} of {end}" for p, (at, end) in lagging.items())
+                raise TimeoutError(
+                    f"projector {self.projection!r} behind on {self.topic!r} "
+                    f"after {timeout:.1f}s ({detail})"
+                )
+            await asyncio.sleep(0.02)
+
+    def _check_alive(self) -> None:
+        if self._failure is not None:
+            raise RuntimeError(
+                f"projector {self.projection!r} failed: {self._failure!r}"
+            ) from self._failure
+        if self._stopping.is_set():
+            raise RuntimeError(f"projector {self.projection!r} stopped")
+
+    # -- start-up ------------------------------------------------------------------------
+
+    async def _connect(self) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient] | None:
+        """A started consumer and admin client, retrying while Kafka is unreachable."""
+        backoff = self.retry_backoff
+        client_id = f"alertfold-projection-{self.projection}"
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap_servers,
+                client_id=client_id,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                # Only committed transactions: the fold may write with Kafka transactions.
+                isolation_level="read_committed",
+            )
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap_servers, client_id=client_id
+            )
+            try:
+                await consumer.start()
+                await admin.start()
+            except Exception as exc:
+                await consumer.stop()
+                await admin.close()
+                log.warning(
+                    "projection %s: cannot reach Kafka at %s (%s); retrying in %.1fs",
+                    self.projection,
+                    self.bootstrap_servers,
+                    _one_line(exc),
+                    backoff,
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_retry_backoff)
+                continue
+            return consumer, admin
+        return None
+
+    async def _wait_for_partitions(self, admin: AIOKafkaAdminClient) -> set[int] | None:
+        """The topic's partitions, waiting (with a log line) while the topic does not exist."""
+        backoff = self.retry_backoff
+        while not self._stopping.is_set():
+            try:
+                partitions = await self._fetch_partitions(admin)
+            except Exception as exc:
+                log.warning("projection %s: metadata request failed (%s)", self.projection, exc)
+                partitions = set()
+            if partitions:
+                return partitions
+            log.info(
+                "projection %s: topic %s has no partitions yet; retrying in %.1fs",
+                self.projection,
+                self.topic,
+                backoff,
+            )
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, self.max_retry_backoff)
+        return None
+
+    async def _fetch_partitions(self, admin: AIOKafkaAdminClient) -> set[int]:
+        # Metadata of all topics: asking for the one topic would let a broker with
+        # auto.create.topics.enable create it, with the default partition count.
+        for topic in await admin.describe_topics():
+            if topic["topic"] == self.topic and topic["error_code"] == 0:
+                return {partition["partition"] for partition in topic["partitions"]}
+        return set()
+
+    async def _assign(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
+        """Assign every partition and position each at its stored offset (or the start)."""
+        self._ready.clear()
+        stored = await asyncio.to_thread(self.store.positions, self.projection, self.topic)
+        assignment = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        consumer.assign(assignment)
+        fresh = []
+        for tp in assignment:
+            if tp.partition in stored:
+                consumer.seek(tp, stored[tp.partition])
+            else:
+                fresh.append(tp)
+        if fresh:
+            await consumer.seek_to_beginning(*fresh)
+        self._positions = {tp.partition: await consumer.position(tp) for tp in assignment}
+        log.info(
+            "projection %s: consuming %s partitions %s from %s",
+            self.projection,
+            self.topic,
+            sorted(partitions),
+            self._positions,
+        )
+        self._ready.set()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _consume(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
+        next_refresh = time.monotonic() + self.partition_refresh_interval
+        while not self._stopping.is_set():
+            batch = await consumer.getmany(
+                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+            )
+            # Decoding a thousand records takes milliseconds: off the loop, like the writes.
+            records = await asyncio.to_thread(self._decode, batch) if batch else []
+            advanced = await self._consumed_positions(consumer, self._positions)
+            if records or advanced:
+                await self._apply(records, advanced)
+            if time.monotonic() >= next_refresh:
+                next_refresh = time.monotonic() + self.partition_refresh_interval
+                await self._refresh_partitions(consumer, admin)
+
+    def _decode(
+        self, batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> list[Record]:
+        records: list[Record] = []
+        for tp, messages in batch.items():
+            for message in messages:
+                try:
+                    if message.value is None:
+                        raise ValueError("empty value (tombstone)")
+                    event = IssueEventRecord.from_json(message.value)
+                except (ValidationError, ValueError, TypeError) as exc:
+                    self.skipped += 1
+                    log.error(
+                        "projection %s: skipping undecodable record %s[%d]@%d: %s",
+                        self.projection,
+                        tp.topic,
+                        tp.partition,
+                        message.offset,
+                        _one_line(exc),
+                    )
+                    continue
+                records.append((tp.partition, message.offset, event))
+        return records
+
+    async def _consumed_positions(
+        self, consumer: AIOKafkaConsumer, known_positions: Mapping[int, int]
+    ) -> dict[int, int]:
+        """Partitions whose consumer position moved past the given (stored or scheduled) one.
+
+        The position, not the last record's offset, is what gets stored: it also steps over
+        skipped values and transaction markers, which never reach the application.
+        """
+        advanced: dict[int, int] = {}
+        for partition, known in known_positions.items():
+            position: int = await consumer.position(TopicPartition(self.topic, partition))
+            if position > known:
+                advanced[partition] = position
+        return advanced
+
+    async def _apply(self, records: list[Record], positions: dict[int, int]) -> None:
+        """Apply one batch, retrying while the database is unavailable.
+
+        The batch is never dropped: until it is committed the projector does not move on,
+        and if it is stopped meanwhile the stored positions still point before the batch.
+        """
+        backoff = self.retry_backoff
+        while True:
+            try:
+                await asyncio.to_thread(
+                    self.store.apply_batch,
+                    self.projection,
+                    self.topic,
+                    records,
+                    next_offsets=positions,
+                )
+            except Exception:
+                self.errors += 1
+                log.exception(
+                    "projection %s: applying %d records failed; retrying in %.1fs",
+                    self.projection,
+                    len(records),
+                    backoff,
+                )
+                if self._stopping.is_set():
+                    return
+                await self._sleep(backoff)
+                if self._stopping.is_set():
+                    return
+                backoff = min(backoff * 2, self.max_retry_backoff)
+                continue
+            break
+        self.applied += len(records)
+        for partition, offset, _event in records:
+            positions[partition] = max(positions.get(partition, 0), offset + 1)
+        for partition, position in positions.items():
+            self._positions[partition] = max(self._positions.get(partition, 0), position)
+
+    async def _refresh_partitions(
+        self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient
+    ) -> bool:
+        """Pick up partitions added to the topic since start-up; tells whether there were."""
+        try:
+            partitions = await self._fetch_partitions(admin)
+        except Exception as exc:
+            log.warning("projection %s: metadata refresh failed (%s)", self.projection, exc)
+            return False
+        if not partitions - set(self._positions):
+            return False
+        log.info(
+            "projection %s: %s now has partitions %s",
+            self.projection,
+            self.topic,
+            sorted(partitions),
+        )
+        await self._assign(consumer, partitions | set(self._positions))
+        return True
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, waking early when `stop()` is called."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,0 +1,102 @@
+"""The README's quick start, as a user runs it: `alertfold up`, two curls, one issue."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.local_kafka import free_port
+from tests.support.waiting import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+ALERT = {
+    "slackChannelId": "C123",
+    "correlationId": "db-down",
+    "header": "Database down",
+    "text": "primary does not answer",
+    "severity": "error",
+}
+
+
+class Output:
+    """Everything the process printed so far, collected by a reader thread."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(target=lambda: self.lines.extend(stream), daemon=True).start()
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def __str__(self) -> str:
+        return "".join(self.lines[-60:])
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Output]]:
+    env = {key: value for key, value in os.environ.items() if key != "KAFKA_BOOTSTRAP_SERVERS"}
+    api_port, kafka_port = free_port(), free_port()
+    env |= {
+        "ALERTFOLD_DATA_DIR": str(tmp_path / "data"),
+        "ALERTFOLD_CACHE_DIR": str(REPO / ".cache"),
+        "ALERTFOLD_API_PORT": str(api_port),
+        "ALERTFOLD_KAFKA_PORT": str(kafka_port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process)
+    try:
+        yield f"http://127.0.0.1:{api_port}", process, output
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(
+    up: tuple[str, subprocess.Popen[str], Output],
+) -> None:
+    api, process, output = up
+    eventually(
+        lambda: output.has("up. API listening on") or process.poll() is not None,
+        timeout=180,
+        what="alertfold up to announce the API",
+    )
+    assert process.poll() is None, str(output)
+
+    for text in ("primary does not answer", "still down"):
+        response = httpx.post(f"{api}/alert", json={**ALERT, "text": text}, timeout=30)
+        assert response.status_code == 202, response.text
+
+    def one_issue_with_two_alerts() -> list[dict[str, object]] | None:
+        issues = httpx.get(f"{api}/issues", params={"channel_id": "C123"}).json()["issues"]
+        return issues if issues and issues[0]["alert_count"] == 2 else None
+
+    issues = eventually(one_issue_with_two_alerts, what="one issue with two alerts")
+    assert len(issues) == 1 and issues[0]["status"] == "open"
+    eventually(
+        lambda: output.has("dry-run: would update in C123"), what="the dry-run presenter's line"
+    )
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(60) == 0, str(output)
+    assert output.has("local Kafka stopped")

@@ -1,0 +1,226 @@
+"""The fold agent's translation and bookkeeping, with Faust's moving parts stood in for.
+
+The broker itself is exercised by tests/integration; these pin down what the agent does
+with each kind of record and in which order its effects happen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from agents.fold_agent import AlertFolder
+from agents.fold_progress import FoldProgress, InputRecord
+from agents.issue_table import partition_for_channel, slot_key
+from agents.topics import Topics
+from domain.routing import RouteTable
+
+PARTITIONS = 4
+CHANNEL = "C0123ABCD"
+RIGHT = partition_for_channel(CHANNEL, PARTITIONS)
+
+
+@dataclass(frozen=True)
+class TP:
+    topic: str
+    partition: int
+
+
+@dataclass
+class Record:
+    value: bytes | None
+    offset: int
+    key: bytes | None = CHANNEL.encode()
+    partition: int = RIGHT
+    topic: str = "alerts"
+    timestamp: float = 1_795_426_000.0
+
+    @property
+    def tp(self) -> TP:
+        return TP(self.topic, self.partition)
+
+
+@dataclass
+class Sent:
+    topic: str
+    key: bytes | None
+    value: bytes
+    partition: int | None
+
+
+class FakeTopic:
+    def __init__(self, name: str, log: list[Sent]) -> None:
+        self.name = name
+        self.log = log
+
+    async def send(
+        self, *, key: bytes | None, value: bytes, partition: int | None = None, **_: Any
+    ) -> Any:
+        self.log.append(Sent(self.name, key, value, partition))
+
+        async def acked() -> None:
+            return None
+
+        return acked()
+
+
+@dataclass
+class FakeGapReader:
+    """The broker's copy of the partition, for reading back records Faust skipped."""
+
+    log: dict[int, Record] = field(default_factory=dict)
+    reads: list[tuple[int, int]] = field(default_factory=list)
+
+    async def read(self, topic: str, partition: int, start: int, end: int) -> list[Any]:
+        self.reads.append((start, end))
+        return [
+            InputRecord.from_faust(self.log[o])  # type: ignore[arg-type]
+            for o in range(start, end)
+            if o in self.log
+        ]
+
+
+@pytest.fixture
+def sent() -> list[Sent]:
+    return []
+
+
+@pytest.fixture
+def gaps() -> FakeGapReader:
+    return FakeGapReader()
+
+
+@pytest.fixture
+def slots() -> dict[str, bytes]:
+    return {}
+
+
+@pytest.fixture
+def bookmarks() -> dict[str, bytes]:
+    return {}
+
+
+@pytest.fixture
+def folder(
+    sent: list[Sent], gaps: FakeGapReader, slots: dict[str, bytes], bookmarks: dict[str, bytes]
+) -> AlertFolder:
+    topics = Topics(
+        alerts_topic=FakeTopic("alerts", sent),  # type: ignore[arg-type]
+        issue_events_topic=FakeTopic("issue-events", sent),  # type: ignore[arg-type]
+        alerts_dlq_topic=FakeTopic("alerts.dlq", sent),  # type: ignore[arg-type]
+    )
+    return AlertFolder(
+        table=slots,  # type: ignore[arg-type]
+        progress=FoldProgress(bookmarks, gaps),  # type: ignore[arg-type]
+        topics=topics,
+        routes=RouteTable([]),
+        partitions=PARTITIONS,
+    )
+
+
+def alert(**fields: Any) -> bytes:
+    return json.dumps(
+        {
+            "slackChannelId": CHANNEL,
+            "correlationId": "db",
+            "header": "Down",
+            "timestamp": "2026-11-23T09:00:00Z",
+            **fields,
+        }
+    ).encode()
+
+
+def bookmark(bookmarks: dict[str, bytes]) -> int:
+    return int(bookmarks[f"alerts:{RIGHT}"])
+
+
+async def test_alert_on_its_channels_partition_becomes_issue_events_keyed_by_channel(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    assert [(s.topic, s.key, s.partition) for s in sent] == [
+        ("issue-events", CHANNEL.encode(), RIGHT)
+    ]
+    assert json.loads(sent[0].value)["type"] == "IssueOpened"
+    assert bookmark(bookmarks) == 1
+
+
+async def test_state_is_saved_only_after_the_events_were_sent(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    saved = json.loads(slots[slot_key(CHANNEL, "db")])
+    assert saved["last_alert_offset"] == 0
+    assert saved["issue"]["id"] == json.loads(sent[0].value)["issue_id"]
+
+
+async def test_alert_on_another_partition_is_resent_onto_its_channel_not_folded(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    wrong = (RIGHT + 1) % PARTITIONS
+    await folder.handle(Record(alert(), offset=5, key=b"x", partition=wrong))  # type: ignore[arg-type]
+    assert [(s.topic, s.key, s.partition) for s in sent] == [("alerts", CHANNEL.encode(), RIGHT)]
+    assert json.loads(sent[0].value)["schema_version"] == 1
+    assert bookmarks[f"alerts:{wrong}"] == b"6"
+
+
+async def test_undecodable_value_goes_to_the_dead_letter_topic_and_the_fold_moves_on(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(b"{nope", offset=0))  # type: ignore[arg-type]
+    await folder.handle(Record(alert(), offset=1))  # type: ignore[arg-type]
+    assert [s.topic for s in sent] == ["alerts.dlq", "issue-events"]
+    assert json.loads(sent[0].value)["reason"].startswith("value is not valid JSON")
+    assert bookmark(bookmarks) == 2
+
+
+async def test_record_before_the_bookmark_is_a_redelivery_and_changes_nothing(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    assert len(sent) == 1
+    assert bookmark(bookmarks) == 1
+
+
+async def test_records_skipped_before_the_bookmark_are_read_back_and_folded_first(
+    folder: AlertFolder, sent: list[Sent], gaps: FakeGapReader, bookmarks: dict[str, bytes]
+) -> None:
+    gaps.log = {o: Record(alert(text=f"alert {o}"), offset=o) for o in range(4)}
+    await folder.handle(gaps.log[0])  # type: ignore[arg-type]
+    await folder.handle(Record(alert(text="alert 4"), offset=4))  # type: ignore[arg-type]
+    assert gaps.reads == [(1, 4)]
+    causes = [json.loads(s.value)["cause"]["offset"] for s in sent]
+    assert causes == [0, 1, 2, 3, 4]
+    assert bookmark(bookmarks) == 5
+
+
+async def test_alert_already_in_the_state_is_not_folded_twice_when_the_bookmark_lags(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    bookmarks[f"alerts:{RIGHT}"] = b"0"  # the crash came between saving state and bookmark
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    assert len(sent) == 1
+    assert bookmark(bookmarks) == 1
+
+
+class BrokenRoutes:
+    def resolve(self, route_key: str, alert_type: str = "") -> str:
+        raise ValueError("route table corrupted")
+
+
+async def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_fold_goes_on(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    folder._routes = BrokenRoutes()  # type: ignore[assignment]
+    routed = json.dumps({"routeKey": "payments", "header": "h"}).encode()
+    await folder.handle(Record(routed, offset=0))  # type: ignore[arg-type]
+    await folder.handle(Record(alert(), offset=1))  # type: ignore[arg-type]
+    assert [s.topic for s in sent] == ["alerts.dlq", "issue-events"]
+    reason = json.loads(sent[0].value)["reason"]
+    assert reason.startswith("internal error while folding: ValueError")
+    assert bookmark(bookmarks) == 2

@@ -1,0 +1,220 @@
+"""The lookup fold on plain lists of issue events: newest version wins, replays are no-ops."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from domain.severity import Severity
+from projections.lookup import (
+    ISSUE_COLUMNS,
+    fold_lookup,
+    iso_utc,
+    issue_row,
+    issue_view,
+    latest_events,
+    should_apply,
+)
+from tests.support.events import BASE_TIME, IssueStory, issue_event
+
+
+@pytest.mark.parametrize(
+    ("stored", "incoming", "expected"),
+    [
+        (None, 1, True),
+        (None, 7, True),
+        (1, 2, True),
+        (1, 5, True),
+        (2, 2, False),
+        (3, 2, False),
+    ],
+)
+def test_should_apply_only_strictly_newer_versions(
+    stored: int | None, incoming: int, expected: bool
+) -> None:
+    assert should_apply(stored, incoming) is expected
+
+
+def test_row_is_the_snapshot_of_the_event() -> None:
+    event = issue_event(issue_id="i-9", version=3, type="SeverityChanged", severity=Severity.PANIC)
+
+    row = issue_row(event)
+
+    assert tuple(row) == ISSUE_COLUMNS
+    assert row["id"] == "i-9"
+    assert row["version"] == 3
+    assert row["severity"] == "panic"
+    assert row["status"] == "open"
+    assert row["alert_count"] == 3
+    assert row["last_event_type"] == "SeverityChanged"
+    assert row["last_event_id"] == "i-9:3"
+    assert row["opened_at"] == BASE_TIME
+    assert row["updated_at"] == BASE_TIME + timedelta(minutes=2)
+    assert row["resolved_at"] is None
+    assert json.loads(row["snapshot"])["last_alert"]["severity"] == "panic"
+
+
+def test_row_times_are_utc_whatever_the_event_offset() -> None:
+    paris = timezone(timedelta(hours=2))
+    event = issue_event(opened_at=datetime(2024, 5, 1, 14, 0, tzinfo=paris))
+
+    row = issue_row(event)
+
+    assert row["opened_at"] == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert row["opened_at"].utcoffset() == timedelta(0)
+
+
+def test_newer_version_wins() -> None:
+    story = IssueStory("i-1")
+    story.opened()
+    story.grouped()
+    last = story.severity_changed(Severity.PANIC)
+
+    rows = fold_lookup(story.events)
+
+    assert list(rows) == ["i-1"]
+    assert rows["i-1"] == issue_row(last)
+    assert rows["i-1"]["version"] == 3
+    assert rows["i-1"]["severity"] == "panic"
+    assert rows["i-1"]["alert_count"] == 2
+
+
+def test_duplicates_and_older_versions_are_ignored() -> None:
+    story = IssueStory("i-1")
+    opened = story.opened()
+    grouped = story.grouped()
+    resolved = story.resolved()
+
+    rows = fold_lookup([opened, grouped, resolved, grouped, opened, resolved])
+
+    assert rows["i-1"] == issue_row(resolved)
+
+
+def test_first_of_equal_versions_wins() -> None:
+    first = issue_event(version=2, event_id="a", text="first")
+    second = issue_event(version=2, event_id="b", text="second")
+
+    assert fold_lookup([first, second])["issue-1"]["last_event_id"] == "a"
+
+
+def test_late_older_event_does_not_move_the_row_back() -> None:
+    story = IssueStory("i-1")
+    events = [story.opened(), story.grouped(), story.grouped(), story.resolved()]
+
+    rows = fold_lookup([events[0], events[3], events[1], events[2]])
+
+    assert rows["i-1"]["version"] == 4
+    assert rows["i-1"]["status"] == "resolved"
+
+
+def test_order_of_delivery_does_not_matter() -> None:
+    stories = [IssueStory(f"i-{n}", channel_id=f"C{n % 3}") for n in range(20)]
+    for story in stories:
+        story.opened()
+    for story in stories[::2]:
+        story.grouped()
+        story.resolved()
+    for story in stories[::4]:
+        story.reopened()
+    events = [event for story in stories for event in story.events]
+    expected = fold_lookup(events)
+
+    shuffled = events * 2
+    random.Random(7).shuffle(shuffled)
+
+    assert fold_lookup(shuffled) == expected
+
+
+def test_resolved_status_and_time_are_carried() -> None:
+    story = IssueStory("i-1")
+    story.opened()
+    story.grouped()
+    resolved = story.resolved()
+
+    row = fold_lookup(story.events)["i-1"]
+
+    assert row["status"] == "resolved"
+    assert row["resolved_at"] == resolved.issue.resolved_at
+    assert row["resolved_at"] == row["updated_at"]
+    assert row["last_event_type"] == "IssueResolved"
+
+
+def test_reopened_issue_clears_resolved_time() -> None:
+    story = IssueStory("i-1")
+    story.opened()
+    story.resolved()
+    story.reopened()
+
+    row = fold_lookup(story.events)["i-1"]
+
+    assert row["status"] == "open"
+    assert row["resolved_at"] is None
+    assert row["version"] == 3
+    assert row["alert_count"] == 2
+
+
+def test_unknown_event_types_still_update_the_row() -> None:
+    opened = issue_event(version=1)
+    escalated = issue_event(version=2, type="IssueEscalated", severity=Severity.PANIC)
+
+    row = fold_lookup([opened, escalated])["issue-1"]
+
+    assert row["last_event_type"] == "IssueEscalated"
+    assert row["severity"] == "panic"
+
+
+def test_counts_per_issue_status_and_channel() -> None:
+    stories = [
+        IssueStory("a1", channel_id="C-A"),
+        IssueStory("a2", channel_id="C-A"),
+        IssueStory("b1", channel_id="C-B"),
+        IssueStory("b2", channel_id="C-B"),
+        IssueStory("c1", channel_id="C-C"),
+    ]
+    for story in stories:
+        story.opened()
+    stories[0].grouped()
+    stories[0].grouped()
+    stories[2].resolved()
+    stories[4].resolved()
+    events = [event for story in stories for event in story.events]
+
+    rows = fold_lookup(events)
+
+    assert len(rows) == 5
+    assert sorted(i for i, r in rows.items() if r["status"] == "open") == ["a1", "a2", "b2"]
+    assert sorted(i for i, r in rows.items() if r["status"] == "resolved") == ["b1", "c1"]
+    assert rows["a1"]["alert_count"] == 3
+    assert {r["channel_id"] for r in rows.values() if r["status"] == "open"} == {"C-A", "C-B"}
+    assert len(latest_events(events)) == 5
+
+
+def test_empty_history_gives_no_rows() -> None:
+    assert fold_lookup([]) == {}
+
+
+def test_view_is_json_ready_with_utc_z_times() -> None:
+    story = IssueStory("i-1")
+    story.opened()
+    story.resolved()
+    row = fold_lookup(story.events)["i-1"]
+
+    view = issue_view(row)
+
+    json.dumps(view)
+    assert view["opened_at"] == "2024-05-01T12:00:00Z"
+    assert view["updated_at"] == "2024-05-01T12:01:00Z"
+    assert view["resolved_at"] == "2024-05-01T12:01:00Z"
+    assert view["last_alert"]["channelId"] == "C0001"
+    assert view["version"] == 2
+
+
+def test_iso_utc_converts_offsets_and_naive_values() -> None:
+    assert iso_utc(None) is None
+    assert iso_utc(datetime(2024, 1, 1, 3, 0, tzinfo=timezone(timedelta(hours=3)))) == (
+        "2024-01-01T00:00:00Z"
+    )
+    assert iso_utc(datetime(2024, 1, 1, 0, 0, 0, 5000)) == "2024-01-01T00:00:00.005000Z"
