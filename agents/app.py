@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import faust
 
+from agents.clock import Clock, register_clock
 from agents.fold_agent import AlertFolder, register_fold_agent
 from agents.fold_progress import FoldProgress, GapReader, progress_table
 from agents.issue_table import issues_table
@@ -12,7 +16,12 @@ from domain.routing import RouteTable
 from infra.settings import Settings
 
 
-def create_worker_app(settings: Settings, bootstrap_servers: str, routes: RouteTable) -> faust.App:
+def create_worker_app(
+    settings: Settings,
+    bootstrap_servers: str,
+    routes: RouteTable,
+    clock: Callable[[], datetime],
+) -> faust.App:
     """Build (not start) the worker; nothing touches the network until it runs."""
     app = faust.App(
         settings.app_id,
@@ -49,4 +58,5 @@ def create_worker_app(settings: Settings, bootstrap_servers: str, routes: RouteT
         partitions=settings.partitions,
     )
     register_fold_agent(app, topics, folder)
+    register_clock(app, Clock(topics, settings.partitions, clock), settings.tick_seconds)
     return app

@@ -1,8 +1,9 @@
-"""The fold agent: reads `alerts`, folds each into its issue, writes `issue-events`.
+"""The fold agent: reads `alerts` and `ticks`, folds them into issues, writes `issue-events`.
 
-It only translates. The decisions are `domain.fold.fold_alert`'s; this module decodes the
-record, checks it sits on its channel's partition, calls the fold, and makes the effects
-durable in an order that survives a crash at any point:
+It only translates. The decisions are `domain.fold`'s (`fold_alert`, `fold_tick`); this
+module decodes the record, checks an alert sits on its channel's partition, finds the issues
+a tick must look at (`DeadlineIndex`), calls the fold, and makes the effects durable in an
+order that survives a crash at any point:
 
 1. the new events are produced and acknowledged by the broker;
 2. then the slot (issue state + this record's offset) is written to the table;
@@ -10,7 +11,7 @@ durable in an order that survives a crash at any point:
 
 A crash before 2 re-folds the record from the old state into the same events with the same
 ids (the fold is deterministic), which consumers drop as duplicates; a crash between 2 and 3
-finds the offset in the slot and skips the record's effects.
+finds the offset in the slot and skips the record's effects for that issue.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from faust.types import Message, TopicT
+from mode import BaseSignalT
 
+from agents.deadline_index import DeadlineIndex
 from agents.fold_progress import FoldProgress, InputRecord
 from agents.issue_table import (
     ChannelPartitionedTable,
     Slot,
+    channel_of,
     partition_for_channel,
     read_slot,
     slot_key,
@@ -33,11 +38,13 @@ from agents.issue_table import (
 )
 from agents.topics import Topics
 from domain.channel import channel_for
+from domain.deadlines import next_due
 from domain.errors import DomainError
-from domain.fold import AlertReceived, Folded, FoldOutcome, fold_alert
+from domain.fold import AlertReceived, Folded, FoldOutcome, TickReceived, fold_alert, fold_tick
 from domain.records import InputPosition
 from domain.routing import RouteTable
 from infra.alert_wire import DeadLetter, UndecodableAlert, decode_alert, encode_alert
+from infra.tick_wire import decode_tick
 
 log = logging.getLogger("alertfold.fold")
 
@@ -53,16 +60,17 @@ class Reroute:
 
 @dataclass(frozen=True)
 class Decided:
-    """The fold's decision for a record on its channel's partition."""
+    """The fold's decision for one issue, on its channel's partition."""
 
     channel: str
     partition: int
     slot_key: str
     folded: Folded
+    slot: Slot  # what the table holds once the events are durable
 
 
 class AlertFolder:
-    """Handles one `alerts` record at a time, for the partitions this worker owns."""
+    """Handles one input record at a time, for the partitions this worker owns."""
 
     def __init__(
         self,
@@ -78,6 +86,9 @@ class AlertFolder:
         self._topics = topics
         self._routes = routes
         self._partitions = partitions
+        self._alerts = topics.alerts_topic.get_topic_name()
+        self._ticks = topics.ticks_topic.get_topic_name()
+        self.deadlines = DeadlineIndex(table.items, partitions)
 
     async def handle(self, message: Message) -> None:
         record = InputRecord.from_faust(message)
@@ -90,6 +101,9 @@ class AlertFolder:
 
     async def _fold(self, record: InputRecord) -> None:
         try:
+            if record.topic == self._ticks:
+                await self._fold_tick(record)
+                return
             decision = self._decide(record)
         except UndecodableAlert as error:
             await self._dead_letter(record, error.reason, error.problems)
@@ -121,9 +135,57 @@ class AlertFolder:
         position = InputPosition(
             topic=record.topic, partition=record.partition, offset=record.offset
         )
-        received = AlertReceived(alert=alert, position=position, received_at=envelope.received_at)
+        received = AlertReceived(
+            alert=alert,
+            position=position,
+            received_at=envelope.received_at,
+            folded_before=self._progress.folded_before(record, (self._alerts, self._ticks)),
+        )
         folded = fold_alert(slot.issue if slot else None, received)
-        return Decided(channel, partition, key, folded) if folded.events else None
+        if not folded.events:
+            return None
+        last_tick = slot.last_tick_offset if slot else -1
+        return Decided(
+            channel,
+            partition,
+            key,
+            folded,
+            Slot(issue=folded.state, last_alert_offset=record.offset, last_tick_offset=last_tick),
+        )
+
+    async def _fold_tick(self, record: InputRecord) -> None:
+        """Fire the due deadlines of this partition's issues, one issue at a time."""
+        at = decode_tick(record.value)
+        tick = TickReceived(
+            at=at,
+            position=InputPosition(
+                topic=record.topic, partition=record.partition, offset=record.offset
+            ),
+            folded_before=self._progress.folded_before(record, (self._alerts, self._ticks)),
+        )
+        for key in self.deadlines.take_due(record.partition, at):
+            slot = read_slot(self._table, key)
+            if slot is None or slot.issue is None:
+                continue
+            if slot.last_tick_offset >= record.offset:
+                self.deadlines.note(key, next_due(slot.issue))
+                continue  # applied before a crash; only the bookmark was lost
+            try:
+                await self._fire_deadlines(record, tick, key, slot)
+            except Exception:  # one issue's failure must not stop the others' deadlines
+                log.exception("firing deadlines of %r at %s failed", key, _where(record))
+                self.deadlines.note(key, next_due(slot.issue))  # retried on the next tick
+
+    async def _fire_deadlines(
+        self, record: InputRecord, tick: TickReceived, key: str, slot: Slot
+    ) -> None:
+        assert slot.issue is not None
+        folded = fold_tick(slot.issue, tick)
+        if not folded.events:
+            self.deadlines.note(key, next_due(slot.issue))
+            return
+        after = slot.model_copy(update={"issue": folded.state, "last_tick_offset": record.offset})
+        await self._apply(record, Decided(channel_of(key), record.partition, key, folded, after))
 
     async def _reroute(self, record: InputRecord, reroute: Reroute) -> None:
         await self._send(
@@ -150,8 +212,8 @@ class AlertFolder:
                 partition=decided.partition,
                 timestamp=record.timestamp,
             )
-        slot = Slot(issue=folded.state, last_alert_offset=record.offset)
-        write_slot(self._table, decided.slot_key, slot)
+        write_slot(self._table, decided.slot_key, decided.slot)
+        self.deadlines.note(decided.slot_key, next_due(folded.state))
         if folded.outcome is not FoldOutcome.GROUPED:
             first = folded.events[0]
             log.info(
@@ -212,7 +274,13 @@ def register_fold_agent(app: faust.App, topics: Topics, folder: AlertFolder) -> 
     """One agent, concurrency 1: a second concurrent consumer could commit past an unfinished
     record (faust #606) and break per-channel order; scale with partitions instead."""
 
-    @app.agent(topics.alerts_topic, name="fold_alerts", concurrency=1)
+    @app.agent(topics.inputs_topic, name="fold_alerts", concurrency=1)
     async def fold_alerts(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             await folder.handle(event.message)
+
+    @app.on_partitions_revoked.connect
+    async def forget_deadlines(
+        sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any
+    ) -> None:
+        folder.deadlines.forget()

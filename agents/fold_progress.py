@@ -93,6 +93,17 @@ class FoldProgress:
         )
         return missed
 
+    def folded_before(self, record: InputRecord, topics: tuple[str, ...]) -> dict[str, int]:
+        """Where the fold stands in each input topic of the record's partition (next offset)."""
+        positions = {}
+        for topic in topics:
+            if topic == record.topic:
+                positions[topic] = record.offset
+            else:
+                stored = self._table.get(f"{topic}:{record.partition}")
+                positions[topic] = int(stored) if stored else 0
+        return positions
+
     def advance(self, record: InputRecord) -> None:
         """Record that this record's effects are durable."""
         self._table[_key(record)] = str(record.offset + 1).encode()

@@ -36,16 +36,17 @@ def partition_for_channel(channel_id: str, partitions: int) -> int:
 
 
 class Slot(BaseModel):
-    """A correlation id's issue, plus the last `alerts` offset folded into it.
+    """A correlation id's issue, plus the last `alerts` and `ticks` offsets folded into it.
 
-    The offset lets a redelivered alert (after a crash between saving state and committing
-    the consumer offset) be recognised and skipped instead of counted twice.
+    The offsets let an input re-folded after a crash (between saving state and moving the
+    bookmark) be recognised and skipped for this issue instead of applied twice.
     """
 
     model_config = ConfigDict(frozen=True)
 
     issue: IssueState | None
     last_alert_offset: int
+    last_tick_offset: int = -1
 
 
 class ChannelPartitionedTable(Table[str, bytes]):
@@ -76,4 +77,9 @@ def read_slot(table: ChannelPartitionedTable, key: str) -> Slot | None:
 
 
 def write_slot(table: ChannelPartitionedTable, key: str, slot: Slot) -> None:
+    """Store the slot; a slot without an issue (archived) is removed from the table."""
+    if slot.issue is None:
+        if key in table:
+            del table[key]
+        return
     table[key] = slot.model_dump_json().encode()

@@ -13,6 +13,8 @@ from infra.settings import Settings
 @dataclass(frozen=True)
 class Topics:
     alerts_topic: TopicT
+    ticks_topic: TopicT
+    inputs_topic: TopicT  # alerts and ticks as one stream, co-partitioned, for the fold
     issue_events_topic: TopicT
     alerts_dlq_topic: TopicT
 
@@ -21,9 +23,9 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
     """Raw bytes in and out: the values are JSON documents decoded and validated by hand,
     so a malformed one becomes a dead letter with a reason instead of a crashed stream."""
 
-    def raw(name: str) -> TopicT:
+    def raw(*names: str) -> TopicT:
         return app.topic(
-            name,
+            *names,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -33,6 +35,8 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
 
     return Topics(
         alerts_topic=raw(settings.alerts_topic),
+        ticks_topic=raw(settings.ticks_topic),
+        inputs_topic=raw(settings.alerts_topic, settings.ticks_topic),
         issue_events_topic=raw(settings.issue_events_topic),
         alerts_dlq_topic=raw(settings.alerts_dlq_topic),
     )

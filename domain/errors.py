@@ -116,3 +116,7 @@ class IssueNotOpen(DomainError):
 
 class IssueNotResolved(DomainError):
     """An action that needs a resolved issue was asked of one that is not."""
+
+
+class IssueAlreadyArchived(DomainError):
+    """An archived issue is closed for good: nothing may change it any more."""

@@ -6,11 +6,13 @@ input's position in the log), and does no I/O, so replaying the inputs reproduce
 `issue-events` byte for byte.
 
 The state a channel's actor keeps is one `IssueState` per correlation id; an alert only ever
-touches the state of its own correlation id, so the fold takes and returns just that part.
+touches the state of its own correlation id, and a tick is folded into each issue with a due
+deadline one at a time, so the fold takes and returns just that part.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +22,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.alert import Alert
+from domain.deadlines import Deadline, DeadlineKind, deadlines_of, escalation_due
 from domain.issue import Issue
 from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
@@ -44,6 +47,21 @@ class AlertReceived:
     alert: Alert
     position: InputPosition
     received_at: datetime
+    folded_before: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TickReceived:
+    """A tick from the `ticks` log: the time every deadline up to `at` is judged against.
+
+    `folded_before` (on both inputs) is where the fold stood in each input topic of the
+    partition when this input came; it is copied onto the events so the interleaving of
+    alerts and ticks can be repeated exactly (see `IssueEventRecord.folded_before`).
+    """
+
+    at: datetime
+    position: InputPosition
+    folded_before: Mapping[str, int] = field(default_factory=dict)
 
 
 class FoldOutcome(StrEnum):
@@ -51,9 +69,11 @@ class FoldOutcome(StrEnum):
     GROUPED = "grouped"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    DEADLINES_FIRED = "deadlines_fired"
     IGNORED_STALE = "ignored_stale"
     IGNORED_NO_OPEN_ISSUE = "ignored_no_open_issue"
     IGNORED_ALREADY_RESOLVED = "ignored_already_resolved"
+    NOTHING_DUE = "nothing_due"
 
 
 @dataclass(frozen=True)
@@ -69,11 +89,13 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
     """Group the alert into its issue, opening, resolving or reopening it as the alert says."""
     alert = received.alert.stamped(received.received_at)
     at = alert.timestamp or received.received_at
+    if current is not None and current.status == "archived":
+        current = None  # closed for good: the alert opens a new issue
     if current is None:
         if alert.severity is Severity.RESOLVED:
             return Folded(None, outcome=FoldOutcome.IGNORED_NO_OPEN_ISSUE)
         issue = Issue.open(alert, issue_id=issue_id_for(alert, received.position), at=at)
-        return _decided(None, issue, received.position, FoldOutcome.OPENED)
+        return _decided(None, issue, received, FoldOutcome.OPENED)
 
     issue = Issue.from_state(current)
     if issue.is_older_than_last_alert(alert):
@@ -82,12 +104,55 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         if alert.severity is Severity.RESOLVED:
             return Folded(current, outcome=FoldOutcome.IGNORED_ALREADY_RESOLVED)
         issue.reopen(alert, at=at)
-        return _decided(current, issue, received.position, FoldOutcome.REOPENED)
+        return _decided(current, issue, received, FoldOutcome.REOPENED)
     if alert.severity is Severity.RESOLVED:
         issue.resolve(alert, at=at)
-        return _decided(current, issue, received.position, FoldOutcome.RESOLVED)
+        return _decided(current, issue, received, FoldOutcome.RESOLVED)
     issue.group(alert, at=at)
-    return _decided(current, issue, received.position, FoldOutcome.GROUPED)
+    return _decided(current, issue, received, FoldOutcome.GROUPED)
+
+
+# Enough for every kind of deadline to fire once; a loop beyond it would be a bug.
+_MAX_DEADLINES_PER_TICK = 2 * len(DeadlineKind)
+
+
+def fold_tick(current: IssueState, tick: TickReceived) -> Folded:
+    """Fire, in time order, every deadline of the issue due at or before the tick.
+
+    Each fires with the tick's time as its timestamp (the moment alertfold noticed) and its
+    own due time in the event, so a worker that was down catches up in the right order. An
+    archived issue leaves no state behind: the next alert opens a new issue.
+    """
+    issue = Issue.from_state(current)
+    for _ in range(_MAX_DEADLINES_PER_TICK):
+        due = [d for d in deadlines_of(issue.to_state()) if d.due_at <= tick.at]
+        if not due:
+            break
+        _fire(issue, due[0], tick.at)
+    else:
+        raise RuntimeError(f"issue {issue.id}: deadlines keep firing at {tick.at}")
+    if not issue.pending_events:
+        return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
+    folded = _decided(current, issue, tick, FoldOutcome.DEADLINES_FIRED)
+    if issue.status == "archived":
+        return Folded(None, folded.events, folded.outcome)
+    return folded
+
+
+def _fire(issue: Issue, deadline: Deadline, now: datetime) -> None:
+    due_at = deadline.due_at
+    if deadline.kind is DeadlineKind.NOTIFICATION:
+        issue.end_notification_delay(due_at=due_at, at=now)
+    elif deadline.kind is DeadlineKind.ESCALATION:
+        escalation = escalation_due(issue.to_state(), issue.policy, now)
+        assert escalation is not None  # due, so at least that point has passed
+        level, step = escalation
+        issue.escalate(level, step, due_at=due_at, at=now)
+    elif deadline.kind is DeadlineKind.AUTO_RESOLVE:
+        issue.auto_resolve(due_at=due_at, at=now)
+    else:
+        reason = "resolved" if issue.status == "resolved" else "fire_and_forget"
+        issue.archive(reason, due_at=due_at, at=now)
 
 
 def issue_id_for(alert: Alert, position: InputPosition) -> UUID:
@@ -98,9 +163,14 @@ def issue_id_for(alert: Alert, position: InputPosition) -> UUID:
     )
 
 
-def event_id_for(position: InputPosition, index: int) -> UUID:
-    """The id of the index-th event decided on the input at this position."""
-    return uuid5(ALERTFOLD_NAMESPACE, f"event/{_where(position)}/{index}")
+def event_id_for(position: InputPosition, issue_id: str, version: int) -> UUID:
+    """The id of the event that took the issue to `version`, decided on this input.
+
+    A tick decides for many issues one at a time; naming each event by its issue and version
+    (not by its place among the tick's events) keeps the id of every event the same when a
+    re-fold after a crash finds some of those issues already updated.
+    """
+    return uuid5(ALERTFOLD_NAMESPACE, f"event/{_where(position)}/{issue_id}/{version}")
 
 
 def _where(position: InputPosition) -> str:
@@ -108,28 +178,33 @@ def _where(position: InputPosition) -> str:
 
 
 def _decided(
-    before: IssueState | None, issue: Issue, position: InputPosition, outcome: FoldOutcome
+    before: IssueState | None,
+    issue: Issue,
+    cause: AlertReceived | TickReceived,
+    outcome: FoldOutcome,
 ) -> Folded:
     events = issue.collect_events()
     records = []
     replayed: Aggregate | None = Issue.from_state(before) if before is not None else None
-    for index, event in enumerate(events):
+    for event in events:
         replayed = event.mutate(replayed)
         assert isinstance(replayed, Issue)
-        records.append(_record(event, index, replayed, position))
+        records.append(_record(event, replayed, cause))
     return Folded(issue.to_state(), records, outcome)
 
 
-def _record(event: Any, index: int, after: Issue, position: InputPosition) -> IssueEventRecord:
+def _record(event: Any, after: Issue, cause: AlertReceived | TickReceived) -> IssueEventRecord:
+    issue_id = str(event.originator_id)
     return IssueEventRecord(
         type=type(event).__name__,
-        event_id=str(event_id_for(position, index)),
-        issue_id=str(event.originator_id),
+        event_id=str(event_id_for(cause.position, issue_id, event.originator_version)),
+        issue_id=issue_id,
         version=event.originator_version,
         channel_id=after.channel_id,
         correlation_id=after.correlation_id,
         occurred_at=event.timestamp,
-        cause=position,
+        cause=cause.position,
         data={k: v for k, v in event.__dict__.items() if k not in _EVENT_FIELDS},
         issue=after.snapshot(),
+        folded_before=dict(cause.folded_before),
     )

@@ -1,6 +1,7 @@
 """The `Issue` aggregate: correlated alerts of one channel folded into one thing to act on.
 
-Command methods are actions (`open`, `group`, `resolve`, `reopen`); each triggers a past-tense
+Command methods are actions (`open`, `group`, `resolve`, `reopen`, and the deadline commands
+`end_notification_delay`, `escalate`, `auto_resolve`, `archive`); each triggers a past-tense
 event whose `apply` is the only place state changes. Event ids, issue ids and timestamps are
 always passed in, never drawn from a clock or a random source, so folding the same inputs
 again yields the same events (DESIGN.md invariant 3).
@@ -15,9 +16,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.alert import Alert
-from domain.errors import IssueNotOpen, IssueNotResolved
+from domain.errors import IssueAlreadyArchived, IssueNotOpen, IssueNotResolved
+from domain.issue_policy import EscalationStep, IssuePolicy
 from domain.issue_state import IssueState
-from domain.records import IssueSnapshot, IssueStatus
+from domain.records import IssueSnapshot, IssueStatus, Resolution
 from domain.severity import Severity
 
 
@@ -44,24 +46,75 @@ class Issue(Aggregate):
             cast(Issue, aggregate).severity = Severity(self.severity)
 
     class IssueResolved(Aggregate.Event):
-        alert: dict[str, Any]
+        """Resolved by a `resolved` alert (`alert` set) or by the auto-resolve deadline."""
+
+        alert: dict[str, Any] | None
+        resolution: str
+        due_at: datetime | None
 
         def apply(self, aggregate: Aggregate) -> None:
             issue = cast(Issue, aggregate)
-            issue._take_alert(self.alert, self.timestamp)
+            if self.alert is not None:
+                issue._take_alert(self.alert, self.timestamp)
             issue.status = "resolved"
             issue.severity = Severity.RESOLVED
-            issue.resolved_at = self.timestamp
+            # Auto-resolved issues resolved when their time ran out, not when a tick noticed.
+            issue.resolved_at = self.due_at or self.timestamp
+            issue.resolution = cast(Resolution, self.resolution)
+            issue.held_until = None  # resolved before it was shown: it never will be
 
     class IssueReopened(Aggregate.Event):
         alert: dict[str, Any]
+        severity: str
 
         def apply(self, aggregate: Aggregate) -> None:
             issue = cast(Issue, aggregate)
             issue._take_alert(self.alert, self.timestamp)
             issue.status = "open"
-            issue.severity = _severity_of(self.alert)
+            issue.severity = Severity(self.severity)
             issue.resolved_at = None
+            issue.resolution = None
+            if not issue.presentable:
+                issue.held_until = _hold_until(self.alert, self.timestamp)
+                issue.presentable = issue.held_until is None
+
+    class NotificationDelayElapsed(Aggregate.Event):
+        """The issue stayed open through its notification delay: now it may be shown."""
+
+        due_at: datetime
+
+        def apply(self, aggregate: Aggregate) -> None:
+            issue = cast(Issue, aggregate)
+            issue.held_until = None
+            issue.presentable = True
+
+    class IssueEscalated(Aggregate.Event):
+        """Still open at an escalation point: its severity, mentions, and maybe a move."""
+
+        level: int
+        previous: str
+        severity: str
+        mentions: list[str]
+        move_to_channel: str
+        due_at: datetime
+
+        def apply(self, aggregate: Aggregate) -> None:
+            issue = cast(Issue, aggregate)
+            issue.escalation_level = self.level
+            issue.severity = Severity(self.severity)
+            issue.mentions = tuple(self.mentions)
+
+    class IssueArchived(Aggregate.Event):
+        """Closed for good: a later alert with the same correlation id opens a new issue."""
+
+        reason: str
+        due_at: datetime
+
+        def apply(self, aggregate: Aggregate) -> None:
+            issue = cast(Issue, aggregate)
+            issue.status = "archived"
+            issue.archived_at = self.timestamp
+            issue.held_until = None
 
     def __init__(self, channel_id: str, correlation_id: str, alert: dict[str, Any]) -> None:
         self.channel_id = channel_id
@@ -69,6 +122,12 @@ class Issue(Aggregate):
         self.status: IssueStatus = "open"
         self.alert_count = 0
         self.resolved_at: datetime | None = None
+        self.resolution: Resolution | None = None
+        self.archived_at: datetime | None = None
+        self.escalation_level = 0
+        self.mentions: tuple[str, ...] = ()
+        self.held_until = _hold_until(alert, self.created_on)
+        self.presentable = self.held_until is None
         self.last_alert: dict[str, Any] = alert
         self.last_alert_at: datetime = self.created_on
         self.severity = _severity_of(alert)
@@ -90,27 +149,79 @@ class Issue(Aggregate):
         return issue
 
     def group(self, alert: Alert, *, at: datetime) -> None:
-        """Add a firing alert to this open issue; its severity becomes the issue's."""
+        """Add a firing alert to this open issue; its severity becomes the issue's.
+
+        After an escalation a lower severity is raised to the escalated one, as Slack
+        Manager does: a flapping source must not quietly undo an escalation.
+        """
         self.check_open()
         previous = self.severity
         self.trigger_event(self.AlertGrouped, timestamp=at, alert=alert.to_json_obj())
-        if alert.severity is not previous:
+        severity = self._raised(alert.severity)
+        if severity is not previous:
             self.trigger_event(
                 self.SeverityChanged,
                 timestamp=at,
                 previous=previous.value,
-                severity=alert.severity.value,
+                severity=severity.value,
             )
 
     def resolve(self, alert: Alert, *, at: datetime) -> None:
         """Close this issue because its source said the problem is gone."""
         self.check_open()
-        self.trigger_event(self.IssueResolved, timestamp=at, alert=alert.to_json_obj())
+        self.trigger_event(
+            self.IssueResolved,
+            timestamp=at,
+            alert=alert.to_json_obj(),
+            resolution="alert",
+            due_at=None,
+        )
 
     def reopen(self, alert: Alert, *, at: datetime) -> None:
         """Bring a resolved issue back because the problem fired again."""
         self.check_resolved()
-        self.trigger_event(self.IssueReopened, timestamp=at, alert=alert.to_json_obj())
+        self.trigger_event(
+            self.IssueReopened,
+            timestamp=at,
+            alert=alert.to_json_obj(),
+            severity=self._raised(alert.severity).value,
+        )
+
+    def end_notification_delay(self, *, due_at: datetime, at: datetime) -> None:
+        """Let presenters show the issue: it outlived its notification delay."""
+        self.check_open()
+        self.trigger_event(self.NotificationDelayElapsed, timestamp=at, due_at=due_at)
+
+    def escalate(self, level: int, step: EscalationStep, *, due_at: datetime, at: datetime) -> None:
+        """Apply escalation point number `level` (1-based) of the latest alert."""
+        self.check_open()
+        self.trigger_event(
+            self.IssueEscalated,
+            timestamp=at,
+            level=level,
+            previous=self.severity.value,
+            severity=step.severity.value,
+            mentions=list(step.mentions),
+            move_to_channel=step.move_to_channel,
+            due_at=due_at,
+        )
+
+    def auto_resolve(self, *, due_at: datetime, at: datetime) -> None:
+        """Resolve an issue whose source went quiet for its auto-resolve time."""
+        self.check_open()
+        inconclusive = self.policy.resolve_as_inconclusive
+        self.trigger_event(
+            self.IssueResolved,
+            timestamp=at,
+            alert=None,
+            resolution="inconclusive" if inconclusive else "auto",
+            due_at=due_at,
+        )
+
+    def archive(self, reason: str, *, due_at: datetime, at: datetime) -> None:
+        """Close the issue for good; it can no longer reopen."""
+        self.check_not_archived()
+        self.trigger_event(self.IssueArchived, timestamp=at, reason=reason, due_at=due_at)
 
     # Rules ------------------------------------------------------------------------------
 
@@ -121,6 +232,20 @@ class Issue(Aggregate):
     def check_resolved(self) -> None:
         if self.status != "resolved":
             raise IssueNotResolved(f"issue {self.id} is {self.status}, not resolved")
+
+    def check_not_archived(self) -> None:
+        if self.status == "archived":
+            raise IssueAlreadyArchived(f"issue {self.id} is archived")
+
+    @property
+    def policy(self) -> IssuePolicy:
+        """Deadline settings, from the latest alert as Slack Manager takes them."""
+        return IssuePolicy.of(self.last_alert)
+
+    def _raised(self, severity: Severity) -> Severity:
+        if self.escalation_level and severity.priority < self.severity.priority:
+            return self.severity
+        return severity
 
     def is_older_than_last_alert(self, alert: Alert) -> bool:
         """An alert stamped before the issue's latest one is stale news, already superseded."""
@@ -151,6 +276,11 @@ class Issue(Aggregate):
             opened_at=self.created_on,
             updated_at=self.modified_on,
             resolved_at=self.resolved_at,
+            resolution=self.resolution,
+            archived_at=self.archived_at,
+            escalation_level=self.escalation_level,
+            mentions=list(self.mentions),
+            presentable=self.presentable,
             last_alert=alert,
         )
 
@@ -168,6 +298,12 @@ class Issue(Aggregate):
             resolved_at=self.resolved_at,
             last_alert_at=self.last_alert_at,
             last_alert=self.last_alert,
+            resolution=self.resolution,
+            archived_at=self.archived_at,
+            escalation_level=self.escalation_level,
+            mentions=self.mentions,
+            held_until=self.held_until,
+            presentable=self.presentable,
         )
 
     @classmethod
@@ -184,11 +320,22 @@ class Issue(Aggregate):
         issue.resolved_at = state.resolved_at
         issue.last_alert_at = state.last_alert_at
         issue.last_alert = state.last_alert
+        issue.resolution = state.resolution
+        issue.archived_at = state.archived_at
+        issue.escalation_level = state.escalation_level
+        issue.mentions = state.mentions
+        issue.held_until = state.held_until
+        issue.presentable = state.presentable
         return issue
 
 
 def _severity_of(alert: dict[str, Any]) -> Severity:
     return Severity(alert.get("severity") or Severity.ERROR)
+
+
+def _hold_until(alert: dict[str, Any], at: datetime) -> datetime | None:
+    delay = IssuePolicy.of(alert).notification_delay
+    return at + delay if delay else None
 
 
 def _alert_time(alert: dict[str, Any], fallback: datetime) -> datetime:

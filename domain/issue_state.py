@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.records import IssueStatus
+from domain.records import IssueStatus, Resolution
 from domain.severity import Severity
 
 
@@ -26,3 +26,9 @@ class IssueState(BaseModel):
     resolved_at: datetime | None
     last_alert_at: datetime
     last_alert: dict[str, Any]
+    resolution: Resolution | None = None
+    archived_at: datetime | None = None
+    escalation_level: int = 0
+    mentions: tuple[str, ...] = ()
+    held_until: datetime | None = None
+    presentable: bool = True

@@ -16,7 +16,10 @@ from domain.severity import Severity
 
 ISSUE_EVENT_SCHEMA_VERSION: Literal[1] = 1
 
-IssueStatus = Literal["open", "resolved"]
+IssueStatus = Literal["open", "resolved", "archived"]
+# How an issue got resolved: by a `resolved` alert, or by its auto-resolve deadline (which
+# counts as inconclusive when the alert asked for it with `autoResolveAsInconclusive`).
+Resolution = Literal["alert", "auto", "inconclusive"]
 
 
 class InputPosition(BaseModel):
@@ -45,6 +48,19 @@ class IssueSnapshot(BaseModel):
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None
+    resolution: Resolution | None = None
+    archived_at: datetime | None = None
+    escalation_level: int = Field(
+        0, description="How many of the latest alert's escalation points have been applied."
+    )
+    mentions: list[str] = Field(
+        default_factory=list, description="Mentions of the escalation point last applied."
+    )
+    presentable: bool = Field(
+        True,
+        description="False while the issue waits out its notification delay, and for good "
+        "when it was resolved before the delay passed: presenters show nothing then.",
+    )
     last_alert: dict[str, Any] = Field(
         description="The latest alert of the issue, as Slack Manager alert JSON (camelCase)."
     )
@@ -71,6 +87,13 @@ class IssueEventRecord(BaseModel):
     cause: InputPosition
     data: dict[str, Any] = Field(default_factory=dict)
     issue: IssueSnapshot
+    folded_before: dict[str, int] = Field(
+        default_factory=dict,
+        description="For each input topic of the partition, the next offset the fold had "
+        "not yet applied when it decided this event: with the causes, the order in which the "
+        "fold interleaved its inputs, so a re-fold (after a crash, or by `alertfold verify`) "
+        "can repeat it exactly.",
+    )
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()

@@ -38,7 +38,7 @@ class Alertfold:
     def worker(self) -> faust.App:
         from agents.app import create_worker_app
 
-        return create_worker_app(self.settings, self.bootstrap_servers, self.routes)
+        return create_worker_app(self.settings, self.bootstrap_servers, self.routes, self.clock)
 
     def projector(self) -> LookupProjector:
         from projections.runner import LookupProjector

@@ -50,6 +50,13 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     slack_bot_token: str | None = None
     log_level: LogLevel = "info"
+    tick_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=3600,
+        description="How often the clock emits a tick to every partition; 0 turns the clock "
+        "off (ticks then come from elsewhere, e.g. tests that drive time themselves).",
+    )
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -100,6 +107,10 @@ class Settings(BaseModel):
         return self.topic("alerts")
 
     @property
+    def ticks_topic(self) -> str:
+        return self.topic("ticks")
+
+    @property
     def alerts_dlq_topic(self) -> str:
         return self.topic("alerts.dlq")
 
@@ -127,6 +138,7 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_MAX_BODY_BYTES": "max_body_bytes",
     "SLACK_BOT_TOKEN": "slack_bot_token",
     "ALERTFOLD_LOG_LEVEL": "log_level",
+    "ALERTFOLD_TICK_SECONDS": "tick_seconds",
 }
 _VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
 

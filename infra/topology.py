@@ -32,6 +32,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "alerts as received (key: channel id); replayed by audits",
         ),
         TopicSpec(
+            settings.ticks_topic,
+            n,
+            {"retention.ms": FOREVER},
+            "the clock's ticks, one per partition per interval; replayed by audits",
+        ),
+        TopicSpec(
             settings.issue_events_topic,
             n,
             {"retention.ms": FOREVER},
@@ -41,6 +47,6 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             settings.alerts_dlq_topic,
             n,
             {"retention.ms": THIRTY_DAYS_MS, "max.message.bytes": str(16 * 1024 * 1024)},
-            "values on alerts that could not be folded, with the reason",
+            "inputs (alerts, ticks) that could not be folded, with the reason",
         ),
     ]

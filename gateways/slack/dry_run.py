@@ -18,9 +18,12 @@ from gateways.slack.rendering import message_summary
 
 log = logging.getLogger("alertfold.slack")
 
+# An issue is first shown when it opens, or when its notification delay has passed.
+_FIRST_SHOWN = frozenset({"IssueOpened", "NotificationDelayElapsed"})
+
 
 def describe(event: IssueEventRecord) -> str:
-    verb = "post" if event.type == "IssueOpened" else "update"
+    verb = "post" if event.type in _FIRST_SHOWN else "update"
     return f"dry-run: would {verb} in {event.channel_id}: {message_summary(event.issue)}"
 
 
@@ -56,8 +59,15 @@ class DryRunPresenter:
     @staticmethod
     def _show(raw: bytes | None) -> None:
         try:
-            log.info("%s", describe(IssueEventRecord.from_json(raw or b"")))
+            event = IssueEventRecord.from_json(raw or b"")
         except ValidationError as error:
             log.warning(
                 "dry-run: skipped an undecodable issue event (%d errors)", error.error_count()
+            )
+            return
+        if event.issue.presentable:
+            log.info("%s", describe(event))
+        else:
+            log.debug(
+                "dry-run: %s %s held back by its notification delay", event.type, event.issue_id
             )

@@ -56,6 +56,9 @@ class FakeTopic:
         self.name = name
         self.log = log
 
+    def get_topic_name(self) -> str:
+        return self.name
+
     async def send(
         self, *, key: bytes | None, value: bytes, partition: int | None = None, **_: Any
     ) -> Any:
@@ -109,6 +112,8 @@ def folder(
 ) -> AlertFolder:
     topics = Topics(
         alerts_topic=FakeTopic("alerts", sent),  # type: ignore[arg-type]
+        ticks_topic=FakeTopic("ticks", sent),  # type: ignore[arg-type]
+        inputs_topic=FakeTopic("alerts+ticks", sent),  # type: ignore[arg-type]
         issue_events_topic=FakeTopic("issue-events", sent),  # type: ignore[arg-type]
         alerts_dlq_topic=FakeTopic("alerts.dlq", sent),  # type: ignore[arg-type]
     )
@@ -224,3 +229,85 @@ async def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_fold_goes_on(
     reason = json.loads(sent[0].value)["reason"]
     assert reason.startswith("internal error while folding: ValueError")
     assert bookmark(bookmarks) == 2
+
+
+# -- ticks ---------------------------------------------------------------------------------
+
+FOLLOWED = {"issueFollowUpEnabled": True, "autoResolveSeconds": 120}
+
+
+def tick(offset: int, at: str) -> Record:
+    value = json.dumps({"type": "tick", "schema_version": 1, "at": at}).encode()
+    return Record(value, offset=offset, key=None, topic="ticks")
+
+
+def sent_types(sent: list[Sent]) -> list[str]:
+    return [json.loads(s.value)["type"] for s in sent if s.topic == "issue-events"]
+
+
+async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await folder.handle(tick(0, "2026-11-23T09:01:59Z"))  # type: ignore[arg-type]
+    assert sent_types(sent) == ["IssueOpened"]
+    await folder.handle(tick(1, "2026-11-23T09:02:00Z"))  # type: ignore[arg-type]
+    assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
+    resolved = json.loads(sent[-1].value)
+    assert resolved["cause"] == {"topic": "ticks", "partition": RIGHT, "offset": 1}
+    assert resolved["folded_before"] == {"alerts": 1, "ticks": 1}
+    assert json.loads(slots[slot_key(CHANNEL, "db")])["last_tick_offset"] == 1
+    assert bookmarks[f"ticks:{RIGHT}"] == b"2"
+
+
+async def test_alert_events_record_where_the_fold_stood_in_each_input(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await folder.handle(tick(0, "2026-11-23T08:00:00Z"))  # type: ignore[arg-type]
+    await folder.handle(tick(1, "2026-11-23T08:00:01Z"))  # type: ignore[arg-type]
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    assert json.loads(sent[-1].value)["folded_before"] == {"alerts": 0, "ticks": 2}
+
+
+async def test_tick_refolded_after_a_lost_bookmark_fires_nothing_twice(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await folder.handle(tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
+    del bookmarks[f"ticks:{RIGHT}"]
+    folder.deadlines.forget()  # as after a restart: rebuilt from the table
+    await folder.handle(tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
+    assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
+
+
+async def test_archived_issue_leaves_the_table_and_the_next_alert_opens_a_new_one(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await folder.handle(tick(0, "2026-11-23T09:00:30Z"))  # type: ignore[arg-type]
+    assert sent_types(sent) == ["IssueOpened", "IssueArchived"]
+    assert slots == {}
+    await folder.handle(  # type: ignore[arg-type]
+        Record(alert(timestamp="2026-11-23T09:01:00Z"), offset=1)
+    )
+    events = [json.loads(s.value) for s in sent if s.topic == "issue-events"]
+    assert events[-1]["type"] == "IssueOpened"
+    assert events[-1]["issue_id"] != events[0]["issue_id"]
+
+
+async def test_deadlines_are_found_in_the_table_after_a_restart(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    folder.deadlines.forget()
+    await folder.handle(tick(0, "2026-11-23T11:00:00Z"))  # type: ignore[arg-type]
+    assert sent_types(sent)[-1] == "IssueResolved"
+
+
+async def test_undecodable_tick_is_dead_lettered(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(b'{"type": "tick"}', offset=0, key=None, topic="ticks"))  # type: ignore[arg-type]
+    assert [s.topic for s in sent] == ["alerts.dlq"]
+    assert "schema_version" in json.loads(sent[0].value)["reason"]
+    assert bookmarks[f"ticks:{RIGHT}"] == b"1"

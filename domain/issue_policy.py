@@ -1,0 +1,80 @@
+"""How long an issue waits before each of its deadlines: Slack Manager's rules, from an alert.
+
+Slack Manager takes these settings from the issue's latest alert, so a client can change an
+issue's auto-resolve time or escalation by sending the next alert with new values; alertfold
+does the same. The policy is read from the alert JSON kept in the issue's state (camelCase keys,
+already validated when the alert was accepted), so the deadlines of a stored issue can be
+computed without re-validating anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from domain.alert_limits import DEFAULT_AUTO_RESOLVE_SECONDS
+from domain.severity import Severity
+
+# Fire-and-forget issues (follow-up off, or info alerts) are shown and grouped, never tracked
+# to resolution, and archived this long after their last alert.
+FIRE_AND_FORGET_ARCHIVE_DELAY = timedelta(seconds=30)
+# `archivingDelaySeconds` 0 means Slack Manager's default: a resolved issue stays reopenable
+# for twelve hours.
+DEFAULT_ARCHIVING_DELAY = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """One escalation point: once the issue is `delay` old and still open, it escalates."""
+
+    delay: timedelta
+    severity: Severity
+    mentions: tuple[str, ...]
+    move_to_channel: str
+
+
+@dataclass(frozen=True)
+class IssuePolicy:
+    follow_up: bool
+    severity: Severity
+    auto_resolve_after: timedelta
+    resolve_as_inconclusive: bool
+    archive_after: timedelta
+    notification_delay: timedelta
+    escalation: tuple[EscalationStep, ...]
+
+    @classmethod
+    def of(cls, alert: dict[str, Any]) -> IssuePolicy:
+        """The policy an issue follows while `alert` (camelCase JSON) is its latest alert."""
+        severity = Severity(alert.get("severity") or Severity.ERROR)
+        archiving_seconds = int(alert.get("archivingDelaySeconds") or 0)
+        return cls(
+            follow_up=bool(alert.get("issueFollowUpEnabled")),
+            severity=severity,
+            auto_resolve_after=timedelta(
+                seconds=int(alert.get("autoResolveSeconds") or DEFAULT_AUTO_RESOLVE_SECONDS)
+            ),
+            resolve_as_inconclusive=bool(alert.get("autoResolveAsInconclusive")),
+            archive_after=(
+                timedelta(seconds=archiving_seconds)
+                if archiving_seconds
+                else DEFAULT_ARCHIVING_DELAY
+            ),
+            notification_delay=timedelta(seconds=int(alert.get("notificationDelaySeconds") or 0)),
+            escalation=tuple(_step(point) for point in alert.get("escalation") or ()),
+        )
+
+    @property
+    def fire_and_forget(self) -> bool:
+        """No resolve tracking: follow-up is off, or the alert is only informational."""
+        return not self.follow_up or self.severity is Severity.INFO
+
+
+def _step(point: dict[str, Any]) -> EscalationStep:
+    return EscalationStep(
+        delay=timedelta(seconds=int(point["delaySeconds"])),
+        severity=Severity(point["severity"]),
+        mentions=tuple(point.get("slackMentions") or ()),
+        move_to_channel=str(point.get("moveToChannel") or ""),
+    )

@@ -1,0 +1,43 @@
+"""The `ticks` topic's value format: `{"type": "tick", "schema_version": 1, "at": "…Z"}`.
+
+A tick carries its own time, so folding it again (after a crash, or in `alertfold verify`)
+judges the deadlines against the same instant; the record's Kafka timestamp is not used.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from infra.alert_wire import UndecodableAlert
+
+TICK_SCHEMA_VERSION = 1
+
+
+def encode_tick(at: datetime) -> bytes:
+    if at.tzinfo is None:
+        raise ValueError("a tick's time must be timezone-aware")
+    body = {"type": "tick", "schema_version": TICK_SCHEMA_VERSION, "at": at.astimezone(UTC)}
+    return json.dumps(body, default=datetime.isoformat, separators=(",", ":")).encode()
+
+
+def decode_tick(raw: bytes | None) -> datetime:
+    """The tick's time, or `UndecodableAlert` (dead-lettered like a bad alert) saying why."""
+    try:
+        obj = json.loads(raw or b"")
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UndecodableAlert(f"tick is not valid JSON: {error}") from None
+    if not isinstance(obj, dict) or obj.get("type") != "tick":
+        raise UndecodableAlert('expected a JSON object with "type": "tick"')
+    if obj.get("schema_version") != TICK_SCHEMA_VERSION:
+        raise UndecodableAlert(
+            f"unknown tick schema_version {obj.get('schema_version')!r}: this worker reads "
+            f"{TICK_SCHEMA_VERSION}"
+        )
+    try:
+        at = datetime.fromisoformat(str(obj.get("at")))
+    except ValueError:
+        raise UndecodableAlert('tick "at" is not an RFC 3339 timestamp') from None
+    if at.tzinfo is None:
+        raise UndecodableAlert('tick "at" has no time zone')
+    return at.astimezone(UTC)
