@@ -24,12 +24,14 @@ from typing import Any
 import faust
 from faust.types import Message, TopicT
 from mode import BaseSignalT
+from pydantic import ValidationError
 
 from agents.deadline_index import DeadlineIndex
 from agents.fold_progress import FoldProgress, InputRecord
+from agents.input_order import decisions_in, fold_plan
 from agents.issue_table import (
-    ChannelPartitionedTable,
     Slot,
+    SlotTable,
     channel_of,
     partition_for_channel,
     read_slot,
@@ -41,7 +43,7 @@ from domain.channel import channel_for
 from domain.deadlines import next_due
 from domain.errors import DomainError
 from domain.fold import AlertReceived, Folded, FoldOutcome, TickReceived, fold_alert, fold_tick
-from domain.records import InputPosition
+from domain.records import InputPosition, IssueEventRecord
 from domain.routing import RouteTable
 from infra.alert_wire import DeadLetter, UndecodableAlert, decode_alert, encode_alert
 from infra.tick_wire import decode_tick
@@ -75,7 +77,7 @@ class AlertFolder:
     def __init__(
         self,
         *,
-        table: ChannelPartitionedTable,
+        table: SlotTable,
         progress: FoldProgress,
         topics: Topics,
         routes: RouteTable,
@@ -88,16 +90,59 @@ class AlertFolder:
         self._partitions = partitions
         self._alerts = topics.alerts_topic.get_topic_name()
         self._ticks = topics.ticks_topic.get_topic_name()
+        self._events = topics.issue_events_topic.get_topic_name()
         self.deadlines = DeadlineIndex(table.items, partitions)
+        self._recovered: set[int] = set()
+
+    @property
+    def _inputs(self) -> tuple[str, str]:
+        return self._alerts, self._ticks
 
     async def handle(self, message: Message) -> None:
-        record = InputRecord.from_faust(message)
+        await self.handle_record(InputRecord.from_faust(message))
+
+    async def handle_record(self, record: InputRecord) -> None:
+        if record.partition not in self._recovered:
+            await self._recover(record.partition)
+            self._recovered.add(record.partition)
         missed = await self._progress.missed_before(record)
         if missed is None:
             return  # folded before: a redelivery
         for earlier in [*missed, record]:
-            await self._fold(earlier)
-            self._progress.advance(earlier)
+            await self._fold_and_advance(earlier)
+
+    def forget_partitions(self) -> None:
+        """Partitions moved: what was derived from their state is rebuilt when they return."""
+        self.deadlines.forget()
+        self._recovered.clear()
+
+    async def _fold_and_advance(self, record: InputRecord) -> None:
+        await self._fold(record)
+        self._progress.advance(record)
+
+    async def _recover(self, partition: int) -> None:
+        """Re-fold, in their logged order, the decisions whose state a crash lost.
+
+        Their events reached `issue-events` but the table writes after them did not. Folding
+        their causes again from the recovered state, in the order the log shows and before
+        any other input, repeats them exactly (same events, same ids: duplicates that
+        consumers drop) instead of deciding differently in another order.
+        """
+        gaps = self._progress.gaps
+        stated = self._progress.position(self._events, partition) or 0
+        tail = await gaps.read_to_end(self._events, partition, stated)
+        cursors = {topic: self._progress.position(topic, partition) or 0 for topic in self._inputs}
+        plan = fold_plan(decisions_in(_decoded(tail)), cursors, self._inputs)
+        for step in plan:
+            for record in await gaps.read(step.topic, partition, step.start, step.end):
+                await self._fold_and_advance(record)
+        if plan:
+            log.warning(
+                "partition %d: re-folded %d input range(s) whose decisions were written "
+                "but not yet stated when the worker stopped",
+                partition,
+                len(plan),
+            )
 
     async def _fold(self, record: InputRecord) -> None:
         try:
@@ -204,8 +249,9 @@ class AlertFolder:
     async def _apply(self, record: InputRecord, decided: Decided) -> None:
         """Events first, acknowledged; only then the state that remembers them."""
         folded = decided.folded
+        last_offset = -1
         for event in folded.events:
-            await self._send(
+            last_offset = await self._send(
                 self._topics.issue_events_topic,
                 key=decided.channel.encode(),
                 value=event.to_json(),
@@ -213,6 +259,7 @@ class AlertFolder:
                 timestamp=record.timestamp,
             )
         write_slot(self._table, decided.slot_key, decided.slot)
+        self._progress.move(self._events, decided.partition, last_offset + 1)
         self.deadlines.note(decided.slot_key, next_due(folded.state))
         if folded.outcome is not FoldOutcome.GROUPED:
             first = folded.events[0]
@@ -253,8 +300,9 @@ class AlertFolder:
         partition: int | None = None,
         timestamp: float | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        """Produce now (not attached to the current event) and wait for the broker's ack."""
+    ) -> int:
+        """Produce now (not attached to the current event), wait for the broker's ack, and
+        return the record's offset."""
         pending = await topic.send(
             key=key,
             value=value,
@@ -263,7 +311,18 @@ class AlertFolder:
             headers=headers,
             force=True,
         )
-        await pending
+        metadata = await pending
+        return int(metadata.offset)
+
+
+def _decoded(records: list[InputRecord]) -> list[IssueEventRecord]:
+    events = []
+    for record in records:
+        try:
+            events.append(IssueEventRecord.from_json(record.value or b""))
+        except ValidationError:
+            log.warning("skipped an undecodable issue event at %s", _where(record))
+    return events
 
 
 def _where(position: InputRecord | DeadLetter) -> str:
@@ -283,4 +342,4 @@ def register_fold_agent(app: faust.App, topics: Topics, folder: AlertFolder) -> 
     async def forget_deadlines(
         sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any
     ) -> None:
-        folder.deadlines.forget()
+        folder.forget_partitions()

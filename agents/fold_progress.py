@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -65,14 +66,30 @@ def progress_table(app: faust.App, partitions: int) -> faust.Table[str, bytes]:
     return cast("faust.Table[str, bytes]", table)
 
 
+class InputReader(Protocol):
+    """Reads records of a partition outside Faust: from the broker, or from memory."""
+
+    async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]: ...
+
+    async def read_to_end(self, topic: str, partition: int, start: int) -> list[InputRecord]: ...
+
+
 class FoldProgress:
-    def __init__(self, table: faust.Table[str, bytes], gaps: GapReader) -> None:
+    def __init__(self, table: MutableMapping[str, bytes], gaps: InputReader) -> None:
         self._table = table
-        self._gaps = gaps
+        self.gaps = gaps
 
     def next_offset(self, record: InputRecord) -> int | None:
-        stored = self._table.get(_key(record))
+        return self.position(record.topic, record.partition)
+
+    def position(self, topic: str, partition: int) -> int | None:
+        """The next offset of `topic`'s partition the fold has not applied (None: none yet)."""
+        stored = self._table.get(f"{topic}:{partition}")
         return int(stored) if stored else None
+
+    def move(self, topic: str, partition: int, next_offset: int) -> None:
+        """Record a position that is not an input's: how far the decisions' events are stated."""
+        self._table[f"{topic}:{partition}"] = str(next_offset).encode()
 
     async def missed_before(self, record: InputRecord) -> list[InputRecord] | None:
         """None when the record was folded already; else the records skipped before it."""
@@ -81,7 +98,7 @@ class FoldProgress:
             return []
         if record.offset < expected:
             return None  # folded before the last commit was lost: a redelivery
-        missed = await self._gaps.read(record.topic, record.partition, expected, record.offset)
+        missed = await self.gaps.read(record.topic, record.partition, expected, record.offset)
         log.warning(
             "%s[%d]: offset %d arrived but %d is the next to fold (the consumer skipped "
             "records); folding the %d skipped record(s) first",
@@ -95,14 +112,12 @@ class FoldProgress:
 
     def folded_before(self, record: InputRecord, topics: tuple[str, ...]) -> dict[str, int]:
         """Where the fold stands in each input topic of the record's partition (next offset)."""
-        positions = {}
-        for topic in topics:
-            if topic == record.topic:
-                positions[topic] = record.offset
-            else:
-                stored = self._table.get(f"{topic}:{record.partition}")
-                positions[topic] = int(stored) if stored else 0
-        return positions
+        return {
+            topic: record.offset
+            if topic == record.topic
+            else self.position(topic, record.partition) or 0
+            for topic in topics
+        }
 
     def advance(self, record: InputRecord) -> None:
         """Record that this record's effects are durable."""
@@ -119,6 +134,18 @@ class GapReader:
     def __init__(self, bootstrap_servers: str, timeout: float = 30.0) -> None:
         self._servers = bootstrap_servers
         self._timeout = timeout
+
+    async def read_to_end(self, topic: str, partition: int, start: int) -> list[InputRecord]:
+        """Records from `start` up to the partition's current end."""
+        tp = TopicPartition(topic, partition)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._servers, group_id=None)
+        await consumer.start()
+        try:
+            end = (await consumer.end_offsets([tp]))[tp]
+        finally:
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer.stop()
+        return await self.read(topic, partition, start, end) if end > start else []
 
     async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]:
         """Records with start <= offset < end (fewer if retention removed some)."""

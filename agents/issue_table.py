@@ -9,6 +9,7 @@ worker exactly the state of the channels it owns.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import faust
@@ -71,12 +72,17 @@ def issues_table(app: faust.App, partitions: int) -> ChannelPartitionedTable:
     return table
 
 
-def read_slot(table: ChannelPartitionedTable, key: str) -> Slot | None:
+# The issues table as the fold uses it: the Faust table in the worker, a dict in
+# `alertfold verify` and in tests.
+SlotTable = MutableMapping[str, bytes]
+
+
+def read_slot(table: SlotTable, key: str) -> Slot | None:
     raw = table.get(key)
     return Slot.model_validate_json(raw) if raw else None
 
 
-def write_slot(table: ChannelPartitionedTable, key: str, slot: Slot) -> None:
+def write_slot(table: SlotTable, key: str, slot: Slot) -> None:
     """Store the slot; a slot without an issue (archived) is removed from the table."""
     if slot.issue is None:
         if key in table:

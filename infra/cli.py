@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     topics.set_defaults(handler=_topics)
     openapi = commands.add_parser("openapi", help="print the HTTP API's OpenAPI document")
     openapi.set_defaults(handler=_openapi)
+    verify = commands.add_parser(
+        "verify",
+        help="re-fold alerts and ticks from the beginning and compare with issue-events",
+    )
+    verify.set_defaults(handler=_verify)
     add_kafka_parser(commands)
     return parser
 
@@ -163,6 +168,31 @@ def _openapi(_: argparse.Namespace) -> int:
     from gateways.api.app import openapi_document
 
     print(json.dumps(openapi_document(), indent=2, sort_keys=True))
+    return 0
+
+
+def _verify(_: argparse.Namespace) -> int:
+    from agents.verify import VerifyTopics, verify_log
+
+    alertfold = create_app(_settings("verify"))
+    _ensure_topics(alertfold, timeout=10)
+    settings = alertfold.settings
+    names = VerifyTopics(settings.alerts_topic, settings.ticks_topic, settings.issue_events_topic)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    total, results = asyncio.run(
+        verify_log(alertfold.bootstrap_servers, names, alertfold.routes, settings.partitions, say)
+    )
+    for result in results:
+        if result.divergence is not None:
+            print(f"diverged at {result.divergence.describe()}")
+            return 1
+    pending = sum(r.not_yet_folded for r in results)
+    print(f"identical ({total:,} events)")
+    if pending:
+        print(f"{pending:,} more event(s) would follow from inputs the worker has not folded yet")
     return 0
 
 

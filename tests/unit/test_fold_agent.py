@@ -51,6 +51,11 @@ class Sent:
     partition: int | None
 
 
+@dataclass(frozen=True)
+class Metadata:
+    offset: int
+
+
 class FakeTopic:
     def __init__(self, name: str, log: list[Sent]) -> None:
         self.name = name
@@ -62,27 +67,42 @@ class FakeTopic:
     async def send(
         self, *, key: bytes | None, value: bytes, partition: int | None = None, **_: Any
     ) -> Any:
+        offset = sum(1 for s in self.log if s.topic == self.name and s.partition == partition)
         self.log.append(Sent(self.name, key, value, partition))
 
-        async def acked() -> None:
-            return None
+        async def acked() -> Metadata:
+            return Metadata(offset)
 
         return acked()
 
 
 @dataclass
 class FakeGapReader:
-    """The broker's copy of the partition, for reading back records Faust skipped."""
+    """The broker's copy of the topics, for reading back records Faust skipped."""
 
     log: dict[int, Record] = field(default_factory=dict)
+    ticks: dict[int, Record] = field(default_factory=dict)
+    sent: list[Sent] = field(default_factory=list)
     reads: list[tuple[int, int]] = field(default_factory=list)
 
     async def read(self, topic: str, partition: int, start: int, end: int) -> list[Any]:
+        if topic == "issue-events":
+            return (await self.read_to_end(topic, partition, start))[: end - start]
         self.reads.append((start, end))
+        source = self.ticks if topic == "ticks" else self.log
         return [
-            InputRecord.from_faust(self.log[o])  # type: ignore[arg-type]
+            InputRecord.from_faust(source[o])  # type: ignore[arg-type]
             for o in range(start, end)
-            if o in self.log
+            if o in source
+        ]
+
+    async def read_to_end(self, topic: str, partition: int, start: int) -> list[Any]:
+        assert topic == "issue-events"
+        written = [s for s in self.sent if s.topic == topic and s.partition == partition]
+        return [
+            InputRecord(topic, partition, offset, s.key, s.value, 0.0)
+            for offset, s in enumerate(written)
+            if offset >= start
         ]
 
 
@@ -92,8 +112,8 @@ def sent() -> list[Sent]:
 
 
 @pytest.fixture
-def gaps() -> FakeGapReader:
-    return FakeGapReader()
+def gaps(sent: list[Sent]) -> FakeGapReader:
+    return FakeGapReader(sent=sent)
 
 
 @pytest.fixture
@@ -311,3 +331,54 @@ async def test_undecodable_tick_is_dead_lettered(
     assert [s.topic for s in sent] == ["alerts.dlq"]
     assert "schema_version" in json.loads(sent[0].value)["reason"]
     assert bookmarks[f"ticks:{RIGHT}"] == b"1"
+
+
+# -- after a crash -------------------------------------------------------------------------
+
+
+def restarted(folder: AlertFolder) -> None:
+    """As a new worker on the same partition: nothing derived is kept, only the table."""
+    folder.forget_partitions()
+
+
+async def test_decision_written_but_not_stated_is_refolded_first_in_logged_order(
+    folder: AlertFolder,
+    sent: list[Sent],
+    gaps: FakeGapReader,
+    slots: dict[str, bytes],
+    bookmarks: dict[str, bytes],
+) -> None:
+    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    table_at_crash, bookmarks_at_crash = dict(slots), dict(bookmarks)
+    gaps.ticks = {0: tick(0, "2026-11-23T09:05:00Z")}
+    await folder.handle(gaps.ticks[0])  # type: ignore[arg-type]
+    resolved = json.loads(sent[-1].value)
+    assert resolved["type"] == "IssueResolved"
+
+    # The worker dies after the broker took the events, before the table writes were.
+    slots.clear()
+    slots.update(table_at_crash)
+    bookmarks.clear()
+    bookmarks.update(bookmarks_at_crash)
+    restarted(folder)
+    later = alert(**FOLLOWED, timestamp="2026-11-23T09:06:00Z")
+    await folder.handle(Record(later, offset=1))  # type: ignore[arg-type]
+
+    after = [json.loads(s.value) for s in sent if s.topic == "issue-events"][2:]
+    assert [e["type"] for e in after] == ["IssueResolved", "IssueReopened"]
+    assert after[0]["event_id"] == resolved["event_id"]
+    assert after[0] == resolved
+
+
+async def test_restart_without_lost_writes_refolds_nothing(
+    folder: AlertFolder,
+    sent: list[Sent],
+    gaps: FakeGapReader,
+    slots: dict[str, bytes],
+    bookmarks: dict[str, bytes],
+) -> None:
+    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    restarted(folder)
+    await folder.handle(Record(alert(**FOLLOWED, text="again"), offset=1))  # type: ignore[arg-type]
+    assert sent_types(sent) == ["IssueOpened", "AlertGrouped"]
+    assert gaps.reads == []

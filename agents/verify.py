@@ -1,0 +1,292 @@
+"""`alertfold verify`: fold the inputs again and compare with `issue-events`, event by event.
+
+The re-fold runs the worker's own `AlertFolder` on an in-memory table, fed in the order the
+log's decisions record (`input_order.fold_plan`), so what is checked is the code that wrote
+the log, not a second implementation of it. Identical output proves the fold deterministic
+on this history; the first difference is reported with where it came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from agents.fold_agent import AlertFolder
+from agents.fold_progress import FoldProgress, InputRecord
+from agents.input_order import decisions_in, fold_plan
+from agents.topics import Topics
+from domain.records import IssueEventRecord
+from domain.routing import RouteTable
+
+
+@dataclass(frozen=True)
+class Divergence:
+    partition: int
+    index: int  # position among the partition's distinct logged events
+    reason: str
+    logged: bytes | None = None
+    refolded: bytes | None = None
+
+    def describe(self) -> str:
+        lines = [f"partition {self.partition}, event #{self.index}: {self.reason}"]
+        logged, refolded = _loaded(self.logged), _loaded(self.refolded)
+        for key in sorted(set(logged) | set(refolded)):
+            if logged.get(key) != refolded.get(key):
+                lines.append(f"  {key}: log has {_short(logged.get(key))}")
+                lines.append(f"  {' ' * len(key)}  re-fold has {_short(refolded.get(key))}")
+        return "\n".join(lines)
+
+
+@dataclass
+class PartitionResult:
+    partition: int
+    events: int = 0
+    divergence: Divergence | None = None
+    not_yet_folded: int = 0  # events the re-fold found past the log's last decision
+
+
+@dataclass
+class PartitionLogs:
+    """One partition of each topic the fold reads and writes, as read from the broker."""
+
+    alerts: list[InputRecord] = field(default_factory=list)
+    ticks: list[InputRecord] = field(default_factory=list)
+    events: list[InputRecord] = field(default_factory=list)
+
+
+async def verify_partition(
+    partition: int, logs: PartitionLogs, names: VerifyTopics, routes: RouteTable, partitions: int
+) -> PartitionResult:
+    """Re-fold one partition's inputs and compare with its logged events."""
+    result = PartitionResult(partition)
+    try:
+        logged, duplicate = _distinct(logs.events)
+        decided = [IssueEventRecord.from_json(raw) for raw in logged]
+    except (ValueError, ValidationError) as error:
+        result.divergence = Divergence(partition, 0, f"the log holds an undecodable event: {error}")
+        return result
+    if duplicate is not None:
+        result.divergence = Divergence(
+            partition, duplicate, "an event id appears twice with different contents"
+        )
+        return result
+    memory = _MemoryLog({names.alerts: logs.alerts, names.ticks: logs.ticks})
+    written: list[bytes] = []
+    folder = _scratch_folder(names, memory, written, routes, partitions)
+    plan = fold_plan(decisions_in(decided), {}, (names.alerts, names.ticks))
+    for step in plan:
+        for record in await memory.read(step.topic, partition, step.start, step.end):
+            await folder.handle_record(record)
+    result.events = len(logged)
+    result.divergence = _first_difference(partition, logged, written)
+    if result.divergence is None:
+        before = len(written)
+        for topic, records in ((names.alerts, logs.alerts), (names.ticks, logs.ticks)):
+            done = max((s.end for s in plan if s.topic == topic), default=0)
+            for record in records:
+                if record.offset >= done:
+                    await folder.handle_record(record)
+        result.not_yet_folded = len(written) - before
+    return result
+
+
+@dataclass(frozen=True)
+class VerifyTopics:
+    alerts: str
+    ticks: str
+    events: str
+
+
+async def verify_log(
+    bootstrap_servers: str,
+    names: VerifyTopics,
+    routes: RouteTable,
+    partitions: int,
+    say: Callable[[str], None],
+) -> tuple[int, list[PartitionResult]]:
+    """Verify every partition; returns the total of distinct events and each result."""
+    logs = await read_partition_logs(bootstrap_servers, names, partitions, say)
+    results = []
+    for partition in range(partitions):
+        result = await verify_partition(partition, logs[partition], names, routes, partitions)
+        say(f"partition {partition}: {result.events:,} events re-folded")
+        results.append(result)
+        if result.divergence is not None:
+            break
+    return sum(r.events for r in results), results
+
+
+async def read_partition_logs(
+    bootstrap_servers: str,
+    names: VerifyTopics,
+    partitions: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[int, PartitionLogs]:
+    """Every record of the three topics, by partition (held in memory)."""
+    logs = {p: PartitionLogs() for p in range(partitions)}
+    for topic, attribute in (
+        (names.alerts, "alerts"),
+        (names.ticks, "ticks"),
+        (names.events, "events"),
+    ):
+        records = await _read_topic(bootstrap_servers, topic, partitions)
+        for record in records:
+            getattr(logs[record.partition], attribute).append(record)
+        progress(f"read {len(records):,} records from {topic}")
+    return logs
+
+
+async def _read_topic(servers: str, topic: str, partitions: int) -> list[InputRecord]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        position = dict(starts)
+        found: list[InputRecord] = []
+        async with asyncio.timeout(600):
+            while any(position[tp] < ends[tp] for tp in tps):
+                for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
+                    for r in batch:
+                        if r.offset < ends[tp]:
+                            found.append(
+                                InputRecord(
+                                    topic,
+                                    tp.partition,
+                                    r.offset,
+                                    r.key,
+                                    r.value,
+                                    r.timestamp / 1000,
+                                )
+                            )
+                        position[tp] = r.offset + 1
+        return sorted(found, key=lambda r: (r.partition, r.offset))
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer.stop()
+
+
+# -- the scratch fold --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sent:
+    offset: int
+
+
+class _CollectingTopic:
+    """Stands in for a Kafka topic the fold writes: keeps what would be sent."""
+
+    def __init__(self, name: str, written: list[bytes] | None = None) -> None:
+        self._name = name
+        self._written = written if written is not None else []
+
+    def get_topic_name(self) -> str:
+        return self._name
+
+    async def send(self, *, value: bytes, **_: Any) -> Any:
+        self._written.append(value)
+        offset = len(self._written) - 1
+
+        async def acked() -> _Sent:
+            return _Sent(offset)
+
+        return acked()
+
+
+class _MemoryLog:
+    """The inputs read from the broker, served the way the worker's gap reader serves them."""
+
+    def __init__(self, records: dict[str, list[InputRecord]]) -> None:
+        self._records = records
+
+    async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]:
+        return [r for r in self._records.get(topic, []) if start <= r.offset < end]
+
+    async def read_to_end(self, topic: str, partition: int, start: int) -> list[InputRecord]:
+        return []  # nothing to recover: the scratch fold never crashed
+
+
+def _scratch_folder(
+    names: VerifyTopics,
+    memory: _MemoryLog,
+    written: list[bytes],
+    routes: RouteTable,
+    partitions: int,
+) -> AlertFolder:
+    topics = Topics(
+        alerts_topic=cast(Any, _CollectingTopic(names.alerts)),
+        ticks_topic=cast(Any, _CollectingTopic(names.ticks)),
+        inputs_topic=cast(Any, _CollectingTopic(f"{names.alerts}+{names.ticks}")),
+        issue_events_topic=cast(Any, _CollectingTopic(names.events, written)),
+        alerts_dlq_topic=cast(Any, _CollectingTopic("dead letters")),
+    )
+    return AlertFolder(
+        table={},
+        progress=FoldProgress({}, memory),
+        topics=topics,
+        routes=routes,
+        partitions=partitions,
+    )
+
+
+def _distinct(events: Sequence[InputRecord]) -> tuple[list[bytes], int | None]:
+    """Logged event values without repeats (a crash repeats events byte for byte)."""
+    seen: dict[str, bytes] = {}
+    distinct: list[bytes] = []
+    for record in events:
+        value = record.value or b""
+        event_id = str(json.loads(value).get("event_id"))
+        if event_id in seen:
+            if seen[event_id] != value:
+                return distinct, len(distinct)
+            continue
+        seen[event_id] = value
+        distinct.append(value)
+    return distinct, None
+
+
+def _first_difference(
+    partition: int, logged: list[bytes], refolded: list[bytes]
+) -> Divergence | None:
+    for index, (expected, got) in enumerate(zip(logged, refolded, strict=False)):
+        if expected != got:
+            return Divergence(partition, index, "the re-fold decided differently", expected, got)
+    if len(refolded) < len(logged):
+        index = len(refolded)
+        return Divergence(
+            partition, index, "the log has an event the re-fold does not make", logged[index]
+        )
+    if len(refolded) > len(logged):
+        index = len(logged)
+        return Divergence(
+            partition,
+            index,
+            "the re-fold makes an event the log does not have",
+            None,
+            refolded[index],
+        )
+    return None
+
+
+def _loaded(raw: bytes | None) -> dict[str, Any]:
+    return json.loads(raw) if raw else {}
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."

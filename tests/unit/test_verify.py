@@ -1,0 +1,125 @@
+"""`alertfold verify` on in-memory logs: identical when nothing changed, precise when it did."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agents.fold_progress import InputRecord
+from agents.issue_table import partition_for_channel
+from agents.verify import (
+    PartitionLogs,
+    VerifyTopics,
+    _CollectingTopic,
+    _MemoryLog,
+    _scratch_folder,
+    verify_partition,
+)
+from domain.routing import RouteTable
+
+NAMES = VerifyTopics("alerts", "ticks", "issue-events")
+PARTITIONS = 4
+CHANNEL = "C0VERIFY"
+P = partition_for_channel(CHANNEL, PARTITIONS)
+
+
+def alert_record(offset: int, seconds: int, **fields: Any) -> InputRecord:
+    body = {
+        "slackChannelId": CHANNEL,
+        "correlationId": "db",
+        "header": "Database down",
+        "timestamp": f"2026-11-23T09:{seconds // 60:02d}:{seconds % 60:02d}Z",
+        "issueFollowUpEnabled": True,
+        "autoResolveSeconds": 60,
+        **fields,
+    }
+    return InputRecord("alerts", P, offset, CHANNEL.encode(), json.dumps(body).encode(), 0.0)
+
+
+def tick_record(offset: int, seconds: int) -> InputRecord:
+    at = f"2026-11-23T09:{seconds // 60:02d}:{seconds % 60:02d}Z"
+    value = json.dumps({"type": "tick", "schema_version": 1, "at": at}).encode()
+    return InputRecord("ticks", P, offset, None, value, 0.0)
+
+
+async def live_run(order: list[InputRecord]) -> PartitionLogs:
+    """What a worker wrote when its inputs reached it in `order`."""
+    written: list[bytes] = []
+    alerts = sorted((r for r in order if r.topic == "alerts"), key=lambda r: r.offset)
+    ticks = sorted((r for r in order if r.topic == "ticks"), key=lambda r: r.offset)
+    memory = _MemoryLog({"alerts": alerts, "ticks": ticks})
+    folder = _scratch_folder(NAMES, memory, written, RouteTable([]), PARTITIONS)
+    for record in order:
+        await folder.handle_record(record)
+    events = [
+        InputRecord("issue-events", P, n, CHANNEL.encode(), v, 0.0) for n, v in enumerate(written)
+    ]
+    return PartitionLogs(alerts=alerts, ticks=ticks, events=events)
+
+
+# The tick at 09:01:10 resolves the issue only if it comes before the alert of 09:00:50 is
+# folded; the live worker saw the alert late, so the order must be repeated to agree.
+LATE_ALERT_ORDER = [
+    alert_record(0, 0),
+    tick_record(0, 30),
+    tick_record(1, 70),
+    alert_record(1, 50),
+    tick_record(2, 200),
+]
+
+
+async def test_refold_of_an_untouched_log_is_identical() -> None:
+    logs = await live_run(LATE_ALERT_ORDER)
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is None
+    assert result.events == len(logs.events) >= 3
+
+
+async def test_the_order_alerts_and_ticks_were_folded_in_is_repeated() -> None:
+    logs = await live_run(LATE_ALERT_ORDER)
+    types = [json.loads(e.value or b"")["type"] for e in logs.events]
+    assert types[:3] == ["IssueOpened", "IssueResolved", "IssueReopened"]
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is None
+
+
+async def test_crash_repeats_of_the_same_events_are_not_divergences() -> None:
+    logs = await live_run(LATE_ALERT_ORDER)
+    logs.events.insert(2, logs.events[1])
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is None
+
+
+async def test_a_tampered_event_is_the_first_divergence() -> None:
+    logs = await live_run(LATE_ALERT_ORDER)
+    forged = json.loads(logs.events[1].value or b"")
+    forged["issue"]["alert_count"] = 7
+    record = logs.events[1]
+    logs.events[1] = InputRecord(
+        record.topic, record.partition, 99, record.key, json.dumps(forged).encode(), 0.0
+    )
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is not None
+    assert result.divergence.index == 1
+    assert "issue: log has" in result.divergence.describe()
+
+
+async def test_a_missing_event_is_a_divergence() -> None:
+    logs = await live_run(LATE_ALERT_ORDER)
+    del logs.events[2]
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is not None and result.divergence.index == 2
+
+
+async def test_inputs_the_worker_has_not_folded_yet_are_counted_not_failed() -> None:
+    logs = await live_run(LATE_ALERT_ORDER)
+    logs.alerts.append(alert_record(2, 300))
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is None
+    assert result.not_yet_folded >= 1
+
+
+def test_collecting_topic_keeps_what_would_be_sent() -> None:
+    written: list[bytes] = []
+    topic = _CollectingTopic("issue-events", written)
+    assert topic.get_topic_name() == "issue-events"
