@@ -107,6 +107,10 @@ class Settings(BaseModel):
         return self.topic("alerts")
 
     @property
+    def interactions_topic(self) -> str:
+        return self.topic("interactions")
+
+    @property
     def ticks_topic(self) -> str:
         return self.topic("ticks")
 

@@ -32,6 +32,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             "alerts as received (key: channel id); replayed by audits",
         ),
         TopicSpec(
+            settings.interactions_topic,
+            n,
+            {"retention.ms": FOREVER},
+            "what people and the presenter did to issues (key: channel id); replayed by audits",
+        ),
+        TopicSpec(
             settings.ticks_topic,
             n,
             {"retention.ms": FOREVER},

@@ -1,0 +1,51 @@
+"""Interactions: what people (and alertfold's own presenter) did to an issue, as inputs.
+
+They arrive on the `interactions` topic, keyed by channel like alerts, so they are folded in
+order with the channel's alerts and ticks. Each names the issue it is about and who acted;
+`interaction_id` identifies the act itself (a Slack envelope, a webhook delivery), so an act
+delivered twice is folded once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class InteractionKind(StrEnum):
+    # The presenter posted (or found) the issue's Slack message: its timestamp id.
+    MESSAGE_POSTED = "message_posted"
+    ACKNOWLEDGED = "acknowledged"
+    UNACKNOWLEDGED = "unacknowledged"
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"
+    INVESTIGATING = "investigating"
+    NOT_INVESTIGATING = "not_investigating"
+    MUTED = "muted"
+    UNMUTED = "unmuted"
+    TERMINATED = "terminated"
+
+
+class Actor(BaseModel):
+    """Who acted: a Slack user, or a part of alertfold (`kind` "alertfold", `id` the part)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = Field(pattern=r"^(slack_user|alertfold|pagerduty|api)$")
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field("", max_length=200)
+
+
+class Interaction(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    interaction_id: str = Field(min_length=1, max_length=300)
+    kind: InteractionKind
+    channel_id: str = Field(min_length=1, max_length=80)
+    issue_id: str = Field(min_length=1, max_length=100)
+    at: datetime
+    actor: Actor
+    slack_ts: str | None = Field(None, pattern=r"^\d{1,12}\.\d{1,8}$")
+    reason: str = Field("", max_length=3000)
