@@ -17,8 +17,6 @@ finds the offset in the slot and skips the record's effects for that issue.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -28,47 +26,31 @@ from pydantic import ValidationError
 
 from agents.deadline_index import DeadlineIndex
 from agents.fold_progress import FoldProgress, InputRecord
+from agents.input_decisions import (
+    Decided,
+    Ignored,
+    Reroute,
+    decide_alert,
+    decide_interaction,
+)
 from agents.input_order import decisions_in, fold_plan
 from agents.issue_table import (
     Slot,
     SlotTable,
     channel_of,
-    partition_for_channel,
     read_slot,
-    slot_key,
     write_slot,
 )
 from agents.topics import Topics
-from domain.channel import channel_for
 from domain.deadlines import next_due
 from domain.errors import DomainError
-from domain.fold import AlertReceived, Folded, FoldOutcome, TickReceived, fold_alert, fold_tick
+from domain.fold import FoldOutcome, TickReceived, fold_tick
 from domain.records import InputPosition, IssueEventRecord
 from domain.routing import RouteTable
-from infra.alert_wire import DeadLetter, UndecodableAlert, decode_alert, encode_alert
+from infra.alert_wire import DeadLetter, UndecodableAlert
 from infra.tick_wire import decode_tick
 
 log = logging.getLogger("alertfold.fold")
-
-
-@dataclass(frozen=True)
-class Reroute:
-    """The record is not on its channel's partition: put it there instead of folding it."""
-
-    channel: str
-    partition: int
-    value: bytes
-
-
-@dataclass(frozen=True)
-class Decided:
-    """The fold's decision for one issue, on its channel's partition."""
-
-    channel: str
-    partition: int
-    slot_key: str
-    folded: Folded
-    slot: Slot  # what the table holds once the events are durable
 
 
 class AlertFolder:
@@ -90,13 +72,14 @@ class AlertFolder:
         self._partitions = partitions
         self._alerts = topics.alerts_topic.get_topic_name()
         self._ticks = topics.ticks_topic.get_topic_name()
+        self._interactions = topics.interactions_topic.get_topic_name()
         self._events = topics.issue_events_topic.get_topic_name()
         self.deadlines = DeadlineIndex(table.items, partitions)
         self._recovered: set[int] = set()
 
     @property
-    def _inputs(self) -> tuple[str, str]:
-        return self._alerts, self._ticks
+    def _inputs(self) -> tuple[str, ...]:
+        return self._alerts, self._ticks, self._interactions
 
     async def handle(self, message: Message) -> None:
         await self.handle_record(InputRecord.from_faust(message))
@@ -149,7 +132,13 @@ class AlertFolder:
             if record.topic == self._ticks:
                 await self._fold_tick(record)
                 return
-            decision = self._decide(record)
+            folded_before = self._progress.folded_before(record, self._inputs)
+            if record.topic == self._interactions:
+                decision = decide_interaction(record, self._table, self._partitions, folded_before)
+            else:
+                decision = decide_alert(
+                    record, self._table, self._routes, self._partitions, folded_before
+                )
         except UndecodableAlert as error:
             await self._dead_letter(record, error.reason, error.problems)
             return
@@ -164,39 +153,8 @@ class AlertFolder:
             await self._reroute(record, decision)
         elif isinstance(decision, Decided):
             await self._apply(record, decision)
-
-    def _decide(self, record: InputRecord) -> Reroute | Decided | None:
-        """What this record means, without any effect yet (only the table is read)."""
-        envelope = decode_alert(record.value, datetime.fromtimestamp(record.timestamp, UTC))
-        channel = channel_for(envelope.alert, self._routes)
-        alert = envelope.alert.routed_to(channel)
-        partition = partition_for_channel(channel, self._partitions)
-        if record.key != channel.encode() or record.partition != partition:
-            return Reroute(channel, partition, encode_alert(alert, envelope.received_at))
-        key = slot_key(channel, alert.correlation_id)
-        slot = read_slot(self._table, key)
-        if slot is not None and slot.last_alert_offset >= record.offset:
-            return None  # state saved, bookmark not yet: the effects are already durable
-        position = InputPosition(
-            topic=record.topic, partition=record.partition, offset=record.offset
-        )
-        received = AlertReceived(
-            alert=alert,
-            position=position,
-            received_at=envelope.received_at,
-            folded_before=self._progress.folded_before(record, (self._alerts, self._ticks)),
-        )
-        folded = fold_alert(slot.issue if slot else None, received)
-        if not folded.events:
-            return None
-        last_tick = slot.last_tick_offset if slot else -1
-        return Decided(
-            channel,
-            partition,
-            key,
-            folded,
-            Slot(issue=folded.state, last_alert_offset=record.offset, last_tick_offset=last_tick),
-        )
+        elif isinstance(decision, Ignored):
+            log.info("ignored the input at %s: %s", _where(record), decision.reason)
 
     async def _fold_tick(self, record: InputRecord) -> None:
         """Fire the due deadlines of this partition's issues, one issue at a time."""
@@ -206,7 +164,7 @@ class AlertFolder:
             position=InputPosition(
                 topic=record.topic, partition=record.partition, offset=record.offset
             ),
-            folded_before=self._progress.folded_before(record, (self._alerts, self._ticks)),
+            folded_before=self._progress.folded_before(record, self._inputs),
         )
         for key in self.deadlines.take_due(record.partition, at):
             slot = read_slot(self._table, key)
@@ -233,14 +191,19 @@ class AlertFolder:
         await self._apply(record, Decided(channel_of(key), record.partition, key, folded, after))
 
     async def _reroute(self, record: InputRecord, reroute: Reroute) -> None:
+        same_topic = (
+            self._topics.interactions_topic
+            if record.topic == self._interactions
+            else self._topics.alerts_topic
+        )
         await self._send(
-            self._topics.alerts_topic,
+            same_topic,
             key=reroute.channel.encode(),
             value=reroute.value,
             partition=reroute.partition,
         )
         log.info(
-            "re-keyed alert at %s onto channel %s (partition %d)",
+            "re-keyed the record at %s onto channel %s (partition %d)",
             _where(record),
             reroute.channel,
             reroute.partition,

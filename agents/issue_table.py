@@ -37,7 +37,7 @@ def partition_for_channel(channel_id: str, partitions: int) -> int:
 
 
 class Slot(BaseModel):
-    """A correlation id's issue, plus the last `alerts` and `ticks` offsets folded into it.
+    """A correlation id's issue, plus the last offset of each input folded into it.
 
     The offsets let an input re-folded after a crash (between saving state and moving the
     bookmark) be recognised and skipped for this issue instead of applied twice.
@@ -48,6 +48,7 @@ class Slot(BaseModel):
     issue: IssueState | None
     last_alert_offset: int
     last_tick_offset: int = -1
+    last_interaction_offset: int = -1
 
 
 class ChannelPartitionedTable(Table[str, bytes]):

@@ -14,7 +14,8 @@ from infra.settings import Settings
 class Topics:
     alerts_topic: TopicT
     ticks_topic: TopicT
-    inputs_topic: TopicT  # alerts and ticks as one stream, co-partitioned, for the fold
+    interactions_topic: TopicT
+    inputs_topic: TopicT  # alerts, ticks and interactions as one co-partitioned stream
     issue_events_topic: TopicT
     alerts_dlq_topic: TopicT
 
@@ -36,7 +37,8 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
     return Topics(
         alerts_topic=raw(settings.alerts_topic),
         ticks_topic=raw(settings.ticks_topic),
-        inputs_topic=raw(settings.alerts_topic, settings.ticks_topic),
+        interactions_topic=raw(settings.interactions_topic),
+        inputs_topic=raw(settings.alerts_topic, settings.ticks_topic, settings.interactions_topic),
         issue_events_topic=raw(settings.issue_events_topic),
         alerts_dlq_topic=raw(settings.alerts_dlq_topic),
     )

@@ -58,7 +58,15 @@ class PartitionLogs:
 
     alerts: list[InputRecord] = field(default_factory=list)
     ticks: list[InputRecord] = field(default_factory=list)
+    interactions: list[InputRecord] = field(default_factory=list)
     events: list[InputRecord] = field(default_factory=list)
+
+    def inputs(self, names: VerifyTopics) -> dict[str, list[InputRecord]]:
+        return {
+            names.alerts: self.alerts,
+            names.ticks: self.ticks,
+            names.interactions: self.interactions,
+        }
 
 
 async def verify_partition(
@@ -77,10 +85,11 @@ async def verify_partition(
             partition, duplicate, "an event id appears twice with different contents"
         )
         return result
-    memory = _MemoryLog({names.alerts: logs.alerts, names.ticks: logs.ticks})
+    inputs = logs.inputs(names)
+    memory = _MemoryLog(inputs)
     written: list[bytes] = []
     folder = _scratch_folder(names, memory, written, routes, partitions)
-    plan = fold_plan(decisions_in(decided), {}, (names.alerts, names.ticks))
+    plan = fold_plan(decisions_in(decided), {}, tuple(inputs))
     for step in plan:
         for record in await memory.read(step.topic, partition, step.start, step.end):
             await folder.handle_record(record)
@@ -88,7 +97,7 @@ async def verify_partition(
     result.divergence = _first_difference(partition, logged, written)
     if result.divergence is None:
         before = len(written)
-        for topic, records in ((names.alerts, logs.alerts), (names.ticks, logs.ticks)):
+        for topic, records in inputs.items():
             done = max((s.end for s in plan if s.topic == topic), default=0)
             for record in records:
                 if record.offset >= done:
@@ -101,6 +110,7 @@ async def verify_partition(
 class VerifyTopics:
     alerts: str
     ticks: str
+    interactions: str
     events: str
 
 
@@ -134,6 +144,7 @@ async def read_partition_logs(
     for topic, attribute in (
         (names.alerts, "alerts"),
         (names.ticks, "ticks"),
+        (names.interactions, "interactions"),
         (names.events, "events"),
     ):
         records = await _read_topic(bootstrap_servers, topic, partitions)
@@ -231,7 +242,8 @@ def _scratch_folder(
     topics = Topics(
         alerts_topic=cast(Any, _CollectingTopic(names.alerts)),
         ticks_topic=cast(Any, _CollectingTopic(names.ticks)),
-        inputs_topic=cast(Any, _CollectingTopic(f"{names.alerts}+{names.ticks}")),
+        interactions_topic=cast(Any, _CollectingTopic(names.interactions)),
+        inputs_topic=cast(Any, _CollectingTopic("inputs")),
         issue_events_topic=cast(Any, _CollectingTopic(names.events, written)),
         alerts_dlq_topic=cast(Any, _CollectingTopic("dead letters")),
     )

@@ -73,8 +73,13 @@ def next_due(state: IssueState | None) -> datetime | None:
 
 
 def next_escalation(state: IssueState, policy: IssuePolicy) -> EscalationStep | None:
-    """The escalation point not yet applied; informational issues never escalate."""
-    if state.severity is Severity.INFO or state.escalation_level >= len(policy.escalation):
+    """The escalation point not yet applied.
+
+    Informational issues never escalate, and neither do acknowledged ones: someone is on it.
+    """
+    if state.severity is Severity.INFO or state.acknowledged_by is not None:
+        return None
+    if state.escalation_level >= len(policy.escalation):
         return None
     return policy.escalation[state.escalation_level]
 

@@ -23,7 +23,10 @@ from eventsourcing.domain import Aggregate
 
 from domain.alert import Alert
 from domain.deadlines import Deadline, DeadlineKind, deadlines_of, escalation_due
+from domain.errors import DomainError
+from domain.interactions import Interaction
 from domain.issue import Issue
+from domain.issue_acts import act_on
 from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
@@ -64,16 +67,31 @@ class TickReceived:
     folded_before: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InteractionReceived:
+    """An interaction from the `interactions` log; its time is the one it carries."""
+
+    interaction: Interaction
+    position: InputPosition
+    folded_before: Mapping[str, int] = field(default_factory=dict)
+
+
+Received = AlertReceived | TickReceived | InteractionReceived
+
+
 class FoldOutcome(StrEnum):
     OPENED = "opened"
     GROUPED = "grouped"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     DEADLINES_FIRED = "deadlines_fired"
+    ACTED = "acted"
     IGNORED_STALE = "ignored_stale"
     IGNORED_NO_OPEN_ISSUE = "ignored_no_open_issue"
     IGNORED_ALREADY_RESOLVED = "ignored_already_resolved"
     NOTHING_DUE = "nothing_due"
+    IGNORED_UNKNOWN_ISSUE = "ignored_unknown_issue"
+    IGNORED_REFUSED = "ignored_refused"
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,7 @@ class Folded:
     state: IssueState | None
     events: list[IssueEventRecord] = field(default_factory=list)
     outcome: FoldOutcome = FoldOutcome.GROUPED
+    reason: str = ""  # why an input changed nothing, for the log
 
 
 def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
@@ -133,8 +152,26 @@ def fold_tick(current: IssueState, tick: TickReceived) -> Folded:
         raise RuntimeError(f"issue {issue.id}: deadlines keep firing at {tick.at}")
     if not issue.pending_events:
         return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
-    folded = _decided(current, issue, tick, FoldOutcome.DEADLINES_FIRED)
-    if issue.status == "archived":
+    return _closed_or_kept(_decided(current, issue, tick, FoldOutcome.DEADLINES_FIRED))
+
+
+def fold_interaction(current: IssueState | None, received: InteractionReceived) -> Folded:
+    """Apply what someone did, if the issue is still the one they acted on and allows it."""
+    interaction = received.interaction
+    if current is None or current.id != interaction.issue_id:
+        reason = f"issue {interaction.issue_id} is not open in {interaction.channel_id}"
+        return Folded(current, outcome=FoldOutcome.IGNORED_UNKNOWN_ISSUE, reason=reason)
+    issue = Issue.from_state(current)
+    try:
+        act_on(issue, interaction, at=interaction.at)
+    except DomainError as refusal:
+        return Folded(current, outcome=FoldOutcome.IGNORED_REFUSED, reason=str(refusal))
+    return _closed_or_kept(_decided(current, issue, received, FoldOutcome.ACTED))
+
+
+def _closed_or_kept(folded: Folded) -> Folded:
+    """An archived issue leaves no state behind: the next alert opens a new issue."""
+    if folded.state is not None and folded.state.status == "archived":
         return Folded(None, folded.events, folded.outcome)
     return folded
 
@@ -180,7 +217,7 @@ def _where(position: InputPosition) -> str:
 def _decided(
     before: IssueState | None,
     issue: Issue,
-    cause: AlertReceived | TickReceived,
+    cause: Received,
     outcome: FoldOutcome,
 ) -> Folded:
     events = issue.collect_events()
@@ -193,7 +230,7 @@ def _decided(
     return Folded(issue.to_state(), records, outcome)
 
 
-def _record(event: Any, after: Issue, cause: AlertReceived | TickReceived) -> IssueEventRecord:
+def _record(event: Any, after: Issue, cause: Received) -> IssueEventRecord:
     issue_id = str(event.originator_id)
     return IssueEventRecord(
         type=type(event).__name__,

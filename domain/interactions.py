@@ -3,7 +3,9 @@
 They arrive on the `interactions` topic, keyed by channel like alerts, so they are folded in
 order with the channel's alerts and ticks. Each names the issue it is about and who acted;
 `interaction_id` identifies the act itself (a Slack envelope, a webhook delivery), so an act
-delivered twice is folded once.
+delivered twice is folded once. `correlation_id` finds the issue's state the way an alert
+does; `issue_id` makes sure it is still the same issue (not a newer one opened after an
+archive), otherwise the interaction is ignored.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Interaction(BaseModel):
     interaction_id: str = Field(min_length=1, max_length=300)
     kind: InteractionKind
     channel_id: str = Field(min_length=1, max_length=80)
+    correlation_id: str = Field(min_length=1, max_length=500)
     issue_id: str = Field(min_length=1, max_length=100)
     at: datetime
     actor: Actor

@@ -128,6 +128,13 @@ class Issue(Aggregate):
         self.mentions: tuple[str, ...] = ()
         self.held_until = _hold_until(alert, self.created_on)
         self.presentable = self.held_until is None
+        self.slack_ts: str | None = None
+        self.acknowledged_by: dict[str, Any] | None = None
+        self.acknowledged_at: datetime | None = None
+        self.investigated_by: dict[str, Any] | None = None
+        self.muted_by: dict[str, Any] | None = None
+        self.resolved_by: dict[str, Any] | None = None
+        self.recent_interactions: tuple[str, ...] = ()
         self.last_alert: dict[str, Any] = alert
         self.last_alert_at: datetime = self.created_on
         self.severity = _severity_of(alert)
@@ -238,6 +245,12 @@ class Issue(Aggregate):
             raise IssueAlreadyArchived(f"issue {self.id} is archived")
 
     @property
+    def last_alert_severity(self) -> Severity:
+        """The severity the issue returns to when reopened by hand."""
+        severity = _severity_of(self.last_alert)
+        return severity if severity.is_firing else Severity.ERROR
+
+    @property
     def policy(self) -> IssuePolicy:
         """Deadline settings, from the latest alert as Slack Manager takes them."""
         return IssuePolicy.of(self.last_alert)
@@ -281,6 +294,12 @@ class Issue(Aggregate):
             escalation_level=self.escalation_level,
             mentions=list(self.mentions),
             presentable=self.presentable,
+            slack_ts=self.slack_ts,
+            acknowledged_by=self.acknowledged_by,
+            acknowledged_at=self.acknowledged_at,
+            investigated_by=self.investigated_by,
+            muted_by=self.muted_by,
+            resolved_by=self.resolved_by,
             last_alert=alert,
         )
 
@@ -288,22 +307,9 @@ class Issue(Aggregate):
         return IssueState(
             id=str(self.id),
             version=self.version,
-            channel_id=self.channel_id,
-            correlation_id=self.correlation_id,
-            status=self.status,
-            severity=self.severity,
-            alert_count=self.alert_count,
             opened_at=self.created_on,
             updated_at=self.modified_on,
-            resolved_at=self.resolved_at,
-            last_alert_at=self.last_alert_at,
-            last_alert=self.last_alert,
-            resolution=self.resolution,
-            archived_at=self.archived_at,
-            escalation_level=self.escalation_level,
-            mentions=self.mentions,
-            held_until=self.held_until,
-            presentable=self.presentable,
+            **{name: getattr(self, name) for name in _STATE_ATTRIBUTES},
         )
 
     @classmethod
@@ -312,21 +318,17 @@ class Issue(Aggregate):
         issue = cls.__new__(cls)
         issue.__base_init__(UUID(state.id), state.version, state.opened_at)
         issue.modified_on = state.updated_at
-        issue.channel_id = state.channel_id
-        issue.correlation_id = state.correlation_id
-        issue.status = state.status
-        issue.severity = state.severity
-        issue.alert_count = state.alert_count
-        issue.resolved_at = state.resolved_at
-        issue.last_alert_at = state.last_alert_at
-        issue.last_alert = state.last_alert
-        issue.resolution = state.resolution
-        issue.archived_at = state.archived_at
-        issue.escalation_level = state.escalation_level
-        issue.mentions = state.mentions
-        issue.held_until = state.held_until
-        issue.presentable = state.presentable
+        for name in _STATE_ATTRIBUTES:
+            setattr(issue, name, getattr(state, name))
         return issue
+
+
+# Every other field of IssueState is an attribute of the same name on the aggregate.
+_STATE_ATTRIBUTES = tuple(
+    name
+    for name in IssueState.model_fields
+    if name not in ("id", "version", "opened_at", "updated_at")
+)
 
 
 def _severity_of(alert: dict[str, Any]) -> Severity:

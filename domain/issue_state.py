@@ -32,3 +32,10 @@ class IssueState(BaseModel):
     mentions: tuple[str, ...] = ()
     held_until: datetime | None = None
     presentable: bool = True
+    slack_ts: str | None = None
+    acknowledged_by: dict[str, Any] | None = None
+    acknowledged_at: datetime | None = None
+    investigated_by: dict[str, Any] | None = None
+    muted_by: dict[str, Any] | None = None
+    resolved_by: dict[str, Any] | None = None
+    recent_interactions: tuple[str, ...] = ()

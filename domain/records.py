@@ -17,9 +17,10 @@ from domain.severity import Severity
 ISSUE_EVENT_SCHEMA_VERSION: Literal[1] = 1
 
 IssueStatus = Literal["open", "resolved", "archived"]
-# How an issue got resolved: by a `resolved` alert, or by its auto-resolve deadline (which
-# counts as inconclusive when the alert asked for it with `autoResolveAsInconclusive`).
-Resolution = Literal["alert", "auto", "inconclusive"]
+# How an issue got resolved: by a `resolved` alert, by its auto-resolve deadline (which
+# counts as inconclusive when the alert asked for it with `autoResolveAsInconclusive`), or
+# by a person.
+Resolution = Literal["alert", "auto", "inconclusive", "manual"]
 
 
 class InputPosition(BaseModel):
@@ -56,6 +57,14 @@ class IssueSnapshot(BaseModel):
     mentions: list[str] = Field(
         default_factory=list, description="Mentions of the escalation point last applied."
     )
+    slack_ts: str | None = Field(None, description="The issue's Slack message, once posted.")
+    acknowledged_by: dict[str, Any] | None = Field(
+        None, description="Who acknowledged the issue: {kind, id, name}."
+    )
+    acknowledged_at: datetime | None = None
+    investigated_by: dict[str, Any] | None = None
+    muted_by: dict[str, Any] | None = None
+    resolved_by: dict[str, Any] | None = Field(None, description="Who resolved it by hand.")
     presentable: bool = Field(
         True,
         description="False while the issue waits out its notification delay, and for good "

@@ -177,7 +177,12 @@ def _verify(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("verify"))
     _ensure_topics(alertfold, timeout=10)
     settings = alertfold.settings
-    names = VerifyTopics(settings.alerts_topic, settings.ticks_topic, settings.issue_events_topic)
+    names = VerifyTopics(
+        settings.alerts_topic,
+        settings.ticks_topic,
+        settings.interactions_topic,
+        settings.issue_events_topic,
+    )
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

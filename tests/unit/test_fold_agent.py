@@ -133,6 +133,7 @@ def folder(
     topics = Topics(
         alerts_topic=FakeTopic("alerts", sent),  # type: ignore[arg-type]
         ticks_topic=FakeTopic("ticks", sent),  # type: ignore[arg-type]
+        interactions_topic=FakeTopic("interactions", sent),  # type: ignore[arg-type]
         inputs_topic=FakeTopic("alerts+ticks", sent),  # type: ignore[arg-type]
         issue_events_topic=FakeTopic("issue-events", sent),  # type: ignore[arg-type]
         alerts_dlq_topic=FakeTopic("alerts.dlq", sent),  # type: ignore[arg-type]
@@ -275,7 +276,7 @@ async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
     assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
     resolved = json.loads(sent[-1].value)
     assert resolved["cause"] == {"topic": "ticks", "partition": RIGHT, "offset": 1}
-    assert resolved["folded_before"] == {"alerts": 1, "ticks": 1}
+    assert resolved["folded_before"] == {"alerts": 1, "ticks": 1, "interactions": 0}
     assert json.loads(slots[slot_key(CHANNEL, "db")])["last_tick_offset"] == 1
     assert bookmarks[f"ticks:{RIGHT}"] == b"2"
 
@@ -286,7 +287,11 @@ async def test_alert_events_record_where_the_fold_stood_in_each_input(
     await folder.handle(tick(0, "2026-11-23T08:00:00Z"))  # type: ignore[arg-type]
     await folder.handle(tick(1, "2026-11-23T08:00:01Z"))  # type: ignore[arg-type]
     await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
-    assert json.loads(sent[-1].value)["folded_before"] == {"alerts": 0, "ticks": 2}
+    assert json.loads(sent[-1].value)["folded_before"] == {
+        "alerts": 0,
+        "ticks": 2,
+        "interactions": 0,
+    }
 
 
 async def test_tick_refolded_after_a_lost_bookmark_fires_nothing_twice(
@@ -382,3 +387,61 @@ async def test_restart_without_lost_writes_refolds_nothing(
     await folder.handle(Record(alert(**FOLLOWED, text="again"), offset=1))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened", "AlertGrouped"]
     assert gaps.reads == []
+
+
+# -- interactions --------------------------------------------------------------------------
+
+
+def interaction(offset: int, issue_id: str, kind: str = "acknowledged", **fields: Any) -> Record:
+    body = {
+        "type": "interaction",
+        "schema_version": 1,
+        "interaction_id": f"env-{offset}",
+        "kind": kind,
+        "channel_id": CHANNEL,
+        "correlation_id": "db",
+        "issue_id": issue_id,
+        "at": "2026-11-23T09:03:00Z",
+        "actor": {"kind": "slack_user", "id": "U1", "name": "Ann"},
+        **fields,
+    }
+    return Record(json.dumps(body).encode(), offset=offset, topic="interactions")
+
+
+async def test_interaction_becomes_an_event_on_its_issue(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+) -> None:
+    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    issue_id = json.loads(sent[0].value)["issue_id"]
+    await folder.handle(interaction(0, issue_id))  # type: ignore[arg-type]
+    assert sent_types(sent) == ["IssueOpened", "IssueAcknowledged"]
+    assert json.loads(slots[slot_key(CHANNEL, "db")])["last_interaction_offset"] == 0
+
+
+async def test_interaction_on_another_partition_is_rekeyed_onto_interactions(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    wrong = (RIGHT + 1) % PARTITIONS
+    record = interaction(0, "some-issue")
+    record.partition = wrong
+    await folder.handle(record)  # type: ignore[arg-type]
+    assert [(s.topic, s.key, s.partition) for s in sent] == [
+        ("interactions", CHANNEL.encode(), RIGHT)
+    ]
+
+
+async def test_interaction_for_an_unknown_issue_changes_nothing(
+    folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
+) -> None:
+    await folder.handle(interaction(0, "no-such-issue"))  # type: ignore[arg-type]
+    assert sent == []
+    assert bookmarks[f"interactions:{RIGHT}"] == b"1"
+
+
+async def test_invalid_interaction_is_dead_lettered_with_its_problems(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await folder.handle(interaction(0, "x", kind="shrugged"))  # type: ignore[arg-type]
+    letter = json.loads(sent[0].value)
+    assert sent[0].topic == "alerts.dlq"
+    assert letter["problems"][0]["field"] == "kind"

@@ -17,7 +17,7 @@ from agents.verify import (
 )
 from domain.routing import RouteTable
 
-NAMES = VerifyTopics("alerts", "ticks", "issue-events")
+NAMES = VerifyTopics("alerts", "ticks", "interactions", "issue-events")
 PARTITIONS = 4
 CHANNEL = "C0VERIFY"
 P = partition_for_channel(CHANNEL, PARTITIONS)
@@ -45,16 +45,23 @@ def tick_record(offset: int, seconds: int) -> InputRecord:
 async def live_run(order: list[InputRecord]) -> PartitionLogs:
     """What a worker wrote when its inputs reached it in `order`."""
     written: list[bytes] = []
-    alerts = sorted((r for r in order if r.topic == "alerts"), key=lambda r: r.offset)
-    ticks = sorted((r for r in order if r.topic == "ticks"), key=lambda r: r.offset)
-    memory = _MemoryLog({"alerts": alerts, "ticks": ticks})
+    by_topic = {
+        topic: sorted((r for r in order if r.topic == topic), key=lambda r: r.offset)
+        for topic in ("alerts", "ticks", "interactions")
+    }
+    memory = _MemoryLog(by_topic)
     folder = _scratch_folder(NAMES, memory, written, RouteTable([]), PARTITIONS)
     for record in order:
         await folder.handle_record(record)
     events = [
         InputRecord("issue-events", P, n, CHANNEL.encode(), v, 0.0) for n, v in enumerate(written)
     ]
-    return PartitionLogs(alerts=alerts, ticks=ticks, events=events)
+    return PartitionLogs(
+        alerts=by_topic["alerts"],
+        ticks=by_topic["ticks"],
+        interactions=by_topic["interactions"],
+        events=events,
+    )
 
 
 # The tick at 09:01:10 resolves the issue only if it comes before the alert of 09:00:50 is
@@ -123,3 +130,25 @@ def test_collecting_topic_keeps_what_would_be_sent() -> None:
     written: list[bytes] = []
     topic = _CollectingTopic("issue-events", written)
     assert topic.get_topic_name() == "issue-events"
+
+
+async def test_interactions_are_refolded_in_their_place() -> None:
+    logs = await live_run(LATE_ALERT_ORDER[:2])
+    issue_id = json.loads(logs.events[0].value or b"")["issue_id"]
+    body = {
+        "type": "interaction",
+        "schema_version": 1,
+        "interaction_id": "env-1",
+        "kind": "resolved",
+        "channel_id": CHANNEL,
+        "correlation_id": "db",
+        "issue_id": issue_id,
+        "at": "2026-11-23T09:00:40Z",
+        "actor": {"kind": "slack_user", "id": "U1", "name": "Ann"},
+    }
+    resolved = InputRecord("interactions", P, 0, CHANNEL.encode(), json.dumps(body).encode(), 0.0)
+    logs = await live_run([*LATE_ALERT_ORDER[:2], resolved, alert_record(1, 50)])
+    types = [json.loads(e.value or b"")["type"] for e in logs.events]
+    assert types == ["IssueOpened", "IssueResolvedByHand", "IssueReopened"]
+    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is None

@@ -1,0 +1,211 @@
+"""What people do to an issue (acknowledge, resolve by hand, mute, …) and what the presenter
+reports back (the Slack message it posted): the events, and the rules that admit them.
+
+`act_on` is the one command: it checks the rule for the interaction's kind (raising a named
+domain error the fold turns into "ignored") and triggers the matching event, which records
+who acted. An interaction already folded (Slack retries an envelope it thinks was lost) is
+recognised by its id among the issue's recent ones and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import DomainError
+from domain.interactions import Interaction, InteractionKind
+from domain.severity import Severity
+
+if TYPE_CHECKING:
+    from domain.issue import Issue
+
+# How many interaction ids an issue remembers to recognise a retried delivery.
+RECENT_INTERACTIONS = 32
+
+
+class AlreadyFolded(DomainError):
+    """The same interaction (same id) was folded into this issue before."""
+
+
+class NothingToChange(DomainError):
+    """The interaction asks for what is already so (acknowledging an acknowledged issue)."""
+
+
+class _Act(Aggregate.Event):
+    """An act by someone (`actor`: kind, id, name), remembered by its interaction id."""
+
+    actor: dict[str, Any]
+    interaction_id: str
+
+    def apply(self, aggregate: Aggregate) -> None:
+        issue = cast("Issue", aggregate)
+        recent = (*issue.recent_interactions, self.interaction_id)
+        issue.recent_interactions = recent[-RECENT_INTERACTIONS:]
+        self.change(issue)
+
+    def change(self, issue: Issue) -> None:
+        raise NotImplementedError
+
+
+class SlackMessagePosted(_Act):
+    slack_ts: str
+
+    def change(self, issue: Issue) -> None:
+        issue.slack_ts = self.slack_ts
+
+
+class IssueAcknowledged(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.acknowledged_by = self.actor
+        issue.acknowledged_at = self.timestamp
+
+
+class IssueUnacknowledged(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.acknowledged_by = None
+        issue.acknowledged_at = None
+
+
+class IssueResolvedByHand(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.status = "resolved"
+        issue.severity = Severity.RESOLVED
+        issue.resolved_at = self.timestamp
+        issue.resolution = "manual"
+        issue.resolved_by = self.actor
+        issue.held_until = None
+
+
+class IssueUnresolved(_Act):
+    severity: str
+
+    def change(self, issue: Issue) -> None:
+        issue.status = "open"
+        issue.severity = Severity(self.severity)
+        issue.resolved_at = None
+        issue.resolution = None
+        issue.resolved_by = None
+
+
+class InvestigationStarted(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.investigated_by = self.actor
+
+
+class InvestigationStopped(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.investigated_by = None
+
+
+class IssueMuted(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.muted_by = self.actor
+
+
+class IssueUnmuted(_Act):
+    def change(self, issue: Issue) -> None:
+        issue.muted_by = None
+
+
+class IssueTerminated(_Act):
+    """Deleted from Slack and archived at once; a later alert opens a new issue."""
+
+    def change(self, issue: Issue) -> None:
+        issue.status = "archived"
+        issue.archived_at = self.timestamp
+        issue.held_until = None
+
+
+def act_on(issue: Issue, interaction: Interaction, *, at: datetime) -> None:
+    """Apply one interaction to the issue, or raise why it changes nothing."""
+    if interaction.interaction_id in issue.recent_interactions:
+        raise AlreadyFolded(f"interaction {interaction.interaction_id} was folded already")
+    kind = interaction.kind
+    event, extra = _RULES[kind](issue, interaction)
+    issue.trigger_event(
+        event,
+        timestamp=at,
+        actor=interaction.actor.model_dump(),
+        interaction_id=interaction.interaction_id,
+        **extra,
+    )
+
+
+Checked = tuple[type[_Act], dict[str, Any]]
+
+
+def _posted(issue: Issue, interaction: Interaction) -> Checked:
+    if not interaction.slack_ts:
+        raise NothingToChange("a posted message needs its slack_ts")
+    if interaction.slack_ts == issue.slack_ts:
+        raise NothingToChange(f"issue {issue.id} already has message {issue.slack_ts}")
+    return SlackMessagePosted, {"slack_ts": interaction.slack_ts}
+
+
+def _acknowledge(issue: Issue, _: Interaction) -> Checked:
+    issue.check_open()
+    _check(issue.acknowledged_by is None, f"issue {issue.id} is acknowledged already")
+    return IssueAcknowledged, {}
+
+
+def _unacknowledge(issue: Issue, _: Interaction) -> Checked:
+    _check(issue.acknowledged_by is not None, f"issue {issue.id} is not acknowledged")
+    return IssueUnacknowledged, {}
+
+
+def _resolve(issue: Issue, _: Interaction) -> Checked:
+    issue.check_open()
+    return IssueResolvedByHand, {}
+
+
+def _unresolve(issue: Issue, _: Interaction) -> Checked:
+    issue.check_resolved()
+    return IssueUnresolved, {"severity": issue.last_alert_severity.value}
+
+
+def _investigate(issue: Issue, _: Interaction) -> Checked:
+    issue.check_not_archived()
+    _check(issue.investigated_by is None, f"issue {issue.id} is investigated already")
+    return InvestigationStarted, {}
+
+
+def _stop_investigating(issue: Issue, _: Interaction) -> Checked:
+    _check(issue.investigated_by is not None, f"issue {issue.id} is not being investigated")
+    return InvestigationStopped, {}
+
+
+def _mute(issue: Issue, _: Interaction) -> Checked:
+    issue.check_not_archived()
+    _check(issue.muted_by is None, f"issue {issue.id} is muted already")
+    return IssueMuted, {}
+
+
+def _unmute(issue: Issue, _: Interaction) -> Checked:
+    _check(issue.muted_by is not None, f"issue {issue.id} is not muted")
+    return IssueUnmuted, {}
+
+
+def _terminate(issue: Issue, _: Interaction) -> Checked:
+    issue.check_not_archived()
+    return IssueTerminated, {}
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise NothingToChange(message)
+
+
+_RULES = {
+    InteractionKind.MESSAGE_POSTED: _posted,
+    InteractionKind.ACKNOWLEDGED: _acknowledge,
+    InteractionKind.UNACKNOWLEDGED: _unacknowledge,
+    InteractionKind.RESOLVED: _resolve,
+    InteractionKind.UNRESOLVED: _unresolve,
+    InteractionKind.INVESTIGATING: _investigate,
+    InteractionKind.NOT_INVESTIGATING: _stop_investigating,
+    InteractionKind.MUTED: _mute,
+    InteractionKind.UNMUTED: _unmute,
+    InteractionKind.TERMINATED: _terminate,
+}
