@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,7 +38,7 @@ class Actor(BaseModel):
 
     kind: str = Field(pattern=r"^(slack_user|alertfold|pagerduty|api)$")
     id: str = Field(min_length=1, max_length=200)
-    name: str = Field("", max_length=200)
+    name: Annotated[str, Field(max_length=200)] = ""
 
 
 class Interaction(BaseModel):
@@ -50,5 +51,5 @@ class Interaction(BaseModel):
     issue_id: str = Field(min_length=1, max_length=100)
     at: datetime
     actor: Actor
-    slack_ts: str | None = Field(None, pattern=r"^\d{1,12}\.\d{1,8}$")
-    reason: str = Field("", max_length=3000)
+    slack_ts: Annotated[str | None, Field(pattern=r"^\d{1,12}\.\d{1,8}$")] = None
+    reason: Annotated[str, Field(max_length=3000)] = ""
