@@ -34,6 +34,8 @@ ISSUE_COLUMNS: tuple[str, ...] = (
     "last_event_type",
     "last_event_id",
     "snapshot",
+    "last_alert_at",
+    "slack_ts",
 )
 
 
@@ -75,7 +77,23 @@ def issue_row(event: IssueEventRecord) -> dict[str, Any]:
         "last_event_type": event.type,
         "last_event_id": event.event_id,
         "snapshot": issue.model_dump_json(),
+        "last_alert_at": last_alert_at(event),
+        "slack_ts": issue.slack_ts,
     }
+
+
+def last_alert_at(event: IssueEventRecord) -> datetime:
+    """When the issue's latest alert happened: its timestamp, else the issue's last change.
+
+    Kept as a column so retention can find expired alert bodies without parsing snapshots.
+    """
+    stamp = event.issue.last_alert.get("timestamp")
+    if isinstance(stamp, str):
+        try:
+            return as_utc(datetime.fromisoformat(stamp))
+        except ValueError:
+            pass
+    return as_utc(event.issue.updated_at)
 
 
 def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,8 +114,25 @@ def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "version": row["version"],
         "last_event_type": row["last_event_type"],
         "last_event_id": row["last_event_id"],
+        **{name: snapshot.get(name, default) for name, default in _SNAPSHOT_EXTRAS.items()},
         "last_alert": snapshot.get("last_alert", {}),
     }
+
+
+# Snapshot fields served as they are, with their value when the snapshot predates them.
+_SNAPSHOT_EXTRAS: dict[str, Any] = {
+    "resolution": None,
+    "archived_at": None,
+    "escalation_level": 0,
+    "mentions": [],
+    "presentable": True,
+    "slack_ts": None,
+    "acknowledged_by": None,
+    "acknowledged_at": None,
+    "investigated_by": None,
+    "muted_by": None,
+    "resolved_by": None,
+}
 
 
 def latest_events(events: Iterable[IssueEventRecord]) -> dict[str, IssueEventRecord]:

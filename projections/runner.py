@@ -5,6 +5,13 @@ rows (see `projections.lookup_store`), and not in a consumer group: it assigns i
 partition, seeks to the stored positions, and a restart therefore resumes exactly after the
 last committed batch. Several projector processes may run at once (each a full copy);
 their writes are idempotent because rows only ever move to newer issue versions.
+
+A projector writes one generation of the view. By default it owns the live generation and
+follows a replay's switch: its next write is refused (`GenerationRetired`, nothing written),
+so it seeks every partition to the new generation's stored positions and carries on from
+there, neither skipping nor re-applying what the replay already wrote. A replay runs a
+projector pinned to the generation it builds. The live projector also applies retention
+(`projections.retention`) every `retention_interval` seconds, at the injected clock's time.
 """
 
 from __future__ import annotations
@@ -13,19 +20,25 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pydantic import ValidationError
 
-from domain.records import IssueEventRecord
+from projections.generations import GenerationRetired
+from projections.issue_event_reading import (
+    Record,
+    decode_records,
+    one_line,
+    reader_clients,
+    topic_partitions,
+)
 from projections.lookup_store import LookupStore
+from projections.retention import RetentionPolicy
 
 log = logging.getLogger(__name__)
-
-Record = tuple[int, int, IssueEventRecord]
 
 
 class LookupProjector:
@@ -49,6 +62,11 @@ class LookupProjector:
         retry_backoff: float = 0.5,
         max_retry_backoff: float = 5.0,
         partition_refresh_interval: float = 30.0,
+        generation: int | None = None,
+        retention: RetentionPolicy | None = None,
+        retention_interval: float = 3600.0,
+        generation_check_interval: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
@@ -59,6 +77,12 @@ class LookupProjector:
         self.retry_backoff = retry_backoff
         self.max_retry_backoff = max_retry_backoff
         self.partition_refresh_interval = partition_refresh_interval
+        # None: own the live generation and follow switches; a number: build that one only.
+        self.pinned_generation = generation
+        self.retention = retention
+        self.retention_interval = retention_interval
+        self.generation_check_interval = generation_check_interval
+        self.clock = clock
 
         self.applied = 0
         self.skipped = 0
@@ -66,6 +90,7 @@ class LookupProjector:
 
         self._consumer: AIOKafkaConsumer | None = None
         self._positions: dict[int, int] = {}
+        self._generation: int | None = generation
         self._stopping = asyncio.Event()
         self._ready = asyncio.Event()
         self._running = False
@@ -79,6 +104,11 @@ class LookupProjector:
     def applied_offsets(self) -> dict[int, int]:
         """Partition → next offset to read; everything before it is in the store."""
         return dict(self._positions)
+
+    @property
+    def generation(self) -> int | None:
+        """The generation of the view this projector writes (None before it starts)."""
+        return self._generation
 
     @property
     def ready(self) -> bool:
@@ -178,18 +208,7 @@ class LookupProjector:
         backoff = self.retry_backoff
         client_id = f"alertfold-projection-{self.projection}"
         while not self._stopping.is_set():
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
-                client_id=client_id,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                # Only committed transactions: the fold may write with Kafka transactions.
-                isolation_level="read_committed",
-            )
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers, client_id=client_id
-            )
+            consumer, admin = reader_clients(self.bootstrap_servers, client_id)
             try:
                 await consumer.start()
                 await admin.start()
@@ -200,7 +219,7 @@ class LookupProjector:
                     "projection %s: cannot reach Kafka at %s (%s); retrying in %.1fs",
                     self.projection,
                     self.bootstrap_servers,
-                    _one_line(exc),
+                    one_line(exc),
                     backoff,
                 )
                 await self._sleep(backoff)
@@ -214,7 +233,7 @@ class LookupProjector:
         backoff = self.retry_backoff
         while not self._stopping.is_set():
             try:
-                partitions = await self._fetch_partitions(admin)
+                partitions = await topic_partitions(admin, self.topic)
             except Exception as exc:
                 log.warning("projection %s: metadata request failed (%s)", self.projection, exc)
                 partitions = set()
@@ -230,18 +249,14 @@ class LookupProjector:
             backoff = min(backoff * 2, self.max_retry_backoff)
         return None
 
-    async def _fetch_partitions(self, admin: AIOKafkaAdminClient) -> set[int]:
-        # Metadata of all topics: asking for the one topic would let a broker with
-        # auto.create.topics.enable create it, with the default partition count.
-        for topic in await admin.describe_topics():
-            if topic["topic"] == self.topic and topic["error_code"] == 0:
-                return {partition["partition"] for partition in topic["partitions"]}
-        return set()
-
     async def _assign(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
         """Assign every partition and position each at its stored offset (or the start)."""
         self._ready.clear()
-        stored = await asyncio.to_thread(self.store.positions, self.projection, self.topic)
+        if self.pinned_generation is None:
+            self._generation = await asyncio.to_thread(self.store.live_generation)
+        stored = await asyncio.to_thread(
+            self.store.positions, self.projection, self.topic, generation=self._generation
+        )
         assignment = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         consumer.assign(assignment)
         fresh = []
@@ -254,11 +269,12 @@ class LookupProjector:
             await consumer.seek_to_beginning(*fresh)
         self._positions = {tp.partition: await consumer.position(tp) for tp in assignment}
         log.info(
-            "projection %s: consuming %s partitions %s from %s",
+            "projection %s: consuming %s partitions %s from %s into generation %s",
             self.projection,
             self.topic,
             sorted(partitions),
             self._positions,
+            self._generation,
         )
         self._ready.set()
 
@@ -266,6 +282,8 @@ class LookupProjector:
 
     async def _consume(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
         next_refresh = time.monotonic() + self.partition_refresh_interval
+        next_retention = time.monotonic()
+        next_generation_check = time.monotonic() + self.generation_check_interval
         while not self._stopping.is_set():
             batch = await consumer.getmany(
                 timeout_ms=self.poll_timeout_ms, max_records=self.max_records
@@ -274,7 +292,18 @@ class LookupProjector:
             records = await asyncio.to_thread(self._decode, batch) if batch else []
             advanced = await self._consumed_positions(consumer, self._positions)
             if records or advanced:
-                await self._apply(records, advanced)
+                try:
+                    await self._apply(records, advanced)
+                except GenerationRetired:
+                    await self._follow_switch(consumer)
+            elif time.monotonic() >= next_generation_check:
+                # Idle: a write would find out about a switch, but nothing is written.
+                next_generation_check = time.monotonic() + self.generation_check_interval
+                if await self._generation_replaced():
+                    await self._follow_switch(consumer)
+            if self.retention is not None and time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + self.retention_interval
+                await self._apply_retention(self.retention)
             if time.monotonic() >= next_refresh:
                 next_refresh = time.monotonic() + self.partition_refresh_interval
                 await self._refresh_partitions(consumer, admin)
@@ -282,25 +311,8 @@ class LookupProjector:
     def _decode(
         self, batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
     ) -> list[Record]:
-        records: list[Record] = []
-        for tp, messages in batch.items():
-            for message in messages:
-                try:
-                    if message.value is None:
-                        raise ValueError("empty value (tombstone)")
-                    event = IssueEventRecord.from_json(message.value)
-                except (ValidationError, ValueError, TypeError) as exc:
-                    self.skipped += 1
-                    log.error(
-                        "projection %s: skipping undecodable record %s[%d]@%d: %s",
-                        self.projection,
-                        tp.topic,
-                        tp.partition,
-                        message.offset,
-                        _one_line(exc),
-                    )
-                    continue
-                records.append((tp.partition, message.offset, event))
+        records, skipped = decode_records(batch, self.projection)
+        self.skipped += skipped
         return records
 
     async def _consumed_positions(
@@ -333,7 +345,10 @@ class LookupProjector:
                     self.topic,
                     records,
                     next_offsets=positions,
+                    generation=self._generation,
                 )
+            except GenerationRetired:
+                raise
             except Exception:
                 self.errors += 1
                 log.exception(
@@ -356,12 +371,57 @@ class LookupProjector:
         for partition, position in positions.items():
             self._positions[partition] = max(self._positions.get(partition, 0), position)
 
+    async def _follow_switch(self, consumer: AIOKafkaConsumer) -> None:
+        """Move to the live generation, from its positions; the refused batch is re-read."""
+        if self.pinned_generation is not None:
+            raise RuntimeError(
+                f"projection {self.projection}: generation {self.pinned_generation} "
+                "was replaced or abandoned while being built"
+            )
+        retired = self._generation
+        await self._assign(consumer, set(self._positions))
+        log.info(
+            "projection %s: generation %s was replaced; now writing generation %s",
+            self.projection,
+            retired,
+            self._generation,
+        )
+
+    async def _generation_replaced(self) -> bool:
+        if self.pinned_generation is not None:
+            return False
+        try:
+            live = await asyncio.to_thread(self.store.live_generation)
+        except Exception as exc:
+            log.warning("projection %s: generation check failed (%s)", self.projection, exc)
+            return False
+        return live != self._generation
+
+    async def _apply_retention(self, policy: RetentionPolicy) -> None:
+        """One retention pass; a failure is logged and retried at the next interval."""
+        try:
+            result = await asyncio.to_thread(
+                self.store.apply_retention, self.clock(), policy, generation=self._generation
+            )
+        except GenerationRetired:
+            return  # the next batch moves to the new generation
+        except Exception:
+            log.exception("projection %s: retention failed", self.projection)
+            return
+        if result.issues_deleted or result.alerts_stripped:
+            log.info(
+                "projection %s: retention removed %d closed issues, stripped %d alerts",
+                self.projection,
+                result.issues_deleted,
+                result.alerts_stripped,
+            )
+
     async def _refresh_partitions(
         self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient
     ) -> bool:
         """Pick up partitions added to the topic since start-up; tells whether there were."""
         try:
-            partitions = await self._fetch_partitions(admin)
+            partitions = await topic_partitions(admin, self.topic)
         except Exception as exc:
             log.warning("projection %s: metadata refresh failed (%s)", self.projection, exc)
             return False
@@ -381,8 +441,3 @@ class LookupProjector:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stopping.wait()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -21,7 +21,8 @@ from domain.records import IssueEventRecord
 from domain.severity import Severity
 from infra.database import create_database_engine, database_reachable
 from projections.lookup import fold_lookup, issue_row, issue_view
-from projections.lookup_store import LookupStore, issues
+from projections.lookup_store import LookupStore
+from projections.lookup_tables import lookup_tables
 from tests.support.events import BASE_TIME, IssueStory, issue_event
 
 pytestmark = pytest.mark.integration
@@ -200,8 +201,8 @@ def test_failure_after_the_writes_rolls_everything_back(
     before = table_state(store)
     original = LookupStore._write_issues
 
-    def write_then_fail(self: LookupStore, conn: sa.Connection, latest: Any) -> int:
-        original(self, conn, latest)
+    def write_then_fail(self: LookupStore, conn: sa.Connection, *args: Any) -> int:
+        original(self, conn, *args)
         raise RuntimeError("crash after the writes, before the commit")
 
     monkeypatch.setattr(LookupStore, "_write_issues", write_then_fail)
@@ -293,6 +294,22 @@ def test_list_issues_filters(populated: LookupStore) -> None:
         populated.list_issues(limit=-1)
 
 
+def test_issue_by_its_slack_message(store: LookupStore) -> None:
+    event = issue_event(issue_id="p1", channel_id="C-P")
+    posted = event.model_copy(
+        update={
+            "version": 2,
+            "type": "SlackMessagePosted",
+            "event_id": "p1:2",
+            "issue": event.issue.model_copy(update={"slack_ts": "1795426000.000100"}),
+        }
+    )
+    store.apply_batch(PROJECTION, TOPIC, on_partition(0, [event, posted]))
+    found = store.issue_by_slack_ts("C-P", "1795426000.000100")
+    assert found is not None and found["id"] == "p1"
+    assert store.issue_by_slack_ts("C-OTHER", "1795426000.000100") is None
+
+
 def test_open_issue_by_channel_and_correlation(populated: LookupStore) -> None:
     found = populated.open_issue("C-B", "disk")
     assert found is not None
@@ -320,6 +337,17 @@ def test_get_issue_is_json_ready(populated: LookupStore) -> None:
         "version": 3,
         "last_event_type": "IssueResolved",
         "last_event_id": "c1:3",
+        "resolution": None,
+        "archived_at": None,
+        "escalation_level": 0,
+        "mentions": [],
+        "presentable": True,
+        "slack_ts": None,
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "investigated_by": None,
+        "muted_by": None,
+        "resolved_by": None,
         "last_alert": {
             "channelId": "C-C",
             "correlationId": "mem",
@@ -364,6 +392,7 @@ def test_bulk_writes_store_times_as_the_column_type_does(store: LookupStore) -> 
     bulk = issue_event(issue_id="bulk", opened_at=moment, updated_at=moment)
     core = issue_event(issue_id="core", opened_at=moment, updated_at=moment)
     store.apply_batch(PROJECTION, TOPIC, [(0, 0, bulk)])
+    issues = lookup_tables(store.live_generation()).issues
     with store.engine.begin() as conn:
         conn.execute(issues.insert(), issue_row(core))
 
@@ -391,7 +420,8 @@ def test_sqlite_times_are_fixed_width_utc_text(store: LookupStore) -> None:
     store.apply_batch(PROJECTION, TOPIC, [(0, 0, issue_event(opened_at=BASE_TIME))])
 
     with store.engine.connect() as conn:
-        stored = conn.exec_driver_sql("SELECT opened_at, resolved_at FROM issues").one()
+        table = lookup_tables(store.live_generation()).issues.name
+        stored = conn.exec_driver_sql(f"SELECT opened_at, resolved_at FROM {table}").one()
 
     assert tuple(stored) == ("2024-05-01T12:00:00.000000Z", None)
 

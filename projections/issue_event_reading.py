@@ -1,0 +1,94 @@
+"""Reading `issue-events` with manual assignment: clients, partitions, decoding, bounds.
+
+Shared by the projector and `alertfold replay`, which both read every partition of the topic
+themselves (no consumer group) and keep their positions in their read model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
+
+from domain.records import IssueEventRecord
+
+log = logging.getLogger(__name__)
+
+# (partition, offset, event)
+Record = tuple[int, int, IssueEventRecord]
+
+
+def reader_clients(
+    bootstrap_servers: str, client_id: str
+) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
+    """An unstarted consumer (no group, reads committed records only) and admin client."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        # Only committed transactions: the fold may write with Kafka transactions.
+        isolation_level="read_committed",
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    return consumer, admin
+
+
+async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> set[int]:
+    """The topic's partitions; empty when the topic does not exist (yet)."""
+    # Metadata of all topics: asking for the one topic would let a broker with
+    # auto.create.topics.enable create it, with the default partition count.
+    for described in await admin.describe_topics():
+        if described["topic"] == topic and described["error_code"] == 0:
+            return {partition["partition"] for partition in described["partitions"]}
+    return set()
+
+
+async def log_bounds(
+    consumer: AIOKafkaConsumer, topic: str, partitions: set[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """First and end offsets (partition → offset) of the committed records on the topic."""
+    assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
+    first: dict[TopicPartition, int] = await consumer.beginning_offsets(assignment)
+    end: dict[TopicPartition, int] = await consumer.end_offsets(assignment)
+    return (
+        {tp.partition: offset for tp, offset in first.items()},
+        {tp.partition: offset for tp, offset in end.items()},
+    )
+
+
+def decode_records(
+    batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]], reader: str
+) -> tuple[list[Record], int]:
+    """The decodable records of a batch, and how many were skipped (each logged)."""
+    records: list[Record] = []
+    skipped = 0
+    for tp, messages in batch.items():
+        for message in messages:
+            try:
+                if message.value is None:
+                    raise ValueError("empty value (tombstone)")
+                event = IssueEventRecord.from_json(message.value)
+            except (ValidationError, ValueError, TypeError) as exc:
+                skipped += 1
+                log.error(
+                    "projection %s: skipping undecodable record %s[%d]@%d: %s",
+                    reader,
+                    tp.topic,
+                    tp.partition,
+                    message.offset,
+                    one_line(exc),
+                )
+                continue
+            records.append((tp.partition, message.offset, event))
+    return records, skipped
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,0 +1,175 @@
+"""The lookup view's tables, one set per generation, and the SQL that writes them in bulk.
+
+Each generation has its own tables (`issues_g3`, `projection_positions_g3`) rather than a
+generation column in shared tables, because:
+- dropping a replaced generation is `DROP TABLE`: instant, and the space is returned at
+  once, where deleting millions of rows would bloat PostgreSQL and lock SQLite for long;
+- a replay's bulk writes land in tables and indexes the live view does not use, so the
+  view being served does not slow down or grow while a replay runs;
+- a replay can build a generation with a newer layout (new columns or indexes) and switch
+  to it: replay doubles as the read model's migration.
+The positions live in the generation too, so a generation and the offsets it was built to
+are created, switched and dropped together.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from projections.lookup import ISSUE_COLUMNS, as_utc
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """An instant stored in UTC and always read back as an aware UTC datetime.
+
+    PostgreSQL keeps it in a `timestamptz`. SQLite has no time type: it is stored as
+    fixed-width ISO 8601 text in UTC (`sqlite_timestamp`), which sorts chronologically and
+    which the bulk writer below produces without going through SQLAlchemy.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(len("2024-01-01T00:00:00.000000Z")))
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return sqlite_timestamp(value)
+        return as_utc(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return as_utc(datetime.fromisoformat(value))
+        return as_utc(value)
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """The text SQLite columns hold for an instant: UTC, microseconds always present."""
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+@dataclass(frozen=True)
+class LookupTables:
+    """The tables of one generation of the lookup view."""
+
+    generation: int
+    metadata: sa.MetaData
+    issues: sa.Table
+    positions: sa.Table
+
+
+@functools.cache
+def lookup_tables(generation: int) -> LookupTables:
+    """The tables of `generation` (built once per process, never bound to a database)."""
+    suffix = f"_g{generation}"
+    metadata = sa.MetaData()
+    issues = sa.Table(
+        f"issues{suffix}",
+        metadata,
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("channel_id", sa.String, nullable=False),
+        sa.Column("correlation_id", sa.String, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("alert_count", sa.Integer, nullable=False),
+        sa.Column("header", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("opened_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("resolved_at", UTCDateTime, nullable=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("last_event_type", sa.String, nullable=False),
+        sa.Column("last_event_id", sa.String, nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),
+        # Null once retention stripped the alert body from the snapshot.
+        sa.Column("last_alert_at", UTCDateTime, nullable=True),
+        sa.Column("slack_ts", sa.String(32), nullable=True),
+        sa.Index(f"ix_issues{suffix}_channel_status", "channel_id", "status"),
+        sa.Index(f"ix_issues{suffix}_channel_correlation", "channel_id", "correlation_id"),
+        sa.Index(f"ix_issues{suffix}_status_updated_at", "status", "updated_at"),
+        sa.Index(f"ix_issues{suffix}_updated_at", "updated_at"),
+        sa.Index(f"ix_issues{suffix}_last_alert_at", "last_alert_at"),
+        sa.Index(f"ix_issues{suffix}_channel_slack_ts", "channel_id", "slack_ts"),
+    )
+    positions = sa.Table(
+        f"projection_positions{suffix}",
+        metadata,
+        sa.Column("projection", sa.String, primary_key=True),
+        sa.Column("topic", sa.String, primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("next_offset", sa.BigInteger, nullable=False),
+    )
+    assert tuple(c.name for c in issues.columns) == ISSUE_COLUMNS
+    return LookupTables(generation, metadata, issues, positions)
+
+
+def create_tables(conn: sa.Connection, tables: LookupTables) -> None:
+    """Create a generation's tables and indexes that do not exist yet (`IF NOT EXISTS`)."""
+    for table in tables.metadata.sorted_tables:
+        conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
+def drop_tables(conn: sa.Connection, tables: LookupTables) -> None:
+    for table in reversed(tables.metadata.sorted_tables):
+        conn.execute(sa.schema.DropTable(table, if_exists=True))
+
+
+def _updates() -> str:
+    return ", ".join(f"{name} = excluded.{name}" for name in ISSUE_COLUMNS if name != "id")
+
+
+def postgres_recordset_upsert(tables: LookupTables, dialect: Dialect) -> str:
+    """`INSERT … SELECT FROM jsonb_to_recordset(:rows) ON CONFLICT …` for a whole batch.
+
+    psycopg's executemany sends one statement per row, a multi-row VALUES list is re-parsed
+    by the driver on every batch, and array parameters are escaped element by element; one
+    JSON document is none of these, which roughly doubles replay throughput. The final
+    `WHERE` is `should_apply` in SQL: a row only ever moves to a newer issue version.
+    """
+    table = tables.issues.name
+    names = ", ".join(ISSUE_COLUMNS)
+    record = ", ".join(
+        f"{column.name} {column.type.compile(dialect=dialect)}" for column in tables.issues.columns
+    )
+    return (
+        f"INSERT INTO {table} ({names}) "
+        f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({record}) "
+        f"ON CONFLICT (id) DO UPDATE SET {_updates()} "
+        f"WHERE {table}.version < excluded.version RETURNING id"
+    )
+
+
+def sqlite_values_upsert(tables: LookupTables) -> str:
+    """`INSERT … VALUES (?, …) ON CONFLICT …`, run by sqlite3's executemany on tuples."""
+    table = tables.issues.name
+    names = ", ".join(ISSUE_COLUMNS)
+    placeholders = ", ".join("?" for _ in ISSUE_COLUMNS)
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({placeholders}) "
+        f"ON CONFLICT (id) DO UPDATE SET {_updates()} "
+        f"WHERE {table}.version < excluded.version"
+    )
+
+
+def sqlite_parameters(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An `issues` row as the positional parameters of `sqlite_values_upsert`."""
+    return tuple(
+        sqlite_timestamp(value) if isinstance(value, datetime) else value
+        for value in (row[name] for name in ISSUE_COLUMNS)
+    )
