@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import install_error_handlers
+from gateways.api.history import history_router
 from gateways.api.ingest import ingest_router
 from gateways.api.metrics import ApiMetrics, install_request_metrics, metrics_router
 from gateways.api.views import views_router
@@ -79,5 +80,6 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     install_request_metrics(app, metrics)
     app.include_router(ingest_router(deps, metrics))
     app.include_router(views_router(deps))
+    app.include_router(history_router(deps))
     app.include_router(metrics_router(metrics, deps.store))
     return app

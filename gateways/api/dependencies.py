@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.routing import RouteTable
 from gateways.alert_publisher import AlertPublisher
+from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
 
 
@@ -20,3 +21,5 @@ class ApiDependencies:
     broker_check: Callable[[], Awaitable[tuple[bool, str]]]
     database_check: Callable[[], tuple[bool, str]]
     max_body_bytes: int
+    # Issue history and past states; without it those endpoints answer 503.
+    audit: AuditStore | None = field(default=None)

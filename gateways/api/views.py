@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
+from gateways.api.history import issue_at
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
@@ -18,8 +19,9 @@ def views_router(deps: ApiDependencies) -> APIRouter:
     @router.get("/issues", tags=["views"])
     def list_issues(
         channel_id: str | None = None,
-        status: Literal["open", "resolved"] | None = None,
+        status: Literal["open", "resolved", "archived"] | None = None,
         correlation_id: str | None = None,
+        slack_ts: str | None = Query(None, description="The ts of the issue's Slack message."),
         limit: int = Query(100, ge=1, le=1000),
         offset: int = Query(0, ge=0),
     ) -> dict[str, Any]:
@@ -27,13 +29,23 @@ def views_router(deps: ApiDependencies) -> APIRouter:
             channel_id=channel_id.upper() if channel_id else None,
             status=status,
             correlation_id=correlation_id,
+            slack_ts=slack_ts,
             limit=limit,
             offset=offset,
         )
         return {"issues": issues, "count": len(issues), "limit": limit, "offset": offset}
 
     @router.get("/issues/{issue_id}", tags=["views"])
-    def get_issue(issue_id: str) -> dict[str, Any]:
+    def get_issue(
+        issue_id: str,
+        at: str | None = Query(
+            None,
+            description="A past time (ISO 8601, UTC without a zone): the issue as it was "
+            "then, from the audit store; 404 before the issue opened.",
+        ),
+    ) -> dict[str, Any]:
+        if at is not None:
+            return issue_at(deps, issue_id, at)
         issue = deps.store.get_issue(issue_id)
         if issue is None:
             raise ApiError(404, f"no issue with id {issue_id}")

@@ -28,6 +28,7 @@ def test_openapi_document_lists_every_endpoint() -> None:
         "/prometheus-alert/{channel}",
         "/issues",
         "/issues/{issue_id}",
+        "/issues/{issue_id}/history",
         "/channels",
         "/mappings",
         "/ping",
