@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from domain.records import IssueEventRecord
-from gateways.slack.rendering import message_summary
+from gateways.slack.blocks import render_issue
 
 log = logging.getLogger("alertfold.slack")
 
@@ -24,7 +25,7 @@ _FIRST_SHOWN = frozenset({"IssueOpened", "NotificationDelayElapsed"})
 
 def describe(event: IssueEventRecord) -> str:
     verb = "post" if event.type in _FIRST_SHOWN else "update"
-    return f"dry-run: would {verb} in {event.channel_id}: {message_summary(event.issue)}"
+    return f"dry-run: would {verb} in {event.channel_id}: {render_issue(event.issue).text}"
 
 
 class DryRunPresenter:
@@ -67,6 +68,9 @@ class DryRunPresenter:
             return
         if event.issue.presentable:
             log.info("%s", describe(event))
+            if log.isEnabledFor(logging.DEBUG):
+                rendered = render_issue(event.issue)
+                log.debug("dry-run: blocks %s", json.dumps(rendered.attachments()))
         else:
             log.debug(
                 "dry-run: %s %s held back by its notification delay", event.type, event.issue_id

@@ -15,9 +15,18 @@ STATUS_EMOJI: dict[Severity, str] = {
 }
 
 
+INCONCLUSIVE_EMOJI = ":grey_question:"
+MUTED_EMOJI = ":no_bell:"
+
+
 def status_emoji(issue: IssueSnapshot) -> str:
-    if issue.status == "resolved":
+    """Resolved (or archived after resolving) wins over silenced, which wins over severity."""
+    if issue.status == "resolved" or (issue.status == "archived" and issue.resolved_at):
+        if issue.resolution == "inconclusive":
+            return INCONCLUSIVE_EMOJI
         return STATUS_EMOJI[Severity.RESOLVED]
+    if getattr(issue, "muted_by", None):
+        return MUTED_EMOJI
     return STATUS_EMOJI[issue.severity]
 
 

@@ -1,0 +1,370 @@
+"""Shows every presentable issue as one Slack message, kept current: `issue-events` → Slack.
+
+One consumer (group `{app_id}-slack-presenter`) reads `issue-events` and hands each issue's
+latest state to its channel's queue (`channel_queue`); one task per channel posts or updates,
+at most `calls_per_second` calls in that channel, honouring 429 Retry-After for that method
+in that channel only. Channels never wait for each other.
+
+Delivery is at-least-once. Offsets are committed by hand, per partition, only up to the
+lowest offset whose state has not reached Slack yet; rendering is a pure function of the
+latest state, so the events re-read after a crash re-send the same message at worst. A post
+whose ts was never recorded is found again by its metadata (`message_index`). After a post
+or an adoption the ts goes back to the fold as a `message_posted` interaction, on the
+channel's partition of `interactions`.
+
+Escalation: when an issue this process has shown reaches a higher escalation level with
+mentions, its message is deleted and posted again (Slack Manager's way), because Slack
+notifies mentions only in new messages. After a restart the level last shown is unknown and
+the message is updated instead, so a mention is never repeated by a crash.
+
+Archived issues: `archived_message` "keep" leaves the message as it was last shown (Slack
+Manager's behaviour); "mark" updates it one last time as archived, without buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from domain.interactions import Actor, Interaction, InteractionKind
+from domain.records import IssueEventRecord, IssueSnapshot
+from gateways.slack.blocks import render_issue
+from gateways.slack.channel_queue import POST, UPDATE, ChannelQueue, Pending
+from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
+from gateways.slack.web_api import (
+    HISTORY_PAGE,
+    SlackMessages,
+    SlackRateLimited,
+    SlackRejected,
+    SlackUnavailable,
+)
+from infra.interaction_wire import encode_interaction
+
+log = logging.getLogger("alertfold.slack")
+
+ArchivedMessage = Literal["keep", "mark"]
+RETRY_SECONDS = 2.0
+PRESENTER = Actor(kind="alertfold", id="presenter", name="")
+
+
+class SlackSetupError(Exception):
+    """Slack refused the presenter's credentials: nothing can be shown until they change."""
+
+
+class SlackPresenter:
+    """`run()` until `stop()`; `posts`, `updates` and `ready` are for tests and health."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        interactions_topic: str,
+        group_id: str,
+        slack: SlackMessages,
+        *,
+        clock: Callable[[], datetime],
+        calls_per_second: float = 1.0,
+        archived_message: ArchivedMessage = "keep",
+        scan_limit: int = DEFAULT_SCAN_LIMIT,
+        commit_interval: float = 1.0,
+        auto_offset_reset: str = "latest",
+    ) -> None:
+        self.topic = topic
+        self.interactions_topic = interactions_topic
+        self.slack = slack
+        self.clock = clock
+        self.interval = 1.0 / calls_per_second
+        self.archived_message = archived_message
+        self.commit_interval = commit_interval
+        self.index = MessageIndex(scan_limit=scan_limit)
+        self.posts = 0
+        self.updates = 0
+        self.ready = asyncio.Event()
+        self._kafka: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers,
+            "group_id": group_id,
+            "auto_offset_reset": auto_offset_reset,
+        }
+        self._queues: dict[str, ChannelQueue] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._versions: dict[str, int] = {}
+        self._levels: dict[str, int] = {}  # escalation level each issue was last shown at
+        self._committed: dict[int, int] = {}
+        self._reassigned = False
+        self._stopping = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._open_slack()
+        if self._stopping.is_set():
+            return
+        consumer = AIOKafkaConsumer(enable_auto_commit=False, **self._kafka)
+        consumer.subscribe([self.topic], listener=_Rebalance(self, consumer))
+        producer = AIOKafkaProducer(bootstrap_servers=self._kafka["bootstrap_servers"], acks="all")
+        await consumer.start()
+        await producer.start()
+        self._producer = producer
+        try:
+            await self._consume(consumer)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            with contextlib.suppress(KafkaError, asyncio.CancelledError):
+                await self._commit(consumer)
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer.stop()
+            await producer.stop()
+            await self.slack.close()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def _open_slack(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.slack.open()
+                return
+            except SlackRejected as error:
+                await self.slack.close()
+                raise SlackSetupError(f"Slack refused SLACK_BOT_TOKEN: {error.error}") from None
+            except (SlackUnavailable, SlackRateLimited) as error:
+                await self.slack.close()
+                log.warning("slack: cannot reach Slack (%s); retrying in %.0f s", error, 5)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(5):
+                        await self._stopping.wait()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        next_commit = time.monotonic() + self.commit_interval
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=2000)
+            for tp, records in batches.items():
+                for record in records:
+                    self._take(tp.partition, record.offset, record.value)
+            if self._reassigned or time.monotonic() >= next_commit:
+                next_commit = time.monotonic() + self.commit_interval
+                await self._commit(consumer)
+                if self._reassigned:
+                    self._reassigned = False
+                    self._announce_assignment(consumer)
+
+    def _announce_assignment(self, consumer: AIOKafkaConsumer) -> None:
+        partitions = sorted(tp.partition for tp in consumer.assignment())
+        log.info("slack presenter: consuming %s partitions %s", self.topic, partitions)
+        self.ready.set()
+
+    # -- events in -----------------------------------------------------------------------
+
+    def _take(self, partition: int, offset: int, raw: bytes | None) -> None:
+        try:
+            event = IssueEventRecord.from_json(raw or b"")
+        except ValidationError as error:
+            log.warning(
+                "slack: skipped an undecodable issue event at %s:%d (%d errors)",
+                partition,
+                offset,
+                error.error_count(),
+            )
+            return
+        issue = event.issue
+        if not issue.presentable or self._versions.get(issue.id, 0) >= event.version:
+            return
+        self._versions[issue.id] = event.version
+        queue = self._queue(event.channel_id)
+        archived = issue.status == "archived"
+        if archived and self.archived_message == "keep":
+            if not queue.finish_as_is(issue.id, partition, offset):
+                self._finished(issue.id)
+            return
+        queue.offer(issue, partition, offset, finish=archived)
+
+    def _queue(self, channel: str) -> ChannelQueue:
+        queue = self._queues.get(channel)
+        if queue is None:
+            queue = self._queues[channel] = ChannelQueue(channel, self.interval)
+            self._tasks[channel] = asyncio.create_task(
+                self._channel_loop(queue), name=f"slack-{channel}"
+            )
+        return queue
+
+    def _finished(self, issue_id: str) -> None:
+        self.index.forget(issue_id)
+        self._versions.pop(issue_id, None)
+        self._levels.pop(issue_id, None)
+
+    # -- offsets -------------------------------------------------------------------------
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit each partition up to its lowest offset not yet shown in Slack."""
+        lows: dict[int, int] = {}
+        for queue in self._queues.values():
+            for partition, low in queue.low_offsets().items():
+                lows[partition] = min(lows.get(partition, low), low)
+        offsets: dict[TopicPartition, int] = {}
+        for tp in consumer.assignment():
+            position: int = await consumer.position(tp)
+            safe = min(lows.get(tp.partition, position), position)
+            if safe > self._committed.get(tp.partition, -1):
+                offsets[tp] = safe
+        if offsets:
+            await consumer.commit(offsets)
+            self._committed.update({tp.partition: o for tp, o in offsets.items()})
+
+    async def revoked(self, consumer: AIOKafkaConsumer, revoked: set[TopicPartition]) -> None:
+        """Commit what is safe, then let the partitions' next owner show their pending states."""
+        with contextlib.suppress(KafkaError):
+            await self._commit(consumer)
+        partitions = {tp.partition for tp in revoked}
+        for queue in self._queues.values():
+            for issue_id in queue.drop_partitions(partitions):
+                self._versions.pop(issue_id, None)
+        for partition in partitions:
+            self._committed.pop(partition, None)
+
+    def assigned(self) -> None:
+        self._reassigned = True
+
+    # -- one channel ---------------------------------------------------------------------
+
+    def _method_of(self, entry: Pending) -> str:
+        return UPDATE if self.index.known_ts(entry.issue) else POST
+
+    async def _channel_loop(self, queue: ChannelQueue) -> None:
+        while True:
+            entry = queue.next_entry(self._method_of)
+            if entry is None:
+                await queue.wait_for_work()
+                continue
+            issue, offset, finish = entry.issue, entry.offset, entry.finish
+            method = self._method_of(entry)
+            try:
+                await self._show(queue, issue, entry.partition)
+            except SlackRateLimited as limited:
+                log.info(
+                    "slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after
+                )
+                queue.block(method, limited.retry_after)
+                continue
+            except (SlackUnavailable, KafkaError) as error:
+                log.warning("slack: showing %s failed (%s); retrying", issue.id, error)
+                queue.block(method, RETRY_SECONDS)
+                continue
+            except SlackRejected as error:
+                log.error("slack: %s refused for issue %s in %s", error, issue.id, queue.channel)
+                queue.drop(issue.id)
+                continue
+            except Exception:
+                log.exception("slack: showing %s failed; retrying", issue.id)
+                queue.block(method, RETRY_SECONDS)
+                continue
+            queue.shown(entry, offset)
+            if finish and issue.id not in queue.pending:
+                self._finished(issue.id)
+
+    async def _show(self, queue: ChannelQueue, issue: IssueSnapshot, partition: int) -> None:
+        """Post or update the issue's message with its state, then announce a new ts."""
+        channel, message = queue.channel, render_issue(issue)
+        ts = self.index.known_ts(issue) or await self._adopt(queue, issue.id)
+        if ts is not None and self._escalated_with_mentions(issue):
+            await queue.turn()
+            await self.slack.delete(channel, ts)
+            self.index.gone(issue.id, ts)
+            ts = None
+        if ts is None:
+            await queue.turn()
+            try:
+                ts = await self.slack.post(channel, issue.id, message)
+            except SlackUnavailable:
+                self.index.forget_scan(channel)  # it may have been posted after all
+                raise
+            self.index.posted(issue.id, ts)
+            self.posts += 1
+        elif self.index.shown.get(issue.id) != message:
+            await queue.turn()
+            try:
+                await self.slack.update(channel, ts, issue.id, message)
+            except SlackRejected as error:
+                if error.error != "message_not_found":
+                    raise
+                log.warning("slack: the message of %s was deleted; posting it again", issue.id)
+                self.index.gone(issue.id, ts)
+                return await self._show(queue, issue, partition)
+            self.updates += 1
+        self.index.shown[issue.id] = message
+        self._levels[issue.id] = issue.escalation_level
+        await self._announce(channel, issue, partition)
+
+    def _escalated_with_mentions(self, issue: IssueSnapshot) -> bool:
+        """Whether the issue's message must be posted again so its new mentions notify."""
+        shown_level = self._levels.get(issue.id, issue.escalation_level)
+        return (
+            issue.status == "open" and bool(issue.mentions) and issue.escalation_level > shown_level
+        )
+
+    async def _adopt(self, queue: ChannelQueue, issue_id: str) -> str | None:
+        """The issue's message from the channel's recent history (searched once), if any."""
+        channel = queue.channel
+        if not self.index.scanned(channel):
+            found: dict[str, str] = {}
+            cursor: str | None = None
+            for _ in range(max(1, -(-self.index.scan_limit // HISTORY_PAGE))):
+                await queue.turn()
+                page, cursor = await self.slack.history_page(channel, cursor)
+                for key, found_ts in page.items():
+                    found.setdefault(key, found_ts)
+                if not cursor:
+                    break
+            self.index.record_scan(channel, found)
+        ts = self.index.adopt(channel, issue_id)
+        if ts is not None:
+            log.info("slack: adopted the message %s of issue %s in %s", ts, issue_id, channel)
+        return ts
+
+    async def _announce(self, channel: str, issue: IssueSnapshot, partition: int) -> None:
+        """Tell the fold the message's ts (a `message_posted` interaction), once per ts."""
+        ts = self.index.unannounced.get(issue.id)
+        if ts is None or self._producer is None:
+            return
+        interaction = Interaction(
+            kind=InteractionKind.MESSAGE_POSTED,
+            interaction_id=f"posted/{issue.id}/{ts}",
+            channel_id=channel,
+            correlation_id=issue.correlation_id,
+            issue_id=issue.id,
+            at=self.clock(),
+            actor=PRESENTER,
+            slack_ts=ts,
+            reason="",
+        )
+        await self._producer.send_and_wait(
+            self.interactions_topic,
+            encode_interaction(interaction),
+            key=channel.encode(),
+            partition=partition,
+        )
+        if self.index.unannounced.get(issue.id) == ts:
+            del self.index.unannounced[issue.id]
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, presenter: SlackPresenter, consumer: AIOKafkaConsumer) -> None:
+        self._presenter = presenter
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._presenter.revoked(self._consumer, revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._presenter.assigned()

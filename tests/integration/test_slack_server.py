@@ -1,0 +1,136 @@
+"""The Slack stand-in behaves like Slack's Web API, as the real slack_sdk clients see it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.support.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
+from tests.support.slack_server_workspace import RateLimit, SlackLimits
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+METADATA = {"event_type": "alertfold_issue", "event_payload": {"issue_id": "i-1"}}
+
+
+@pytest.fixture
+def server() -> Iterator[SlackWebApiServer]:
+    with running_slack_server({"C1", "C2"}, limits=SlackLimits.none()) as running:
+        yield running
+
+
+def client(server: SlackWebApiServer, token: str | None = BOT_TOKEN) -> WebClient:
+    return WebClient(token=token, base_url=server.url)
+
+
+def error_of(call: object) -> tuple[int, str]:
+    with pytest.raises(SlackApiError) as raised:
+        call()  # type: ignore[operator]
+    return raised.value.response.status_code, raised.value.response["error"]
+
+
+def test_auth_test_answers_for_the_bot_token_and_refuses_others(
+    server: SlackWebApiServer,
+) -> None:
+    assert client(server).auth_test()["user_id"] == "UALERTFOLD"
+    assert error_of(lambda: client(server, "xoxb-wrong").auth_test()) == (200, "invalid_auth")
+    assert error_of(lambda: client(server, None).auth_test()) == (200, "not_authed")
+
+
+def test_a_posted_message_is_kept_with_its_blocks_and_metadata_and_updated_in_place(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}]
+    posted = slack.chat_postMessage(channel="C1", text="hello", blocks=blocks, metadata=METADATA)
+    slack.chat_update(channel="C1", ts=posted["ts"], text="bye", attachments=[{"color": "#f00"}])
+
+    [message] = server.messages("C1")
+    assert (message.ts, message.text, message.blocks) == (posted["ts"], "bye", blocks)
+    assert message.attachments == [{"color": "#f00"}]
+    assert message.metadata == METADATA
+    assert server.messages("C2") == []
+
+
+def test_history_returns_metadata_only_when_asked_newest_first_and_paged(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    tss = [
+        slack.chat_postMessage(channel="C1", text=f"m{n}", metadata=METADATA)["ts"]
+        for n in range(5)
+    ]
+
+    plain = slack.conversations_history(channel="C1")["messages"]
+    assert [m["ts"] for m in plain] == tss[::-1]
+    assert all("metadata" not in m for m in plain)
+
+    first = slack.conversations_history(channel="C1", limit=3, include_all_metadata=True)
+    assert first["has_more"] and first["messages"][0]["metadata"] == METADATA
+    cursor = first["response_metadata"]["next_cursor"]
+    rest = slack.conversations_history(channel="C1", limit=3, cursor=cursor)
+    assert [m["ts"] for m in first["messages"] + rest["messages"]] == tss[::-1]
+    assert not rest["has_more"]
+
+
+def test_unknown_channels_and_messages_are_errors_like_slack(server: SlackWebApiServer) -> None:
+    slack = client(server)
+    assert error_of(lambda: slack.chat_postMessage(channel="C9", text="x")) == (
+        200,
+        "channel_not_found",
+    )
+    assert error_of(lambda: slack.chat_update(channel="C1", ts="1.000001", text="x")) == (
+        200,
+        "message_not_found",
+    )
+    posted = slack.chat_postMessage(channel="C1", text="x")
+    slack.chat_delete(channel="C1", ts=posted["ts"])
+    assert server.messages("C1") == []
+
+
+def test_posting_faster_than_a_channel_allows_gets_429_with_retry_after() -> None:
+    limits = SlackLimits(per_channel={"chat.postMessage": RateLimit(1.0, 2)}, per_method={})
+    with running_slack_server({"C1", "C2"}, limits=limits) as server:
+        slack = client(server)
+        slack.chat_postMessage(channel="C1", text="1")
+        slack.chat_postMessage(channel="C1", text="2")
+        with pytest.raises(SlackApiError) as raised:
+            slack.chat_postMessage(channel="C1", text="3")
+        response = raised.value.response
+        assert (response.status_code, response["error"]) == (429, "rate_limited")
+        assert int(response.headers["Retry-After"]) >= 1
+        # Another channel has its own allowance.
+        slack.chat_postMessage(channel="C2", text="elsewhere")
+        assert [m.text for m in server.messages("C1")] == ["2", "1"]
+        assert [c.status for c in server.calls("chat.postMessage", "C1")] == [200, 200, 429]
+
+
+async def test_a_held_method_answers_429_in_its_channel_until_its_time_is_up(
+    server: SlackWebApiServer,
+) -> None:
+    slack = AsyncWebClient(token=BOT_TOKEN, base_url=server.url)
+    posted = await slack.chat_postMessage(channel="C1", text="x")
+    other = await slack.chat_postMessage(channel="C2", text="x")
+    server.hold("chat.update", "C1", 1.0)
+    with pytest.raises(SlackApiError) as raised:
+        await slack.chat_update(channel="C1", ts=posted["ts"], text="y")
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "1"
+    await slack.chat_update(channel="C2", ts=other["ts"], text="y")
+    started = time.monotonic()
+    while True:
+        try:
+            await slack.chat_update(channel="C1", ts=posted["ts"], text="y")
+            break
+        except SlackApiError as error:
+            assert error.response.status_code == 429
+            assert time.monotonic() - started < 5
+            await asyncio.sleep(float(error.response.headers["Retry-After"]) / 4)
+    assert time.monotonic() - started >= 0.5
+    assert [m.text for m in server.messages("C1")] == ["y"]

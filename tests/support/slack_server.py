@@ -1,0 +1,310 @@
+"""A local server that speaks the Slack Web API methods alertfold calls, the way Slack does.
+
+Tests point the real `slack_sdk` clients at it (`base_url=server.url`). It answers
+`auth.test`, `chat.postMessage`, `chat.update`, `chat.delete` and `conversations.history`
+(with `include_all_metadata`), from form, query or JSON bodies, checks the bot token
+(`not_authed`, `invalid_auth`) and the channel (`channel_not_found`), and enforces rate
+limits like Slack: HTTP 429 with `Retry-After` (whole seconds) and
+`{"ok": false, "error": "rate_limited"}`. Limits are configurable so tests stay fast.
+
+Every call is recorded (method, channel, arrival time, answer, payload) and each channel keeps
+its messages, so a test asserts on what a channel finally shows and on how fast it was
+called. `on_call` runs in the server's thread after a call took effect and before it is
+answered: a test can kill a client there, between Slack doing something and the client
+learning about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiohttp import web
+
+from infra.local_kafka import free_port
+from tests.support.slack_server_workspace import (
+    RateLimited,
+    SlackCall,
+    SlackLimits,
+    SlackMessage,
+    Workspace,
+)
+
+BOT_TOKEN = "xoxb-alertfold-test"
+HISTORY_PAGE_MAX = 999
+
+
+class SlackError(Exception):
+    """An answer Slack gives with HTTP 200 and `ok: false`."""
+
+
+class SlackWebApiServer:
+    def __init__(
+        self,
+        channels: set[str] | frozenset[str] = frozenset({"C0001"}),
+        *,
+        limits: SlackLimits | None = None,
+        token: str = BOT_TOKEN,
+    ) -> None:
+        self.workspace = Workspace(set(channels), limits or SlackLimits())
+        self.token = token
+        self.port = free_port()
+        self.on_call: Callable[[SlackCall], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._runner: web.AppRunner | None = None
+        self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.delete": self._delete,
+            "conversations.history": self._history,
+        }
+
+    @property
+    def url(self) -> str:
+        """The `base_url` for slack_sdk clients (it ends with a slash, like Slack's)."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # -- what tests read -----------------------------------------------------------------
+
+    def calls(self, method: str | None = None, channel: str | None = None) -> list[SlackCall]:
+        with self.workspace.lock:
+            return [
+                c
+                for c in self.workspace.calls
+                if (method is None or c.method == method)
+                and (channel is None or c.channel == channel)
+            ]
+
+    def messages(self, channel: str) -> list[SlackMessage]:
+        """The channel's messages, newest first."""
+        with self.workspace.lock:
+            return list(self.workspace.history(channel))
+
+    def hold(self, method: str, channel: str | None, seconds: float) -> None:
+        """Rate-limit `method` in `channel` (or everywhere) for `seconds`, whatever the rate."""
+        with self.workspace.lock:
+            self.workspace.hold(method, channel, seconds)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._serve, name="slack-stand-in", daemon=True)
+        self._thread.start()
+        if not self._started.wait(10):
+            raise RuntimeError("the Slack stand-in did not start")
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        loop.run_until_complete(site.start())
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        channel = args.get("channel") if isinstance(args.get("channel"), str) else None
+        status, headers = 200, {}
+        body: dict[str, Any] = {"ok": True}
+        with self.workspace.lock:
+            try:
+                self._authenticate(request, args)
+                handler = self._handlers.get(method)
+                if handler is None:
+                    raise SlackError("unknown_method")
+                if channel is not None and channel not in self.workspace.channels:
+                    raise SlackError("channel_not_found")
+                self.workspace.admit(method, channel)
+                body = handler(args)
+            except SlackError as error:
+                body = {"ok": False, "error": str(error)}
+            except RateLimited as limited:
+                status, headers = 429, {"Retry-After": str(limited.retry_after)}
+                body = {"ok": False, "error": "rate_limited"}
+            call = SlackCall(
+                method=method,
+                channel=channel,
+                at=self.workspace.clock(),
+                status=status,
+                error=None if body.get("ok") else str(body.get("error")),
+                payload={k: v for k, v in args.items() if k != "token"},
+            )
+            self.workspace.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
+        return web.json_response(body, status=status, headers=headers)
+
+    def _authenticate(self, request: web.Request, args: dict[str, Any]) -> None:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        given = given or str(args.get("token", ""))
+        if not given:
+            raise SlackError("not_authed")
+        if given != self.token:
+            raise SlackError("invalid_auth")
+
+    # -- methods -------------------------------------------------------------------------
+
+    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://alertfold-test.slack.com/",
+            "team": "alertfold tests",
+            "user": "alertfold",
+            "team_id": "T0001",
+            "user_id": "UALERTFOLD",
+            "bot_id": "BALERTFOLD",
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel")
+        message = SlackMessage(
+            ts=self.workspace.next_ts(),
+            text=str(args.get("text", "")),
+            blocks=_json_list(args.get("blocks")),
+            attachments=_json_list(args.get("attachments")),
+            metadata=_metadata(args.get("metadata")),
+        )
+        if not (message.text or message.blocks or message.attachments):
+            raise SlackError("no_text")
+        self.workspace.channels[channel][message.ts] = message
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "message": message.as_json(with_metadata=True),
+        }
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel")
+        message = self.workspace.channels[channel].get(_required(args, "ts"))
+        if message is None:
+            raise SlackError("message_not_found")
+        if "text" in args:
+            message.text = str(args["text"])
+        if "blocks" in args:
+            message.blocks = _json_list(args["blocks"])
+        if "attachments" in args:
+            message.attachments = _json_list(args["attachments"])
+        if args.get("metadata") is not None:
+            message.metadata = _metadata(args["metadata"])
+        message.edited += 1
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "text": message.text,
+            "message": message.as_json(with_metadata=True),
+        }
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel")
+        ts = _required(args, "ts")
+        if self.workspace.channels[channel].pop(ts, None) is None:
+            raise SlackError("message_not_found")
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `limit` per page (Slack's default 100), paged by `cursor`."""
+        channel = _required(args, "channel")
+        limit = min(max(int(args.get("limit") or 100), 1), HISTORY_PAGE_MAX)
+        start = int(args.get("cursor") or 0)
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        messages = self.workspace.history(channel)
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
+        return {
+            "ok": True,
+            "messages": [m.as_json(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    """Query string, then a form or JSON body: slack_sdk uses all three."""
+    args: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                args.update(body)
+        else:
+            args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+    return args
+
+
+def _required(args: dict[str, Any], name: str) -> str:
+    value = args.get(name)
+    if not isinstance(value, str) or not value:
+        raise SlackError(f"{name}_not_specified" if name != "channel" else "channel_not_found")
+    return value
+
+
+def _json_list(value: Any) -> list[Any]:
+    """Blocks and attachments arrive as lists (JSON bodies) or JSON text (form bodies)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise SlackError("invalid_blocks_format") from None
+    if not isinstance(value, list):
+        raise SlackError("invalid_blocks_format")
+    return value
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise SlackError("invalid_metadata_format") from None
+    if not isinstance(value, dict) or not isinstance(value.get("event_type"), str):
+        raise SlackError("invalid_metadata_format")
+    return {"event_type": value["event_type"], "event_payload": value.get("event_payload", {})}
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
+@contextmanager
+def running_slack_server(
+    channels: set[str] | frozenset[str] = frozenset({"C0001"}),
+    *,
+    limits: SlackLimits | None = None,
+) -> Iterator[SlackWebApiServer]:
+    server = SlackWebApiServer(channels, limits=limits)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

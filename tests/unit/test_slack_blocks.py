@@ -1,0 +1,172 @@
+"""An issue's Slack message is a pure function of its state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.records import IssueSnapshot
+from domain.severity import Severity
+from gateways.slack.blocks import (
+    SEVERITY_COLOUR,
+    issue_id_of,
+    issue_metadata,
+    render_issue,
+    status_line,
+)
+from tests.support.events import IssueStory, issue_event
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    """Every piece of text in the blocks, one per line, for assertions that read."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block.get("text"), dict):
+            out.append(block["text"]["text"])
+        for element in block.get("fields", []) + block.get("elements", []):
+            out.append(element["text"]["text"] if element["type"] == "button" else element["text"])
+    return "\n".join(out)
+
+
+def snapshot(**changes: Any) -> IssueSnapshot:
+    return issue_event().issue.model_copy(update=changes)
+
+
+def test_header_text_severity_colour_and_count_show_the_issue() -> None:
+    issue = issue_event(
+        severity=Severity.WARNING, header="Disk almost full", text="/var at 91%", alert_count=3
+    ).issue
+    message = render_issue(issue)
+    header, body = message.blocks[0], message.blocks[1]
+    assert header == {
+        "type": "header",
+        "block_id": "alertfold-header",
+        "text": {"type": "plain_text", "text": ":warning: Disk almost full", "emoji": True},
+    }
+    assert body["text"]["text"] == "/var at 91%"
+    assert message.colour == SEVERITY_COLOUR[Severity.WARNING]
+    assert "3 alerts" in texts(message.blocks)
+    assert message.text == ":warning: Disk almost full (open, 3 alerts)"
+
+
+def test_first_and_last_seen_are_slack_dates_readers_see_in_their_own_zone() -> None:
+    story = IssueStory()
+    story.opened()
+    issue = story.grouped().issue
+    rendered = texts(render_issue(issue).blocks)
+    assert f"First seen <!date^{int(issue.opened_at.timestamp())}^" in rendered
+    assert f"Last seen <!date^{int(issue.updated_at.timestamp())}^" in rendered
+
+
+def test_status_placeholder_in_the_header_takes_the_emoji_in_place() -> None:
+    issue = snapshot(header=":status: API down", severity=Severity.PANIC)
+    assert render_issue(issue).blocks[0]["text"]["text"] == ":scream: API down"
+
+
+def test_fields_link_and_footer_of_the_latest_alert_are_shown() -> None:
+    alert = {
+        **issue_event().issue.last_alert,
+        "fields": [{"title": "host", "value": "db-1"}, {"title": "region", "value": "eu"}],
+        "link": "https://grafana.example/d/1",
+        "footer": "from prometheus",
+    }
+    message = render_issue(snapshot(last_alert=alert))
+    [fields] = [b for b in message.blocks if "fields" in b]
+    assert [f["text"] for f in fields["fields"]] == ["*host*\ndb-1", "*region*\neu"]
+    assert "<https://grafana.example/d/1|Open link>" in texts(message.blocks)
+    assert "from prometheus" in texts(message.blocks)
+
+
+def test_more_than_ten_fields_go_to_a_second_section() -> None:
+    alert = {
+        **issue_event().issue.last_alert,
+        "fields": [{"title": f"t{n}", "value": str(n)} for n in range(15)],
+    }
+    sections = [b for b in render_issue(snapshot(last_alert=alert)).blocks if "fields" in b]
+    assert [len(s["fields"]) for s in sections] == [10, 5]
+
+
+def test_the_status_line_says_open_resolved_how_or_archived() -> None:
+    assert status_line(snapshot()) == "*Open*"
+    resolved = issue_event(status="resolved").issue
+    assert status_line(resolved).startswith("*Resolved* <!date^")
+    auto = resolved.model_copy(update={"resolution": "auto"})
+    assert status_line(auto).startswith("*Resolved* automatically")
+    assert status_line(snapshot(status="archived")) == "*Archived*"
+
+
+def test_a_resolved_issue_is_green_with_a_check_mark_and_an_inconclusive_one_grey() -> None:
+    resolved = issue_event(status="resolved", header="API down").issue
+    message = render_issue(resolved)
+    assert message.blocks[0]["text"]["text"] == ":white_check_mark: API down"
+    assert message.colour == SEVERITY_COLOUR[Severity.RESOLVED]
+    inconclusive = render_issue(resolved.model_copy(update={"resolution": "inconclusive"}))
+    assert inconclusive.blocks[0]["text"]["text"] == ":grey_question: API down"
+    assert inconclusive.colour != message.colour
+
+
+def test_escalation_mentions_are_appended_while_the_issue_is_open() -> None:
+    issue = snapshot(mentions=["<!here>", "<@U123>"], escalation_level=1)
+    assert render_issue(issue).blocks[1]["text"]["text"].endswith("*Att:* <!here> <@U123>")
+    resolved = issue.model_copy(update={"status": "resolved"})
+    assert "*Att:*" not in texts(render_issue(resolved).blocks)
+
+
+def test_buttons_follow_the_status_and_the_alert_webhooks_display_mode() -> None:
+    hooks = [
+        {"id": "restart", "buttonText": "Restart", "displayMode": "open_issue"},
+        {"id": "postmortem", "buttonText": "Post-mortem", "displayMode": "resolved_issue"},
+        {
+            "id": "runbook",
+            "buttonText": "Runbook",
+            "displayMode": "always",
+            "buttonStyle": "danger",
+        },
+    ]
+    alert = {**issue_event().issue.last_alert, "webhooks": hooks}
+
+    def buttons(issue: IssueSnapshot) -> list[str]:
+        actions = [b for b in render_issue(issue).blocks if b["type"] == "actions"]
+        return [e["action_id"] for a in actions for e in a["elements"]]
+
+    assert buttons(snapshot(last_alert=alert)) == [
+        "alertfold:acknowledge",
+        "alertfold:resolve",
+        "alertfold:webhook:restart",
+        "alertfold:webhook:runbook",
+    ]
+    assert buttons(snapshot(last_alert=alert, status="resolved")) == [
+        "alertfold:unresolve",
+        "alertfold:webhook:postmortem",
+        "alertfold:webhook:runbook",
+    ]
+    assert buttons(snapshot(last_alert=alert, status="archived")) == []
+
+
+def test_long_text_is_cut_to_what_a_section_takes() -> None:
+    message = render_issue(snapshot(text="x" * 5000, header="h" * 200))
+    assert len(message.blocks[1]["text"]["text"]) == 3000
+    assert len(message.blocks[0]["text"]["text"]) == 150
+
+
+def test_rendering_is_deterministic_so_resending_changes_nothing() -> None:
+    issue = issue_event(version=4).issue
+    assert render_issue(issue) == render_issue(issue.model_copy())
+
+
+def test_the_metadata_names_the_issue_and_only_alertfold_metadata_is_read_back() -> None:
+    metadata = issue_metadata("issue-7")
+    assert metadata == {"event_type": "alertfold_issue", "event_payload": {"issue_id": "issue-7"}}
+    assert issue_id_of(metadata) == "issue-7"
+    assert issue_id_of({"event_type": "other", "event_payload": {"issue_id": "x"}}) is None
+    assert issue_id_of(None) is None
+
+
+def test_who_acknowledged_silenced_or_resolved_is_shown_as_a_slack_mention() -> None:
+    bob = {"kind": "slack_user", "id": "U0BOB", "name": "Bob"}
+    acknowledged = snapshot(acknowledged_by=bob, muted_by={"kind": "api", "id": "ops-bot"})
+    assert status_line(acknowledged) == "*Open*, acknowledged by <@U0BOB>, silenced by ops-bot"
+    actions = [b for b in render_issue(acknowledged).blocks if b["type"] == "actions"]
+    assert "alertfold:acknowledge" not in str(actions)
+    assert render_issue(acknowledged).blocks[0]["text"]["text"].startswith(":no_bell:")
+    resolved = issue_event(status="resolved").issue.model_copy(update={"resolved_by": bob})
+    assert status_line(resolved).startswith("*Resolved* by <@U0BOB> <!date^")

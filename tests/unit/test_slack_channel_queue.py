@@ -1,0 +1,79 @@
+"""A channel's queue coalesces states per issue and never lets an offset pass unshown state."""
+
+from __future__ import annotations
+
+import time
+
+from gateways.slack.channel_queue import POST, UPDATE, ChannelQueue, Pending
+from tests.support.events import IssueStory
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_newer_states_of_an_issue_replace_the_pending_one() -> None:
+    queue = ChannelQueue("C1", 1.0)
+    story = IssueStory("i-1", "C1")
+    for offset, event in enumerate([story.opened(), story.grouped(), story.grouped()]):
+        queue.offer(event.issue, 0, offset, finish=False)
+    [entry] = queue.pending.values()
+    assert entry.issue.alert_count == 3
+    assert (entry.offset, entry.low_offset) == (2, 0)
+
+
+async def test_only_the_lowest_unshown_offset_per_partition_holds_the_commit() -> None:
+    queue = ChannelQueue("C1", 1.0)
+    one, two = IssueStory("i-1", "C1"), IssueStory("i-2", "C1")
+    queue.offer(one.opened().issue, 0, 5, finish=False)
+    queue.offer(two.opened().issue, 0, 6, finish=False)
+    queue.offer(one.grouped().issue, 0, 7, finish=False)
+    assert queue.low_offsets() == {0: 5}
+
+    first = queue.pending["i-1"]
+    queue.shown(first, 5)  # state of offset 5 shown, but offset 7 arrived meanwhile
+    assert queue.low_offsets() == {0: 6}
+    queue.shown(queue.pending["i-2"], 6)
+    assert queue.low_offsets() == {0: 6}
+    queue.shown(queue.pending["i-1"], 7)
+    assert queue.low_offsets() == {}
+
+
+async def test_a_rate_limited_method_lets_the_channels_other_calls_through() -> None:
+    clock = Clock()
+    queue = ChannelQueue("C1", 1.0, clock)
+    posted, fresh = IssueStory("i-posted", "C1"), IssueStory("i-new", "C1")
+    queue.offer(posted.opened().issue, 0, 0, finish=False)
+    queue.offer(fresh.opened().issue, 0, 1, finish=False)
+
+    def method_of(entry: Pending) -> str:
+        return UPDATE if entry.issue.id == "i-posted" else POST
+
+    queue.block(UPDATE, 3)
+    entry = queue.next_entry(method_of)
+    assert entry is not None and entry.issue.id == "i-new"
+    queue.block(POST, 3)
+    assert queue.next_entry(method_of) is None
+    clock.now += 3
+    entry = queue.next_entry(method_of)
+    assert entry is not None and entry.issue.id == "i-posted"
+
+
+async def test_calls_take_turns_no_closer_than_the_interval() -> None:
+    queue = ChannelQueue("C1", 0.05)
+    started = time.monotonic()
+    for _ in range(5):
+        await queue.turn()  # the first turn is at once, each next one 0.05 s later
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_revoked_partitions_forget_their_pending_states() -> None:
+    queue = ChannelQueue("C1", 1.0)
+    queue.offer(IssueStory("i-1", "C1").opened().issue, 0, 0, finish=False)
+    queue.offer(IssueStory("i-2", "C1").opened().issue, 1, 0, finish=False)
+    assert queue.drop_partitions({1}) == ["i-2"]
+    assert list(queue.pending) == ["i-1"]
