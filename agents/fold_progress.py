@@ -23,6 +23,8 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import Message
 
+from infra.topology import PROGRESS_TABLE
+
 log = logging.getLogger("alertfold.fold")
 
 
@@ -56,7 +58,7 @@ def progress_table(app: faust.App, partitions: int) -> faust.Table[str, bytes]:
     is exactly the input partition the entry describes.
     """
     table = app.Table(
-        "fold_progress",
+        PROGRESS_TABLE,
         default=None,
         partitions=partitions,
         key_type=str,

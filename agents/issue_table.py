@@ -18,6 +18,7 @@ from faust.tables.table import Table
 from pydantic import BaseModel, ConfigDict
 
 from domain.issue_state import IssueState
+from infra.topology import ISSUES_TABLE
 
 _SEPARATOR = "\x1f"  # ASCII unit separator: never valid in a channel id
 
@@ -62,7 +63,7 @@ def issues_table(app: faust.App, partitions: int) -> ChannelPartitionedTable:
     """Declare the table mapping (channel, correlation id) to its slot, as JSON bytes."""
     table = ChannelPartitionedTable(
         app=app,
-        name="issues_by_correlation",
+        name=ISSUES_TABLE,
         default=None,
         partitions=partitions,
         key_type=str,

@@ -15,11 +15,13 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
+from infra.audit_command import add_audit_parser
 from infra.composition import Alertfold, create_app
 from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
 from infra.kafka_command import add_kafka_parser
 from infra.local_kafka import LocalKafkaError
 from infra.logs import configure_logging
+from infra.replay_command import add_replay_parser
 from infra.settings import Settings, SettingsError, load_settings
 from infra.topology import topic_specs
 
@@ -50,17 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     up = commands.add_parser(
-        "up", help="run everything on embedded defaults (broker, worker, projector, presenter, API)"
+        "up",
+        help="run everything on embedded defaults "
+        "(broker, worker, projector, auditor, presenter, API)",
     )
     up.set_defaults(handler=_up)
     worker = commands.add_parser("worker", help="run the fold worker (Faust)")
     worker.set_defaults(handler=_worker)
     projector = commands.add_parser("projector", help="run the lookup view projector")
     projector.set_defaults(handler=_projector)
+    auditor = commands.add_parser("auditor", help="record issue-events in the audit store")
+    auditor.set_defaults(handler=_auditor)
     presenter = commands.add_parser(
         "presenter", help="show issues in Slack (dry-run without SLACK_BOT_TOKEN)"
     )
     presenter.set_defaults(handler=_presenter)
+    interactions = commands.add_parser(
+        "interactions", help="take Slack reactions, buttons and /alertfold over Socket Mode"
+    )
+    interactions.set_defaults(handler=_interactions)
     api = commands.add_parser("api", help="run the HTTP API")
     api.set_defaults(handler=_api)
     topics = commands.add_parser("topics", help="create the topics (idempotent) and list them")
@@ -72,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         help="re-fold alerts and ticks from the beginning and compare with issue-events",
     )
     verify.set_defaults(handler=_verify)
+    add_replay_parser(commands)
+    add_audit_parser(commands)
     add_kafka_parser(commands)
     return parser
 
@@ -118,13 +130,37 @@ def _projector(_: argparse.Namespace) -> int:
     return 0
 
 
+def _auditor(_: argparse.Namespace) -> int:
+    alertfold = create_app(_settings("auditor"))
+    _ensure_topics(alertfold)
+    log.info("auditor recording %s", alertfold.settings.issue_events_topic)
+    _run_until_signalled(alertfold.auditor())
+    return 0
+
+
 def _presenter(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("presenter"))
     _ensure_topics(alertfold)
-    if not alertfold.settings.dry_run:
-        log.warning("posting to Slack is not available in this version; running dry")
-    log.info("Slack dry-run: messages are logged, nothing is sent")
-    _run_until_signalled(alertfold.presenter())
+    from gateways.slack.presenter import SlackSetupError
+
+    if alertfold.settings.dry_run:
+        log.info("Slack dry-run: messages are logged, nothing is sent")
+    else:
+        log.info("Slack presenter posting through %s", alertfold.settings.slack_api_url)
+    try:
+        _run_until_signalled(alertfold.presenter())
+    except SlackSetupError as error:
+        print(f"alertfold: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _interactions(_: argparse.Namespace) -> int:
+    alertfold = create_app(_settings("interactions"))
+    _ensure_topics(alertfold)
+    gateway = alertfold.interactions()
+    log.info("Slack interactions: Socket Mode -> %s", alertfold.settings.interactions_topic)
+    _run_until_signalled(gateway)
     return 0
 
 

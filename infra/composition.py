@@ -1,7 +1,8 @@
 """The composition root: the one place that builds alertfold's parts from settings.
 
-Each process (`worker`, `projector`, `presenter`, `api`) asks it for its part; tests pass their own
-clock, routes or bootstrap address. Nothing here does I/O until a part is built and run.
+Each process (`worker`, `projector`, `auditor`, `presenter`, `api`) asks it for its part;
+tests pass their own clock, routes or bootstrap address. Nothing here does I/O until a part
+is built and run.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ from typing import TYPE_CHECKING
 
 from domain.routing import RouteTable
 from infra.routes_file import load_routes
-from infra.settings import Settings
+from infra.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     import faust
     from fastapi import FastAPI
 
     from gateways.slack.dry_run import DryRunPresenter
+    from gateways.slack.presenter import SlackPresenter
+    from gateways.slack.socket_gateway import SocketModeGateway
+    from projections.audit_runner import Auditor
+    from projections.audit_store import AuditStore
     from projections.lookup_store import LookupStore
+    from projections.replay import Replay, ReplayTarget
+    from projections.retention import RetentionPolicy
     from projections.runner import LookupProjector
 
 
@@ -47,16 +54,89 @@ class Alertfold:
             bootstrap_servers=self.bootstrap_servers,
             topic=self.settings.issue_events_topic,
             store=self.lookup_store(),
+            retention=self.retention_policy(),
+            retention_interval=self.settings.retention_interval_seconds,
+            clock=self.clock,
         )
 
-    def presenter(self) -> DryRunPresenter:
+    def retention_policy(self) -> RetentionPolicy:
+        from projections.retention import RetentionPolicy
+
+        return RetentionPolicy.of_days(
+            closed_issues=self.settings.retain_closed_issues_days,
+            alerts=self.settings.retain_alerts_days,
+        )
+
+    def replay_targets(self) -> list[ReplayTarget]:
+        """Every read model `alertfold replay` rebuilds."""
+        from projections.lookup_replay import LookupReplayTarget
+
+        return [
+            LookupReplayTarget(
+                store=self.lookup_store(),
+                bootstrap_servers=self.bootstrap_servers,
+                topic=self.settings.issue_events_topic,
+                retention=self.retention_policy(),
+            )
+        ]
+
+    def replay(self) -> Replay:
+        from projections.replay import Replay
+
+        return Replay(
+            bootstrap_servers=self.bootstrap_servers,
+            topic=self.settings.issue_events_topic,
+            targets=self.replay_targets(),
+            clock=self.clock,
+        )
+
+    def presenter(self) -> SlackPresenter | DryRunPresenter:
+        """The Slack presenter with a bot token; without one, the dry run that only logs."""
         from gateways.slack.dry_run import DryRunPresenter
+        from gateways.slack.presenter import SlackPresenter
+        from gateways.slack.web_api import SlackMessages
 
-        return DryRunPresenter(
+        settings = self.settings
+        group_id = f"{settings.app_id}-slack-presenter"
+        if settings.slack_bot_token is None:
+            return DryRunPresenter(
+                self.bootstrap_servers, settings.issue_events_topic, group_id=group_id
+            )
+        return SlackPresenter(
             self.bootstrap_servers,
-            self.settings.issue_events_topic,
-            group_id=f"{self.settings.app_id}-slack-presenter",
+            settings.issue_events_topic,
+            settings.interactions_topic,
+            group_id,
+            SlackMessages(settings.slack_bot_token, settings.slack_api_url),
+            clock=self.clock,
+            calls_per_second=settings.slack_calls_per_second,
+            archived_message=settings.slack_archived_message,
         )
+
+    def interactions(self) -> SocketModeGateway:
+        """Slack interactions over Socket Mode; needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN."""
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from gateways.alert_publisher import AlertPublisher
+        from gateways.slack.permissions import SlackPermissions
+        from gateways.slack.socket_gateway import (
+            SlackInteractions,
+            SocketModeGateway,
+            ephemeral_teller,
+        )
+
+        settings = self.settings
+        if not settings.slack_app_token or not settings.slack_bot_token:
+            raise SettingsError("Slack interactions need SLACK_APP_TOKEN and SLACK_BOT_TOKEN")
+        web_client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        interactions = SlackInteractions(
+            finder=self.lookup_store(),
+            publisher=AlertPublisher(self.bootstrap_servers, settings.interactions_topic),
+            permissions=SlackPermissions.from_file(settings.slack_permissions_file),
+            tell=ephemeral_teller(web_client),
+            clock=self.clock,
+        )
+        return SocketModeGateway(settings.slack_app_token, web_client, interactions)
 
     def lookup_store(self) -> LookupStore:
         from infra.database import create_database_engine
@@ -65,6 +145,20 @@ class Alertfold:
         store = LookupStore(create_database_engine(self.settings.effective_database_url))
         store.create_schema()
         return store
+
+    def auditor(self) -> Auditor:
+        from projections.audit_runner import Auditor
+
+        return Auditor(
+            bootstrap_servers=self.bootstrap_servers,
+            topic=self.settings.issue_events_topic,
+            store=self.audit_store(),
+        )
+
+    def audit_store(self) -> AuditStore:
+        from projections.audit_store import AuditStore
+
+        return AuditStore.open(self.settings.audit_database_url)
 
     def api(self) -> FastAPI:
         from gateways.alert_publisher import AlertPublisher
@@ -79,6 +173,7 @@ class Alertfold:
             ApiDependencies(
                 publisher=AlertPublisher(servers, self.settings.alerts_topic),
                 store=store,
+                audit=self.audit_store(),
                 routes=self.routes,
                 clock=self.clock,
                 broker_check=lambda: broker_reachable(servers),

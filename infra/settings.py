@@ -49,6 +49,25 @@ class Settings(BaseModel):
     routes_file: Path | None = None
     max_body_bytes: int = Field(1_048_576, ge=1024)
     slack_bot_token: str | None = None
+    slack_app_token: str | None = Field(
+        None, description="App-level token (xapp-…) for Socket Mode; unset: no interactions."
+    )
+    slack_permissions_file: Path | None = Field(
+        None, description="JSON file of Slack admins (global and per channel)."
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/",
+        pattern=r"^https?://\S+$",
+        description="Slack Web API base URL (a stand-in's in tests).",
+    )
+    slack_calls_per_second: float = Field(
+        1.0, gt=0, le=100, description="Slack calls per second per channel, at most."
+    )
+    slack_archived_message: Literal["keep", "mark"] = Field(
+        "keep",
+        description="What an archived issue's message becomes: kept as last shown, or "
+        "marked archived (no buttons).",
+    )
     log_level: LogLevel = "info"
     tick_seconds: float = Field(
         1.0,
@@ -56,6 +75,15 @@ class Settings(BaseModel):
         le=3600,
         description="How often the clock emits a tick to every partition; 0 turns the clock "
         "off (ticks then come from elsewhere, e.g. tests that drive time themselves).",
+    )
+    retain_closed_issues_days: float = Field(
+        180, gt=0, description="Age after which closed issues leave the read models."
+    )
+    retain_alerts_days: float = Field(
+        30, gt=0, description="Age after which alert bodies leave the read models."
+    )
+    retention_interval_seconds: float = Field(
+        3600, ge=1, description="How often the projector applies retention."
     )
 
     @field_validator("kafka_bootstrap_servers")
@@ -83,9 +111,9 @@ class Settings(BaseModel):
             raise ValueError("must start with sqlite:///, postgresql:// or postgres://")
         return value
 
-    @field_validator("routes_file")
+    @field_validator("routes_file", "slack_permissions_file")
     @classmethod
-    def _check_routes_file(cls, value: Path | None) -> Path | None:
+    def _check_readable_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"{value} is not a readable file")
         return value
@@ -93,6 +121,14 @@ class Settings(BaseModel):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'alertfold.db').resolve()}"
+
+    @property
+    def audit_database_url(self) -> str:
+        """The audit store: the PostgreSQL database of `DATABASE_URL` (its own tables), else
+        a SQLite file of its own, so the lookup view's file can be deleted and rebuilt alone."""
+        if self.database_url and self.database_url.startswith(("postgresql", "postgres://")):
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
 
     @property
     def dry_run(self) -> bool:
@@ -141,8 +177,16 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_ROUTES_FILE": "routes_file",
     "ALERTFOLD_MAX_BODY_BYTES": "max_body_bytes",
     "SLACK_BOT_TOKEN": "slack_bot_token",
+    "SLACK_APP_TOKEN": "slack_app_token",
+    "ALERTFOLD_SLACK_PERMISSIONS_FILE": "slack_permissions_file",
+    "SLACK_API_URL": "slack_api_url",
+    "ALERTFOLD_SLACK_CALLS_PER_SECOND": "slack_calls_per_second",
+    "ALERTFOLD_SLACK_ARCHIVED_MESSAGE": "slack_archived_message",
     "ALERTFOLD_LOG_LEVEL": "log_level",
     "ALERTFOLD_TICK_SECONDS": "tick_seconds",
+    "ALERTFOLD_RETAIN_CLOSED_ISSUES_DAYS": "retain_closed_issues_days",
+    "ALERTFOLD_RETAIN_ALERTS_DAYS": "retain_alerts_days",
+    "ALERTFOLD_RETENTION_INTERVAL_SECONDS": "retention_interval_seconds",
 }
 _VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
 
@@ -172,7 +216,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 
 def _shown(field: str, value: object) -> str:
     """A value as an error message may show it: secrets never appear in logs."""
-    if field == "slack_bot_token":
+    if field in ("slack_bot_token", "slack_app_token"):
         return "(hidden)"
     if field == "database_url" and isinstance(value, str):
         return repr(re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", value))

@@ -1,8 +1,9 @@
 """`alertfold up`: the whole product as child processes, started and stopped together.
 
-Each part (worker, projector, API) runs in its own process, exactly as it does in
-production, so `up` exercises the same code paths; if one of them dies the others are
-stopped too, rather than leaving a half-working product that looks alive.
+Each part (worker, projector, auditor, presenter, API, and Slack interactions when an app
+token is set) runs in its own process, exactly as it does in production, so `up` exercises
+the same code paths; if one of them dies the others are stopped too, rather than leaving a
+half-working product that looks alive.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from types import FrameType
 from infra.local_kafka import LocalKafka
 from infra.settings import Settings
 
-PARTS = ("worker", "projector", "presenter", "api")
+PARTS = ("worker", "projector", "auditor", "presenter", "api")
 
 
 def _say(message: str) -> None:
@@ -29,8 +30,9 @@ def _say(message: str) -> None:
 def run_everything(settings: Settings) -> int:
     broker, servers = _kafka(settings)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": servers}
+    parts = PARTS + (("interactions",) if settings.slack_app_token else ())
     children = {
-        part: subprocess.Popen([sys.executable, "-m", "infra.cli", part], env=env) for part in PARTS
+        part: subprocess.Popen([sys.executable, "-m", "infra.cli", part], env=env) for part in parts
     }
     stopping = False
 

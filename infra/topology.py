@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from infra.settings import Settings
 
 FOREVER = "-1"
+# The worker's Faust tables; their changelogs are created with the other topics, before the
+# worker starts, so its consumer never starts on a changelog that is not in the metadata yet.
+ISSUES_TABLE = "issues_by_correlation"
+PROGRESS_TABLE = "fold_progress"
 THIRTY_DAYS_MS = str(30 * 24 * 3600 * 1000)
 
 
@@ -54,5 +58,17 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             n,
             {"retention.ms": THIRTY_DAYS_MS, "max.message.bytes": str(16 * 1024 * 1024)},
             "inputs (alerts, ticks) that could not be folded, with the reason",
+        ),
+        *(
+            TopicSpec(
+                f"{settings.app_id}-{table}-changelog",
+                n,
+                {"cleanup.policy": "compact"},
+                f"the worker's {purpose} (Faust table changelog)",
+            )
+            for table, purpose in (
+                (ISSUES_TABLE, "issue state per channel and correlation id"),
+                (PROGRESS_TABLE, "bookmarks: next offset to fold per input partition"),
+            )
         ),
     ]

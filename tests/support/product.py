@@ -1,4 +1,4 @@
-"""alertfold as a user runs it: `alertfold worker`, `projector` and `api` as processes.
+"""alertfold as a user runs it: `alertfold worker`, `projector`, `auditor`, `api` as processes.
 
 Each product gets its own topic prefix and database, so tests share one broker without
 seeing each other's records.
@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from infra.local_kafka import free_port
 from tests.support.waiting import eventually
 
-PARTS = ("worker", "projector", "api")
+PARTS = ("worker", "projector", "auditor", "api")
 
 
 @dataclass
@@ -80,6 +80,17 @@ class Product:
                 raise AssertionError(
                     f"the {part} exited with {process.returncode}:\n{self.log(part)[-4000:]}"
                 )
+
+    def command(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run a one-shot `alertfold` command (e.g. `replay`) against this product."""
+        return subprocess.run(
+            [sys.executable, "-m", "infra.cli", *args],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def log(self, part: str) -> str:
         return (self.workdir / f"{part}.log").read_text(errors="replace")

@@ -10,7 +10,11 @@ T = TypeVar("T")
 
 
 def eventually(
-    probe: Callable[[], T | None], *, timeout: float = 60.0, what: str = "condition"
+    probe: Callable[[], T | None],
+    *,
+    timeout: float = 60.0,
+    what: str = "condition",
+    interval: float = 0.1,
 ) -> T:
     """Call `probe` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -19,5 +23,5 @@ def eventually(
         last = probe()
         if last:
             return last
-        time.sleep(0.1)
+        time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")

@@ -84,6 +84,22 @@ def test_every_variable_sets_its_field() -> None:
     assert settings.log_level == "debug"
 
 
+def test_retention_defaults_to_slack_managers_ages_and_is_read_from_its_variables() -> None:
+    defaults = load_settings({})
+    assert (defaults.retain_closed_issues_days, defaults.retain_alerts_days) == (180, 30)
+    assert defaults.retention_interval_seconds == 3600
+    settings = load_settings(
+        {
+            "ALERTFOLD_RETAIN_CLOSED_ISSUES_DAYS": "90",
+            "ALERTFOLD_RETAIN_ALERTS_DAYS": "0.5",
+            "ALERTFOLD_RETENTION_INTERVAL_SECONDS": "60",
+        }
+    )
+    assert (settings.retain_closed_issues_days, settings.retain_alerts_days) == (90, 0.5)
+    assert settings.retention_interval_seconds == 60
+    assert "ALERTFOLD_RETAIN_ALERTS_DAYS='0': " in refusal(ALERTFOLD_RETAIN_ALERTS_DAYS="0")
+
+
 def test_the_log_level_is_read_in_any_case() -> None:
     assert load_settings({"ALERTFOLD_LOG_LEVEL": "WARNING"}).log_level == "warning"
 

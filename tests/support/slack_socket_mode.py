@@ -1,0 +1,185 @@
+"""A local Slack Socket Mode endpoint, for the real `slack_sdk` Socket Mode client.
+
+`apps.connections.open` (app token required) answers a single-use `ws://` URL; the socket
+says `hello`, then carries the envelopes a test sends (`events_api`, `interactive`,
+`slash_commands`) and records the acknowledgements that come back. `disconnect()` sends
+Slack's `{"type": "disconnect", "reason": "refresh_requested"}` and closes the socket, as
+Slack does before it drops a connection. An envelope that is not acknowledged is delivered
+again on the next connection, with `retry_attempt` counting up, like Slack's retries.
+`chat.postEphemeral` is answered and recorded, since the gateway explains refusals that way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from infra.local_kafka import free_port
+
+APP_TOKEN = "xapp-1-A0TEST-1-secret"
+
+
+@dataclass
+class Envelope:
+    envelope_id: str
+    type: str
+    payload: dict[str, Any]
+    attempts: int = 0
+
+    def message(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "envelope_id": self.envelope_id,
+            "type": self.type,
+            "payload": self.payload,
+            "accepts_response_payload": self.type == "slash_commands",
+        }
+        if self.attempts:
+            body["retry_attempt"] = self.attempts
+            body["retry_reason"] = "timeout"
+        return body
+
+
+@dataclass
+class SocketModeStandIn:
+    port: int
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ephemerals: list[dict[str, Any]] = field(default_factory=list)
+    connections_opened: int = 0
+
+    def __post_init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._socket: web.WebSocketResponse | None = None
+        self._pending: dict[str, Envelope] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL to give `AsyncWebClient(base_url=…)`."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # -- what tests do ------------------------------------------------------------------
+
+    def send(self, envelope_type: str, payload: dict[str, Any]) -> str:
+        envelope = Envelope(f"env-{next(self._ids)}", envelope_type, payload)
+        with self._lock:
+            self._pending[envelope.envelope_id] = envelope
+        asyncio.run_coroutine_threadsafe(self._deliver(envelope), self._loop).result(10)
+        return envelope.envelope_id
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if envelope_id in self.acks:
+                    return self.acks[envelope_id]
+            time.sleep(0.02)
+        raise AssertionError(f"{envelope_id} was not acknowledged within {timeout} s")
+
+    def wait_for_connection(self, count: int = 1, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.connections_opened >= count and self._socket is not None:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no Socket Mode connection #{count} within {timeout} s")
+
+    def disconnect(self, reason: str = "refresh_requested") -> None:
+        asyncio.run_coroutine_threadsafe(self._disconnect(reason), self._loop).result(10)
+
+    # -- the server -----------------------------------------------------------------------
+
+    async def _deliver(self, envelope: Envelope) -> None:
+        socket = self._socket
+        if socket is None or socket.closed:
+            return  # delivered when the next connection opens
+        await socket.send_json(envelope.message())
+        envelope.attempts += 1
+
+    async def _disconnect(self, reason: str) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None and not socket.closed:
+            await socket.send_json({"type": "disconnect", "reason": reason})
+            await socket.close()
+
+    async def _open(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {APP_TOKEN}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        self.connections_opened += 1
+        url = f"ws://127.0.0.1:{self.port}/link/{self.connections_opened}"
+        return web.json_response({"ok": True, "url": url})
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._socket = socket
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "connection_info": {"app_id": "A0TEST"},
+                "debug_info": {"host": "stand-in", "approximate_connection_time": 3600},
+            }
+        )
+        with self._lock:
+            unacknowledged = [e for e in self._pending.values() if e.envelope_id not in self.acks]
+        for envelope in unacknowledged:
+            await self._deliver(envelope)
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                self._record_ack(json.loads(message.data))
+        return socket
+
+    def _record_ack(self, body: dict[str, Any]) -> None:
+        envelope_id = body.get("envelope_id")
+        if envelope_id:
+            with self._lock:
+                self.acks[str(envelope_id)] = body
+                self._pending.pop(str(envelope_id), None)
+
+    async def _ephemeral(self, request: web.Request) -> web.Response:
+        form = dict(await request.post()) if request.content_type != "application/json" else {}
+        if request.content_type == "application/json":
+            form = await request.json()
+        self.ephemerals.append({k: str(v) for k, v in form.items()})
+        return web.json_response({"ok": True, "message_ts": "1795426000.000900"})
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/apps.connections.open", self._open)
+        app.router.add_post("/api/chat.postEphemeral", self._ephemeral)
+        app.router.add_get("/link/{n}", self._link)
+        return app
+
+    def serve(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        runner = web.AppRunner(self._app())
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
+        self._loop.run_until_complete(site.start())
+        started.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+
+@contextmanager
+def socket_mode_stand_in() -> Iterator[SocketModeStandIn]:
+    stand_in = SocketModeStandIn(port=free_port())
+    started = threading.Event()
+    thread = threading.Thread(target=stand_in.serve, args=(started,), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield stand_in
+    finally:
+        stand_in._loop.call_soon_threadsafe(stand_in._loop.stop)
+        thread.join(10)
