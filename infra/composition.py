@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from gateways.slack.dry_run import DryRunPresenter
     from gateways.slack.presenter import SlackPresenter
     from gateways.slack.socket_gateway import SocketModeGateway
+    from projections.audit_generations import AuditGenerations
     from projections.audit_runner import Auditor
     from projections.audit_store import AuditStore
     from projections.lookup_store import LookupStore
@@ -69,6 +70,7 @@ class Alertfold:
 
     def replay_targets(self) -> list[ReplayTarget]:
         """Every read model `alertfold replay` rebuilds."""
+        from projections.audit_generations import AuditReplayTarget
         from projections.lookup_replay import LookupReplayTarget
 
         return [
@@ -77,7 +79,13 @@ class Alertfold:
                 bootstrap_servers=self.bootstrap_servers,
                 topic=self.settings.issue_events_topic,
                 retention=self.retention_policy(),
-            )
+            ),
+            AuditReplayTarget(
+                generations=self.audit_generations(),
+                database_url=self.settings.audit_database_url,
+                bootstrap_servers=self.bootstrap_servers,
+                topic=self.settings.issue_events_topic,
+            ),
         ]
 
     def replay(self) -> Replay:
@@ -156,9 +164,15 @@ class Alertfold:
         )
 
     def audit_store(self) -> AuditStore:
-        from projections.audit_store import AuditStore
+        """The live audit generation's store, following replays' switches."""
+        return self.audit_generations().live_store()
 
-        return AuditStore.open(self.settings.audit_database_url)
+    def audit_generations(self) -> AuditGenerations:
+        from infra.database import create_database_engine
+        from projections.audit_generations import AuditGenerations
+
+        registry = create_database_engine(self.settings.effective_database_url)
+        return AuditGenerations(registry, self.settings.audit_database_url)
 
     def api(self) -> FastAPI:
         from gateways.alert_publisher import AlertPublisher

@@ -23,6 +23,7 @@ from projections.issue_event_reading import (
     decode_records,
     one_line,
     reader_clients,
+    stop_consumer,
     topic_partitions,
 )
 
@@ -109,7 +110,7 @@ class Auditor:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self.max_retry_backoff)
             finally:
-                await consumer.stop()
+                await stop_consumer(consumer)
                 await admin.close()
 
     async def _assign(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
@@ -130,7 +131,12 @@ class Auditor:
 
     async def _consume(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
         next_refresh = time.monotonic() + self.partition_refresh_interval
+        next_generation_check = time.monotonic() + 1.0
         while not self._stopping.is_set():
+            if time.monotonic() >= next_generation_check:
+                next_generation_check = time.monotonic() + 1.0
+                if await asyncio.to_thread(self.store.follow_live):
+                    return  # a replay switched generations: resume from the new one's positions
             batch = await consumer.getmany(
                 timeout_ms=self.poll_timeout_ms, max_records=self.max_records
             )
@@ -155,8 +161,8 @@ class Auditor:
     async def _apply(self, records: list[Record], positions: dict[int, int]) -> bool:
         """Record one batch, retrying while the database is unavailable; never drop it.
 
-        False when stopped before the batch could be committed: the stored positions still
-        point before it, so the next run reads it again.
+        False when stopped, or moved to another generation, before the batch could be
+        committed: the stored positions still point before it, so it is read again.
         """
         backoff = self.retry_backoff
         while True:
@@ -170,6 +176,8 @@ class Auditor:
                 )
                 break
             except Exception:
+                if await asyncio.to_thread(self.store.follow_live):
+                    return False  # a replay retired this generation: resume on the live one
                 self.errors += 1
                 log.exception(
                     "audit: recording %d events failed; retrying in %.1fs", len(records), backoff

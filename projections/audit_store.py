@@ -18,6 +18,11 @@ Rules for what arrives (the log is at-least-once, so it holds duplicates after c
 Positions are tracked per partition as the next offset to read (`Tracking` named
 `projection:topic[partition]`), one transaction per partition and batch, so a restart
 resumes exactly where the last committed batch ended.
+
+The store exists in generations like the lookup view (`projections.audit_generations`):
+generation N keeps its events in its own tables (application `AlertfoldAudit`, then
+`AlertfoldAuditG2`, …) so `alertfold replay` can build a new one beside the live one. A
+store opened with `follow` moves to the live generation when a replay switched it.
 """
 
 from __future__ import annotations
@@ -25,16 +30,18 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import Environment, EnvType
+from sqlalchemy.engine import make_url
 
 from domain.records import IssueEventRecord
-from infra.event_store import event_store_environment
+from infra.event_store import event_store_environment, is_postgres_url
 from projections.audit_history import HistoryEntry, history_entry, iso_z
 from projections.audited_issue import AuditedIssue
 from projections.lookup import issue_row, issue_view
@@ -83,31 +90,50 @@ class AuditLog(Application[str]):
 class AuditStore:
     """Records issue events (for the projector) and answers history questions (for people)."""
 
-    def __init__(self, application: AuditLog) -> None:
-        self._app = application
-        self._recorder = cast(ProcessRecorder, application.recorder)
+    def __init__(
+        self,
+        database_url: str,
+        generation: int = 1,
+        *,
+        follow: Callable[[], int] | None = None,
+    ) -> None:
+        self._url = database_url
+        self._follow = follow  # the live generation, when this store serves the live one
+        self.generation = generation
+        self._app = open_audit_log(database_url, generation)
         self.conflicts = 0
 
     @classmethod
-    def open(cls, database_url: str, *, attempts: int = 5) -> AuditStore:
-        """The store in `database_url`, its tables created if missing.
+    def open(
+        cls, database_url: str, generation: int = 1, *, follow: Callable[[], int] | None = None
+    ) -> AuditStore:
+        """The store in `database_url` at `generation`, its tables created if missing."""
+        return cls(database_url, generation, follow=follow)
 
-        Several processes (auditor, API) may create the tables at the same moment, and
-        PostgreSQL can refuse the loser's `CREATE TYPE`; a retry then finds them made.
-        """
-        env = event_store_environment(database_url)
-        for attempt in range(1, attempts + 1):
-            try:
-                return cls(AuditLog(env=env))
-            except Exception:
-                if attempt == attempts:
-                    raise
-                log.info("audit store: creating tables raced another process; retrying")
-                time.sleep(0.1 * attempt)
-        raise AssertionError("unreachable")
+    @property
+    def _recorder(self) -> ProcessRecorder:
+        return cast(ProcessRecorder, self._app.recorder)
+
+    def follow_live(self) -> bool:
+        """Move to the live generation if a replay switched it; True when it moved."""
+        if self._follow is None:
+            return False
+        live = self._follow()
+        if live == self.generation:
+            return False
+        previous = self._app
+        self._app = open_audit_log(self._url, live)
+        self.generation = live
+        previous.close()
+        log.info("audit store: following the switch to generation %d", live)
+        return True
 
     def close(self) -> None:
         self._app.close()
+
+    def count_events(self) -> int:
+        """How many issue events this generation holds."""
+        return int(self._recorder.max_notification_id() or 0)
 
     # -- writing (the projector's side) -----------------------------------------------------
 
@@ -195,6 +221,7 @@ class AuditStore:
 
     def events(self, issue_id: str) -> list[IssueEventRecord]:
         """Every recorded event of the issue, by version; `UnknownIssue` if there are none."""
+        self.follow_live()
         events = [
             IssueEventRecord.model_validate(cast(AuditedIssue.Recorded, stored).record)
             for stored in self._app.events.get(issue_id)
@@ -208,6 +235,7 @@ class AuditStore:
 
     def at_version(self, issue_id: str, version: int) -> AuditedIssue:
         """The issue as it was right after the event that made it `version`."""
+        self.follow_live()
         try:
             issue = cast(AuditedIssue, self._app.repository.get(issue_id, version=version))
         except AggregateNotFoundError:
@@ -230,6 +258,43 @@ class AuditStore:
                 f"event is at {iso_z(events[0].occurred_at)}"
             )
         return self.at_version(issue_id, then[-1].version)
+
+
+def audit_log_name(generation: int) -> str:
+    """The library application name, which also names the generation's tables."""
+    return AuditLog.name if generation == 1 else f"{AuditLog.name}G{generation}"
+
+
+def generation_url(database_url: str, generation: int) -> str:
+    """Where a generation lives: its own SQLite file (the library's SQLite tables have fixed
+    names), or the same PostgreSQL database (tables named by the application)."""
+    if generation == 1 or is_postgres_url(database_url):
+        return database_url
+    url = make_url(database_url)
+    path = Path(url.database or "")
+    return url.set(
+        database=str(path.with_name(f"{path.stem}-g{generation}{path.suffix}"))
+    ).render_as_string(hide_password=False)
+
+
+def open_audit_log(database_url: str, generation: int, attempts: int = 5) -> AuditLog:
+    """The generation's application, its tables created if missing.
+
+    Several processes (auditor, API) may create the tables at the same moment, and
+    PostgreSQL can refuse the loser's `CREATE TYPE`; a retry then finds them made.
+    """
+    env = event_store_environment(generation_url(database_url, generation))
+    name = audit_log_name(generation)
+    generation_class = cast(type[AuditLog], type(name, (AuditLog,), {"name": name}))
+    for attempt in range(1, attempts + 1):
+        try:
+            return generation_class(env=env)
+        except Exception:
+            if attempt == attempts:
+                raise
+            log.info("audit store: creating tables raced another process; retrying")
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _tracking_name(projection: str, topic: str, partition: int) -> str:
