@@ -19,7 +19,7 @@ import pytest
 from tests.support.product import Product, running_product
 from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 ALERTS = 20_000
 BATCH = 500
@@ -79,10 +79,17 @@ def test_worker_killed_at_random_points_folds_every_alert_exactly_once(product: 
     sender.join(300)
     assert accepted == ALERTS
 
+    # Every alert makes at least one event; then count the distinct ones that took an alert.
+    eventually(
+        lambda: product.count("issue-events") >= ALERTS,
+        timeout=300,
+        interval=1,
+        what=f"events for {ALERTS} alerts",
+    )
     eventually(
         lambda: len(folded_alerts(product)) >= ALERTS,
         timeout=300,
-        interval=2,
+        interval=5,
         what=f"{ALERTS} alerts folded",
     )
     assert len(folded_alerts(product)) == ALERTS

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -78,7 +79,8 @@ def test_alertmanager_webhook_opens_an_issue_per_alert(product: Product) -> None
                 "status": "firing",
                 "labels": {"alertname": "HighLatency", "namespace": "shop", "severity": "warning"},
                 "annotations": {"summary": "p99 over 2s"},
-                "startsAt": "2026-11-23T08:00:00Z",
+                # Now, or the worker's clock would auto-resolve it an hour after startsAt.
+                "startsAt": datetime.now(UTC).isoformat(),
                 "endsAt": "0001-01-01T00:00:00Z",
                 "generatorURL": "http://prometheus/graph",
                 "fingerprint": "abc",

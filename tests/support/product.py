@@ -137,7 +137,10 @@ class Product:
         self, name: str, value: bytes | None, key: bytes | None = None, partition: int | None = None
     ) -> None:
         async def send() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+            # Up to the `alerts` topic's own limit, so tests can put oversized values there.
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, acks="all", max_request_size=8 * 1024 * 1024
+            )
             await producer.start()
             try:
                 await producer.send_and_wait(self.topic(name), value, key=key, partition=partition)
@@ -145,6 +148,23 @@ class Product:
                 await producer.stop()
 
         asyncio.run(send())
+
+    def count(self, name: str) -> int:
+        """How many records the topic holds (the sum of its partitions' end offsets)."""
+
+        async def count() -> int:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap)
+            await consumer.start()
+            try:
+                topic = self.topic(name)
+                partitions = range(int(self.env["ALERTFOLD_PARTITIONS"]))
+                ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+                return sum(ends.values())
+            finally:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer.stop()
+
+        return asyncio.run(count())
 
     def records(self, name: str) -> list[Any]:
         """Every record now on the topic, in partition then offset order."""
