@@ -35,6 +35,9 @@ read_model_generations = sa.Table(
 )
 
 FIRST_GENERATION = 1
+# Serialises schema creation between processes on PostgreSQL, where two concurrent
+# `CREATE TABLE IF NOT EXISTS` can still collide in the catalog (pg_type).
+SCHEMA_LOCK = 0x616C6572  # "aler"
 
 
 class GenerationRetired(Exception):
@@ -48,6 +51,12 @@ class GenerationState:
 
     def writable(self, generation: int) -> bool:
         return generation in (self.live, self.building)
+
+
+def lock_schema(conn: sa.Connection) -> None:
+    """Hold the schema lock until the transaction ends (PostgreSQL; SQLite needs none)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
 
 class GenerationRegistry:
@@ -64,9 +73,11 @@ class GenerationRegistry:
     def create(self, conn: sa.Connection) -> GenerationState:
         """Create the registry (if missing) and this read model's row (generation 1 live).
 
-        `INSERT … ON CONFLICT DO NOTHING` keeps this race-free between processes that
-        start together.
+        `INSERT … ON CONFLICT DO NOTHING` and, on PostgreSQL, a transaction-scoped advisory
+        lock keep this race-free between processes that start together (the projector, the
+        auditor and the API each create their read model's row).
         """
+        lock_schema(conn)
         conn.execute(sa.schema.CreateTable(read_model_generations, if_not_exists=True))
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(

@@ -45,7 +45,6 @@ T = TypeVar("T")
 READ_MODEL = "lookup"
 
 # Any fixed number; it names the lock alertfold's processes take while creating tables.
-_SCHEMA_LOCK = 0x616C6572  # "aler"
 
 
 class LookupStore:
@@ -77,9 +76,7 @@ class LookupStore:
         transaction-scoped advisory lock also makes the second process wait for the first.
         """
         with self._engine.begin() as conn:
-            if self._postgres:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            state = self._registry.create(conn)
+            state = self._registry.create(conn)  # takes the schema lock first
             create_tables(conn, lookup_tables(state.live))
 
     # -- generations ---------------------------------------------------------------------
