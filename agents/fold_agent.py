@@ -9,15 +9,21 @@ order that survives a crash at any point:
 2. then the slot (issue state + this record's offset) is written to the table;
 3. then the partition's bookmark moves past the record (see `fold_progress`).
 
-A crash before 2 re-folds the record from the old state into the same events with the same
-ids (the fold is deterministic), which consumers drop as duplicates; a crash between 2 and 3
-finds the offset in the slot and skips the record's effects for that issue.
+Records come in batches: every record of a batch is decided in order, against the state
+the earlier ones left (`StagedTable`), its events produced without waiting; once the broker
+acknowledged all of the batch's events, slots and bookmarks are committed together. A crash
+before that leaves events whose state was never written, and the worker's recovery re-folds
+their causes in logged order, into the same events with the same ids (the fold is
+deterministic), which consumers drop as duplicates; a crash after the slots but before the
+bookmarks finds the offsets in the slots and skips those records' effects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, cast
 
 import faust
 from faust.types import Message, TopicT
@@ -41,6 +47,7 @@ from agents.issue_table import (
     read_slot,
     write_slot,
 )
+from agents.staged_table import StagedTable
 from agents.topics import Topics
 from domain.deadlines import next_due
 from domain.errors import DomainError
@@ -51,6 +58,11 @@ from infra.alert_wire import DeadLetter, UndecodableAlert
 from infra.tick_wire import decode_tick
 
 log = logging.getLogger("alertfold.fold")
+
+# A batch is cut at this many records, or when no record came for this long: the wait bounds
+# the latency a quiet channel sees, the size bounds the state held back from the tables.
+BATCH_SIZE = 500
+BATCH_WAIT_SECONDS = 0.005
 
 
 class AlertFolder:
@@ -65,8 +77,9 @@ class AlertFolder:
         routes: RouteTable,
         partitions: int,
     ) -> None:
-        self._table = table
+        self._table = StagedTable(table)
         self._progress = progress
+        self._unacknowledged: list[tuple[str, int | None, Awaitable[Any]]] = []
         self._topics = topics
         self._routes = routes
         self._partitions = partitions
@@ -74,17 +87,46 @@ class AlertFolder:
         self._ticks = topics.ticks_topic.get_topic_name()
         self._interactions = topics.interactions_topic.get_topic_name()
         self._events = topics.issue_events_topic.get_topic_name()
-        self.deadlines = DeadlineIndex(table.items, partitions)
+        self.deadlines = DeadlineIndex(self._table.items, partitions)
         self._recovered: set[int] = set()
 
     @property
     def _inputs(self) -> tuple[str, ...]:
         return self._alerts, self._ticks, self._interactions
 
-    async def handle(self, message: Message) -> None:
-        await self.handle_record(InputRecord.from_faust(message))
+    async def handle(self, messages: Sequence[Message]) -> None:
+        await self.handle_batch([InputRecord.from_faust(m) for m in messages])
 
     async def handle_record(self, record: InputRecord) -> None:
+        await self.handle_batch([record])
+
+    async def handle_batch(self, records: Sequence[InputRecord]) -> None:
+        """Fold the records in order; their state is committed once all events are acked."""
+        try:
+            for record in records:
+                await self._handle(record)
+            await self._settle()
+        except BaseException:
+            self._table.discard()
+            self._progress.discard()
+            self._unacknowledged.clear()
+            self.forget_partitions()  # derived from staged state that is now gone
+            raise
+
+    async def _settle(self) -> None:
+        """Wait for every event of the batch, then commit the state that depends on them."""
+        pending, self._unacknowledged = self._unacknowledged, []
+        acked = await asyncio.gather(*(future for _, _, future in pending))
+        stated: dict[int, int] = {}
+        for (topic, partition, _), metadata in zip(pending, acked, strict=True):
+            if topic == self._events and partition is not None:
+                stated[partition] = max(stated.get(partition, 0), int(metadata.offset) + 1)
+        for partition, next_offset in stated.items():
+            self._progress.move(self._events, partition, next_offset)
+        self._table.commit()
+        self._progress.commit()
+
+    async def _handle(self, record: InputRecord) -> None:
         if record.partition not in self._recovered:
             await self._recover(record.partition)
             self._recovered.add(record.partition)
@@ -212,9 +254,8 @@ class AlertFolder:
     async def _apply(self, record: InputRecord, decided: Decided) -> None:
         """Events first, acknowledged; only then the state that remembers them."""
         folded = decided.folded
-        last_offset = -1
         for event in folded.events:
-            last_offset = await self._send(
+            await self._send(
                 self._topics.issue_events_topic,
                 key=decided.channel.encode(),
                 value=event.to_json(),
@@ -222,7 +263,6 @@ class AlertFolder:
                 timestamp=record.timestamp,
             )
         write_slot(self._table, decided.slot_key, decided.slot)
-        self._progress.move(self._events, decided.partition, last_offset + 1)
         self.deadlines.note(decided.slot_key, next_due(folded.state))
         if folded.outcome is not FoldOutcome.GROUPED:
             first = folded.events[0]
@@ -254,8 +294,8 @@ class AlertFolder:
         )
         log.warning("dead-lettered record at %s: %s", _where(letter), reason)
 
-    @staticmethod
     async def _send(
+        self,
         topic: TopicT,
         *,
         key: bytes | None,
@@ -263,9 +303,8 @@ class AlertFolder:
         partition: int | None = None,
         timestamp: float | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> int:
-        """Produce now (not attached to the current event), wait for the broker's ack, and
-        return the record's offset."""
+    ) -> None:
+        """Produce now (not attached to the current event); acknowledged at `_settle`."""
         pending = await topic.send(
             key=key,
             value=value,
@@ -274,8 +313,7 @@ class AlertFolder:
             headers=headers,
             force=True,
         )
-        metadata = await pending
-        return int(metadata.offset)
+        self._unacknowledged.append((topic.get_topic_name(), partition, pending))
 
 
 def _decoded(records: list[InputRecord]) -> list[IssueEventRecord]:
@@ -298,8 +336,11 @@ def register_fold_agent(app: faust.App, topics: Topics, folder: AlertFolder) -> 
 
     @app.agent(topics.inputs_topic, name="fold_alerts", concurrency=1)
     async def fold_alerts(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await folder.handle(event.message)
+        batches = cast(faust.Stream[bytes], stream).take_events(
+            BATCH_SIZE, within=BATCH_WAIT_SECONDS
+        )
+        async for events in batches:
+            await folder.handle([event.message for event in events])
 
     @app.on_partitions_revoked.connect
     async def forget_deadlines(

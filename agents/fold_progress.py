@@ -17,12 +17,14 @@ import contextlib
 import logging
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.tables.table import Table
 from faust.types import Message
 
+from agents.staged_table import StagedTable
 from infra.topology import PROGRESS_TABLE
 
 log = logging.getLogger("alertfold.fold")
@@ -51,20 +53,30 @@ class InputRecord:
         )
 
 
-def progress_table(app: faust.App, partitions: int) -> faust.Table[str, bytes]:
-    """Declare the table mapping "topic:partition" to the next offset to fold.
+class ProgressTable(Table[str, bytes]):
+    """Entries keyed "topic:partition" live on that partition of the changelog.
 
-    Faust writes each entry to the changelog partition of the record being handled, which
-    is exactly the input partition the entry describes.
+    Faust would write an entry to the partition of the record being handled; the fold
+    commits a whole batch's positions at once, after its events were acknowledged, when
+    that record may be another partition's.
     """
-    table = app.Table(
-        PROGRESS_TABLE,
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return int(str(key).rsplit(":", 1)[1])
+
+
+def progress_table(app: faust.App, partitions: int) -> faust.Table[str, bytes]:
+    """Declare the table mapping "topic:partition" to the next offset to fold."""
+    table = ProgressTable(
+        app=app,
+        name=PROGRESS_TABLE,
         default=None,
         partitions=partitions,
         key_type=str,
         value_type=bytes,
         help="input partition -> next offset the fold applies",
     )
+    app.tables.add(table)
     return cast("faust.Table[str, bytes]", table)
 
 
@@ -78,8 +90,15 @@ class InputReader(Protocol):
 
 class FoldProgress:
     def __init__(self, table: MutableMapping[str, bytes], gaps: InputReader) -> None:
-        self._table = table
+        self._table = StagedTable(table)
         self.gaps = gaps
+
+    def commit(self) -> None:
+        """Make the positions staged by this batch durable (see `StagedTable`)."""
+        self._table.commit()
+
+    def discard(self) -> None:
+        self._table.discard()
 
     def next_offset(self, record: InputRecord) -> int | None:
         return self.position(record.topic, record.partition)

@@ -147,6 +147,11 @@ def folder(
     )
 
 
+async def handle(folder: AlertFolder, record: Any) -> None:
+    """One record as a batch of one, as the agent hands Faust's messages over."""
+    await folder.handle([record])
+
+
 def alert(**fields: Any) -> bytes:
     return json.dumps(
         {
@@ -166,7 +171,7 @@ def bookmark(bookmarks: dict[str, bytes]) -> int:
 async def test_alert_on_its_channels_partition_becomes_issue_events_keyed_by_channel(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     assert [(s.topic, s.key, s.partition) for s in sent] == [
         ("issue-events", CHANNEL.encode(), RIGHT)
     ]
@@ -177,7 +182,7 @@ async def test_alert_on_its_channels_partition_becomes_issue_events_keyed_by_cha
 async def test_state_is_saved_only_after_the_events_were_sent(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     saved = json.loads(slots[slot_key(CHANNEL, "db")])
     assert saved["last_alert_offset"] == 0
     assert saved["issue"]["id"] == json.loads(sent[0].value)["issue_id"]
@@ -187,7 +192,7 @@ async def test_alert_on_another_partition_is_resent_onto_its_channel_not_folded(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
     wrong = (RIGHT + 1) % PARTITIONS
-    await folder.handle(Record(alert(), offset=5, key=b"x", partition=wrong))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=5, key=b"x", partition=wrong))  # type: ignore[arg-type]
     assert [(s.topic, s.key, s.partition) for s in sent] == [("alerts", CHANNEL.encode(), RIGHT)]
     assert json.loads(sent[0].value)["schema_version"] == 1
     assert bookmarks[f"alerts:{wrong}"] == b"6"
@@ -196,8 +201,8 @@ async def test_alert_on_another_partition_is_resent_onto_its_channel_not_folded(
 async def test_undecodable_value_goes_to_the_dead_letter_topic_and_the_fold_moves_on(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(b"{nope", offset=0))  # type: ignore[arg-type]
-    await folder.handle(Record(alert(), offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(b"{nope", offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=1))  # type: ignore[arg-type]
     assert [s.topic for s in sent] == ["alerts.dlq", "issue-events"]
     assert json.loads(sent[0].value)["reason"].startswith("value is not valid JSON")
     assert bookmark(bookmarks) == 2
@@ -206,8 +211,8 @@ async def test_undecodable_value_goes_to_the_dead_letter_topic_and_the_fold_move
 async def test_record_before_the_bookmark_is_a_redelivery_and_changes_nothing(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     assert len(sent) == 1
     assert bookmark(bookmarks) == 1
 
@@ -216,8 +221,8 @@ async def test_records_skipped_before_the_bookmark_are_read_back_and_folded_firs
     folder: AlertFolder, sent: list[Sent], gaps: FakeGapReader, bookmarks: dict[str, bytes]
 ) -> None:
     gaps.log = {o: Record(alert(text=f"alert {o}"), offset=o) for o in range(4)}
-    await folder.handle(gaps.log[0])  # type: ignore[arg-type]
-    await folder.handle(Record(alert(text="alert 4"), offset=4))  # type: ignore[arg-type]
+    await handle(folder, gaps.log[0])  # type: ignore[arg-type]
+    await handle(folder, Record(alert(text="alert 4"), offset=4))  # type: ignore[arg-type]
     assert gaps.reads == [(1, 4)]
     causes = [json.loads(s.value)["cause"]["offset"] for s in sent]
     assert causes == [0, 1, 2, 3, 4]
@@ -227,9 +232,9 @@ async def test_records_skipped_before_the_bookmark_are_read_back_and_folded_firs
 async def test_alert_already_in_the_state_is_not_folded_twice_when_the_bookmark_lags(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     bookmarks[f"alerts:{RIGHT}"] = b"0"  # the crash came between saving state and bookmark
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     assert len(sent) == 1
     assert bookmark(bookmarks) == 1
 
@@ -244,8 +249,8 @@ async def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_fold_goes_on(
 ) -> None:
     folder._routes = BrokenRoutes()  # type: ignore[assignment]
     routed = json.dumps({"routeKey": "payments", "header": "h"}).encode()
-    await folder.handle(Record(routed, offset=0))  # type: ignore[arg-type]
-    await folder.handle(Record(alert(), offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(routed, offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=1))  # type: ignore[arg-type]
     assert [s.topic for s in sent] == ["alerts.dlq", "issue-events"]
     reason = json.loads(sent[0].value)["reason"]
     assert reason.startswith("internal error while folding: ValueError")
@@ -269,10 +274,10 @@ def sent_types(sent: list[Sent]) -> list[str]:
 async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
-    await folder.handle(tick(0, "2026-11-23T09:01:59Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T09:01:59Z"))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened"]
-    await folder.handle(tick(1, "2026-11-23T09:02:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(1, "2026-11-23T09:02:00Z"))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
     resolved = json.loads(sent[-1].value)
     assert resolved["cause"] == {"topic": "ticks", "partition": RIGHT, "offset": 1}
@@ -284,9 +289,9 @@ async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
 async def test_alert_events_record_where_the_fold_stood_in_each_input(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
-    await folder.handle(tick(0, "2026-11-23T08:00:00Z"))  # type: ignore[arg-type]
-    await folder.handle(tick(1, "2026-11-23T08:00:01Z"))  # type: ignore[arg-type]
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T08:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(1, "2026-11-23T08:00:01Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     assert json.loads(sent[-1].value)["folded_before"] == {
         "alerts": 0,
         "ticks": 2,
@@ -297,23 +302,24 @@ async def test_alert_events_record_where_the_fold_stood_in_each_input(
 async def test_tick_refolded_after_a_lost_bookmark_fires_nothing_twice(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
-    await folder.handle(tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
     del bookmarks[f"ticks:{RIGHT}"]
     folder.deadlines.forget()  # as after a restart: rebuilt from the table
-    await folder.handle(tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
 
 
 async def test_archived_issue_leaves_the_table_and_the_next_alert_opens_a_new_one(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
-    await folder.handle(tick(0, "2026-11-23T09:00:30Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T09:00:30Z"))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened", "IssueArchived"]
     assert slots == {}
-    await folder.handle(  # type: ignore[arg-type]
-        Record(alert(timestamp="2026-11-23T09:01:00Z"), offset=1)
+    await handle(
+        folder,  # type: ignore[arg-type]
+        Record(alert(timestamp="2026-11-23T09:01:00Z"), offset=1),
     )
     events = [json.loads(s.value) for s in sent if s.topic == "issue-events"]
     assert events[-1]["type"] == "IssueOpened"
@@ -323,16 +329,16 @@ async def test_archived_issue_leaves_the_table_and_the_next_alert_opens_a_new_on
 async def test_deadlines_are_found_in_the_table_after_a_restart(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
-    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
     folder.deadlines.forget()
-    await folder.handle(tick(0, "2026-11-23T11:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T11:00:00Z"))  # type: ignore[arg-type]
     assert sent_types(sent)[-1] == "IssueResolved"
 
 
 async def test_undecodable_tick_is_dead_lettered(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(b'{"type": "tick"}', offset=0, key=None, topic="ticks"))  # type: ignore[arg-type]
+    await handle(folder, Record(b'{"type": "tick"}', offset=0, key=None, topic="ticks"))  # type: ignore[arg-type]
     assert [s.topic for s in sent] == ["alerts.dlq"]
     assert "schema_version" in json.loads(sent[0].value)["reason"]
     assert bookmarks[f"ticks:{RIGHT}"] == b"1"
@@ -353,10 +359,10 @@ async def test_decision_written_but_not_stated_is_refolded_first_in_logged_order
     slots: dict[str, bytes],
     bookmarks: dict[str, bytes],
 ) -> None:
-    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
     table_at_crash, bookmarks_at_crash = dict(slots), dict(bookmarks)
     gaps.ticks = {0: tick(0, "2026-11-23T09:05:00Z")}
-    await folder.handle(gaps.ticks[0])  # type: ignore[arg-type]
+    await handle(folder, gaps.ticks[0])  # type: ignore[arg-type]
     resolved = json.loads(sent[-1].value)
     assert resolved["type"] == "IssueResolved"
 
@@ -367,7 +373,7 @@ async def test_decision_written_but_not_stated_is_refolded_first_in_logged_order
     bookmarks.update(bookmarks_at_crash)
     restarted(folder)
     later = alert(**FOLLOWED, timestamp="2026-11-23T09:06:00Z")
-    await folder.handle(Record(later, offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(later, offset=1))  # type: ignore[arg-type]
 
     after = [json.loads(s.value) for s in sent if s.topic == "issue-events"][2:]
     assert [e["type"] for e in after] == ["IssueResolved", "IssueReopened"]
@@ -382,9 +388,9 @@ async def test_restart_without_lost_writes_refolds_nothing(
     slots: dict[str, bytes],
     bookmarks: dict[str, bytes],
 ) -> None:
-    await folder.handle(Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
     restarted(folder)
-    await folder.handle(Record(alert(**FOLLOWED, text="again"), offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED, text="again"), offset=1))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened", "AlertGrouped"]
     assert gaps.reads == []
 
@@ -411,9 +417,9 @@ def interaction(offset: int, issue_id: str, kind: str = "acknowledged", **fields
 async def test_interaction_becomes_an_event_on_its_issue(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
-    await folder.handle(Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
     issue_id = json.loads(sent[0].value)["issue_id"]
-    await folder.handle(interaction(0, issue_id))  # type: ignore[arg-type]
+    await handle(folder, interaction(0, issue_id))  # type: ignore[arg-type]
     assert sent_types(sent) == ["IssueOpened", "IssueAcknowledged"]
     assert json.loads(slots[slot_key(CHANNEL, "db")])["last_interaction_offset"] == 0
 
@@ -424,7 +430,7 @@ async def test_interaction_on_another_partition_is_rekeyed_onto_interactions(
     wrong = (RIGHT + 1) % PARTITIONS
     record = interaction(0, "some-issue")
     record.partition = wrong
-    await folder.handle(record)  # type: ignore[arg-type]
+    await handle(folder, record)  # type: ignore[arg-type]
     assert [(s.topic, s.key, s.partition) for s in sent] == [
         ("interactions", CHANNEL.encode(), RIGHT)
     ]
@@ -433,7 +439,7 @@ async def test_interaction_on_another_partition_is_rekeyed_onto_interactions(
 async def test_interaction_for_an_unknown_issue_changes_nothing(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await folder.handle(interaction(0, "no-such-issue"))  # type: ignore[arg-type]
+    await handle(folder, interaction(0, "no-such-issue"))  # type: ignore[arg-type]
     assert sent == []
     assert bookmarks[f"interactions:{RIGHT}"] == b"1"
 
@@ -441,7 +447,57 @@ async def test_interaction_for_an_unknown_issue_changes_nothing(
 async def test_invalid_interaction_is_dead_lettered_with_its_problems(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
-    await folder.handle(interaction(0, "x", kind="shrugged"))  # type: ignore[arg-type]
+    await handle(folder, interaction(0, "x", kind="shrugged"))  # type: ignore[arg-type]
     letter = json.loads(sent[0].value)
     assert sent[0].topic == "alerts.dlq"
     assert letter["problems"][0]["field"] == "kind"
+
+
+# -- batches -------------------------------------------------------------------------------
+
+
+async def test_a_batch_decides_exactly_as_one_record_at_a_time(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    records = [
+        Record(alert(**FOLLOWED, text=f"n{n}", timestamp=f"2026-11-23T09:00:0{n}Z"), offset=n)
+        for n in range(5)
+    ]
+    ticks = [tick(0, "2026-11-23T09:00:03Z"), tick(1, "2026-11-23T10:00:00Z")]
+    batch = [records[0], records[1], ticks[0], records[2], ticks[1], records[3], records[4]]
+    await folder.handle(batch)
+    batched = [s.value for s in sent]
+
+    one_by_one: list[Sent] = []
+    other = AlertFolder(
+        table={},
+        progress=FoldProgress({}, FakeGapReader(sent=one_by_one)),  # type: ignore[arg-type]
+        topics=folder._topics,
+        routes=RouteTable([]),
+        partitions=PARTITIONS,
+    )
+    for topic in vars(folder._topics).values():
+        topic.log = one_by_one
+    for record in batch:
+        await handle(other, record)
+    assert [s.value for s in one_by_one] == batched
+    types = [json.loads(v)["type"] for v in batched]
+    assert types[-3:] == ["IssueResolved", "IssueReopened", "AlertGrouped"]
+
+
+async def test_state_is_not_committed_when_an_event_is_not_acknowledged(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes], bookmarks: dict[str, bytes]
+) -> None:
+    await handle(folder, Record(alert(), offset=0))
+    saved_slots, saved_bookmarks = dict(slots), dict(bookmarks)
+
+    async def refused(**_: Any) -> Any:
+        async def nack() -> None:
+            raise RuntimeError("broker went away")
+
+        return nack()
+
+    folder._topics.issue_events_topic.send = refused  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await folder.handle([Record(alert(text="second"), offset=1)])  # type: ignore[list-item]
+    assert slots == saved_slots and bookmarks == saved_bookmarks
