@@ -177,12 +177,20 @@ class Alertfold:
     def api(self) -> FastAPI:
         from gateways.alert_publisher import AlertPublisher
         from gateways.api.app import create_api
+        from gateways.api.auth import ApiKeys
         from gateways.api.dependencies import ApiDependencies
+        from gateways.api.rate_limit import ChannelRateLimiter
         from infra.database import database_reachable
         from infra.kafka_admin import broker_reachable
 
         store = self.lookup_store()
         servers = self.bootstrap_servers
+        settings = self.settings
+        limiter = (
+            ChannelRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+            if settings.rate_limit_per_second > 0
+            else None
+        )
         return create_api(
             ApiDependencies(
                 publisher=AlertPublisher(servers, self.settings.alerts_topic),
@@ -193,6 +201,9 @@ class Alertfold:
                 broker_check=lambda: broker_reachable(servers),
                 database_check=lambda: database_reachable(store.engine),
                 max_body_bytes=self.settings.max_body_bytes,
+                ingest_keys=ApiKeys(settings.ingest_api_keys),
+                view_keys=ApiKeys(settings.view_api_keys),
+                rate_limiter=limiter,
             )
         )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+_RECORD_PAYLOAD_LOGGERS = ("aiokafka.producer.producer", "faust.topics")
+
 
 def configure_logging(level: str, process: str) -> None:
     logging.basicConfig(
@@ -17,3 +19,8 @@ def configure_logging(level: str, process: str) -> None:
     if level.lower() != "debug":
         for chatty in ("aiokafka", "faust", "mode", "kafka", "uvicorn.access"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+    else:
+        # These print every produced record's bytes, and records carry data that must not
+        # reach logs (alert webhook URLs, whatever monitoring systems put in alerts).
+        for payload_logger in _RECORD_PAYLOAD_LOGGERS:
+            logging.getLogger(payload_logger).setLevel(logging.INFO)

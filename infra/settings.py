@@ -15,6 +15,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+# Shorter keys are guessable; 16 printable characters is the least a random key should have.
+MIN_API_KEY_LENGTH = 16
+# Fields whose values never appear in a message (the database URL only loses its password).
+_SECRET_FIELDS = ("slack_bot_token", "slack_app_token", "ingest_api_keys", "view_api_keys")
 # The URL forms `infra.database.create_database_engine` builds an engine for, driver names
 # included, so a URL the database layer supports is never refused before it gets there.
 _DATABASE_URL_PREFIXES = (
@@ -40,7 +44,7 @@ class Settings(BaseModel):
     )
     data_dir: Path = Field(Path(".alertfold"), description="Local broker data and SQLite views.")
     cache_dir: Path = Field(Path(".cache"), description="Downloaded Kafka jars.")
-    database_url: str | None = Field(None, description="sqlite:///… or postgresql://…")
+    database_url: str | None = Field(None, description="sqlite:///… or postgresql://…", repr=False)
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     kafka_port: int = Field(9092, ge=1, le=65535)
@@ -48,9 +52,23 @@ class Settings(BaseModel):
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
     routes_file: Path | None = None
     max_body_bytes: int = Field(1_048_576, ge=1024)
-    slack_bot_token: str | None = None
+    ingest_api_keys: tuple[str, ...] = Field(
+        (), repr=False, description="Bearer keys for the ingest routes; empty: open."
+    )
+    view_api_keys: tuple[str, ...] = Field(
+        (), repr=False, description="Bearer keys for the view routes and /metrics; empty: open."
+    )
+    rate_limit_per_second: float = Field(
+        0, ge=0, le=1_000_000, description="Alerts per second per channel at ingest; 0: off."
+    )
+    rate_limit_burst: int = Field(
+        30, ge=1, le=1_000_000, description="Alerts a channel may send at once at ingest."
+    )
+    slack_bot_token: str | None = Field(None, repr=False)
     slack_app_token: str | None = Field(
-        None, description="App-level token (xapp-…) for Socket Mode; unset: no interactions."
+        None,
+        repr=False,
+        description="App-level token (xapp-…) for Socket Mode; unset: no interactions.",
     )
     slack_permissions_file: Path | None = Field(
         None, description="JSON file of Slack admins (global and per channel)."
@@ -110,6 +128,22 @@ class Settings(BaseModel):
         if not value.startswith(_DATABASE_URL_PREFIXES):
             raise ValueError("must start with sqlite:///, postgresql:// or postgres://")
         return value
+
+    @field_validator("ingest_api_keys", "view_api_keys", mode="before")
+    @classmethod
+    def _check_api_keys(cls, value: object) -> object:
+        """Comma-separated keys; each long and plain enough to be a bearer token."""
+        if not isinstance(value, str):
+            return value
+        keys = tuple(key.strip() for key in value.split(",") if key.strip())
+        for position, key in enumerate(keys, start=1):
+            if len(key) < MIN_API_KEY_LENGTH:
+                raise ValueError(f"key {position} is shorter than {MIN_API_KEY_LENGTH} characters")
+            if not all("!" <= char <= "~" for char in key):
+                raise ValueError(
+                    f"key {position} has a character other than printable ASCII (no spaces)"
+                )
+        return keys
 
     @field_validator("routes_file", "slack_permissions_file")
     @classmethod
@@ -176,6 +210,10 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_TOPIC_PREFIX": "topic_prefix",
     "ALERTFOLD_ROUTES_FILE": "routes_file",
     "ALERTFOLD_MAX_BODY_BYTES": "max_body_bytes",
+    "ALERTFOLD_INGEST_API_KEYS": "ingest_api_keys",
+    "ALERTFOLD_VIEW_API_KEYS": "view_api_keys",
+    "ALERTFOLD_RATE_LIMIT_PER_SECOND": "rate_limit_per_second",
+    "ALERTFOLD_RATE_LIMIT_BURST": "rate_limit_burst",
     "SLACK_BOT_TOKEN": "slack_bot_token",
     "SLACK_APP_TOKEN": "slack_app_token",
     "ALERTFOLD_SLACK_PERMISSIONS_FILE": "slack_permissions_file",
@@ -216,8 +254,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 
 def _shown(field: str, value: object) -> str:
     """A value as an error message may show it: secrets never appear in logs."""
-    if field in ("slack_bot_token", "slack_app_token"):
+    if field in _SECRET_FIELDS:
         return "(hidden)"
     if field == "database_url" and isinstance(value, str):
-        return repr(re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", value))
+        return repr(re.sub(r"://([^:/@]*):[^/]*@", r"://\1:***@", value))
     return repr(value)

@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import install_error_handlers
 from gateways.api.history import history_router
@@ -80,6 +81,9 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     install_request_metrics(app, metrics)
     app.include_router(ingest_router(deps, metrics))
     app.include_router(views_router(deps))
-    app.include_router(history_router(deps))
-    app.include_router(metrics_router(metrics, deps.store))
+    view_key = [Depends(require(deps.view_keys))]
+    app.include_router(history_router(deps), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE)
+    app.include_router(
+        metrics_router(metrics, deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
+    )
     return app

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from domain.routing import RouteTable
 from gateways.alert_publisher import AlertPublisher
+from gateways.api.auth import ApiKeys
+from gateways.api.rate_limit import ChannelRateLimiter
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
 
@@ -23,3 +25,7 @@ class ApiDependencies:
     max_body_bytes: int
     # Issue history and past states; without it those endpoints answer 503.
     audit: AuditStore | None = field(default=None)
+    # Keys for ingest and for the views (empty: open); the per-channel limit (None: off).
+    ingest_keys: ApiKeys = field(default_factory=ApiKeys)
+    view_keys: ApiKeys = field(default_factory=ApiKeys)
+    rate_limiter: ChannelRateLimiter | None = field(default=None)

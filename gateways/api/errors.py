@@ -11,16 +11,19 @@ from gateways.alert_publisher import BrokerUnavailable
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"error": error.message}, status_code=error.status)
+        return JSONResponse(
+            {"error": error.message}, status_code=error.status, headers=error.headers
+        )
 
     @app.exception_handler(AlertRejected)
     async def _rejected(_: Request, error: AlertRejected) -> JSONResponse:

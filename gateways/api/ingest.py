@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from domain.intake import Admission, admit_alertmanager, admit_alerts
+from gateways.alert_publisher import BrokerUnavailable
+from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
+from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
 from infra.alert_wire import encode_alert
 
 
 def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
-    router = APIRouter(tags=["ingest"])
+    router = APIRouter(tags=["ingest"], dependencies=[Depends(require(deps.ingest_keys))])
 
     async def publish(admission: Admission) -> Response:
         metrics.alerts["ignored"] += admission.ignored
         if not admission.accepted:
             return Response(status_code=204)
+        per_channel = Counter(a.slack_channel_id or "" for a in admission.accepted)
+        _take_tokens(deps, metrics, per_channel)
         received_at = deps.clock()
-        await deps.publisher.publish(
-            [(a.slack_channel_id or "", encode_alert(a, received_at)) for a in admission.accepted]
-        )
+        try:
+            await deps.publisher.publish(
+                [
+                    (a.slack_channel_id or "", encode_alert(a, received_at))
+                    for a in admission.accepted
+                ]
+            )
+        except BrokerUnavailable:
+            if deps.rate_limiter is not None:
+                deps.rate_limiter.give_back(per_channel)  # nothing was accepted
+            raise
         metrics.alerts["accepted"] += len(admission.accepted)
         return JSONResponse(
             {"accepted": len(admission.accepted), "ignored": admission.ignored}, status_code=202
@@ -79,7 +93,13 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         202: {"description": "stored on the alerts topic, acknowledged by the broker"},
         204: {"description": "nothing to store: no alerts, or every alert was ignored"},
         400: {"description": "invalid body; `problems` lists each field"},
+        **UNAUTHORIZED_RESPONSE,
         413: {"description": "body too large"},
+        429: {
+            "description": "a channel's rate limit is exhausted: nothing was accepted; retry "
+            "after `Retry-After` seconds (also `RateLimit-Limit`, `RateLimit-Remaining`, "
+            "`RateLimit-Reset`)"
+        },
         503: {"description": "Kafka unreachable: nothing was accepted"},
     }
     for path in ("/alert", "/alerts", "/alert/{channel}", "/alerts/{channel}"):
@@ -91,3 +111,13 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             path, prometheus, methods=["POST"], responses=responses, openapi_extra=alertmanager_body
         )
     return router
+
+
+def _take_tokens(deps: ApiDependencies, metrics: ApiMetrics, per_channel: Counter[str]) -> None:
+    """Refuse the whole request, before anything is published, when a channel is over its rate."""
+    if deps.rate_limiter is None:
+        return
+    refused = deps.rate_limiter.take(per_channel)
+    if refused is not None:
+        metrics.alerts["rate_limited"] += sum(per_channel.values())
+        raise ApiError(429, refused.message, headers=refused.headers())

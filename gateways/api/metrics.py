@@ -45,7 +45,7 @@ class ApiMetrics:
             "# TYPE alertfold_ingest_alerts_total counter",
             *(
                 f'alertfold_ingest_alerts_total{{outcome="{o}"}} {self.alerts[o]}'
-                for o in ("accepted", "ignored")
+                for o in ("accepted", "ignored", "rate_limited")
             ),
             "# HELP alertfold_issues Issues in the lookup view, by status.",
             "# TYPE alertfold_issues gauge",

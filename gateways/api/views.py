@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.history import issue_at
@@ -15,15 +16,21 @@ from gateways.api.history import issue_at
 
 def views_router(deps: ApiDependencies) -> APIRouter:
     router = APIRouter()
+    # Views need a view key when keys are set; /ping and /health stay open for probes.
+    guarded: dict[str, Any] = {
+        "dependencies": [Depends(require(deps.view_keys))],
+        "responses": UNAUTHORIZED_RESPONSE,
+    }
 
-    @router.get("/issues", tags=["views"])
+    @router.get("/issues", tags=["views"], **guarded)
     def list_issues(
         channel_id: str | None = None,
         status: Literal["open", "resolved", "archived"] | None = None,
         correlation_id: str | None = None,
         slack_ts: str | None = Query(None, description="The ts of the issue's Slack message."),
         limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        # Both databases take 64-bit offsets; a larger one was a 500 from SQLite.
+        offset: int = Query(0, ge=0, le=2**63 - 1),
     ) -> dict[str, Any]:
         issues = deps.store.list_issues(
             channel_id=channel_id.upper() if channel_id else None,
@@ -35,7 +42,7 @@ def views_router(deps: ApiDependencies) -> APIRouter:
         )
         return {"issues": issues, "count": len(issues), "limit": limit, "offset": offset}
 
-    @router.get("/issues/{issue_id}", tags=["views"])
+    @router.get("/issues/{issue_id}", tags=["views"], **guarded)
     def get_issue(
         issue_id: str,
         at: str | None = Query(
@@ -51,14 +58,14 @@ def views_router(deps: ApiDependencies) -> APIRouter:
             raise ApiError(404, f"no issue with id {issue_id}")
         return issue
 
-    @router.get("/channels", tags=["views"])
+    @router.get("/channels", tags=["views"], **guarded)
     def channels() -> list[dict[str, Any]]:
         return [
             {"id": c["channel_id"], **{k: v for k, v in c.items() if k != "channel_id"}}
             for c in deps.store.active_channels()
         ]
 
-    @router.get("/mappings", tags=["views"])
+    @router.get("/mappings", tags=["views"], **guarded)
     def mappings() -> list[dict[str, Any]]:
         return deps.routes.describe()
 
