@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit lint install clean
+.PHONY: run test test-unit lint install clean bench
 
 $(STAMP): pyproject.toml
 	@echo "==> creating virtualenv and installing alertfold (first run only)"
@@ -24,6 +24,9 @@ test: install
 
 test-unit: install
 	$(BIN)/pytest tests/unit
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -51,25 +51,21 @@ class IssueSnapshot(BaseModel):
     resolved_at: datetime | None = None
     resolution: Resolution | None = None
     archived_at: datetime | None = None
-    escalation_level: int = Field(
-        0, description="How many of the latest alert's escalation points have been applied."
-    )
+    # How many of the latest alert's escalation points have been applied.
+    escalation_level: int = 0
     mentions: list[str] = Field(
         default_factory=list, description="Mentions of the escalation point last applied."
     )
-    slack_ts: str | None = Field(None, description="The issue's Slack message, once posted.")
-    acknowledged_by: dict[str, Any] | None = Field(
-        None, description="Who acknowledged the issue: {kind, id, name}."
-    )
+    slack_ts: str | None = None  # the issue's Slack message, once posted
+    # Who acted, as {kind, id, name}: acknowledged, investigates, muted, resolved by hand.
+    acknowledged_by: dict[str, Any] | None = None
     acknowledged_at: datetime | None = None
     investigated_by: dict[str, Any] | None = None
     muted_by: dict[str, Any] | None = None
-    resolved_by: dict[str, Any] | None = Field(None, description="Who resolved it by hand.")
-    presentable: bool = Field(
-        True,
-        description="False while the issue waits out its notification delay, and for good "
-        "when it was resolved before the delay passed: presenters show nothing then.",
-    )
+    resolved_by: dict[str, Any] | None = None
+    # False while the issue waits out its notification delay, and for good when it was
+    # resolved before the delay passed: presenters show nothing then.
+    presentable: bool = True
     last_alert: dict[str, Any] = Field(
         description="The latest alert of the issue, as Slack Manager alert JSON (camelCase)."
     )

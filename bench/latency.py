@@ -1,0 +1,235 @@
+"""End-to-end latency at a paced rate: `POST /alerts` accepted → visible in the lookup view.
+
+Worker, projector and API run as in production (clock on). Every 10 ms one POST carries the
+next `rate / 100` alerts, each with its own correlation id. The bench consumes `issue-events`
+to learn when the fold decided each alert (fold latency, every alert); for one alert in
+`SAMPLE_EVERY` it then polls `GET /issues?correlation_id=` until the view shows the issue
+(end-to-end latency), starting every 5 ms and backing off to 40 ms. Polling a sample, and only
+after the fold decided, keeps the probes' load on the API small; the rate the posts actually
+reached is reported beside the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka.structs import ConsumerRecord
+
+from bench.alerts import alert_json
+from bench.context import BenchContext
+from bench.figures import Figure, Target
+from bench.kafka_io import consume
+from bench.profiling import Profiler
+from bench.stats import milliseconds, percentile
+
+CHANNELS = 16
+TICK_S = 0.010
+SAMPLE_EVERY = 20
+POLL_FIRST_S = 0.005
+POLL_MAX_S = 0.040
+PROBES = 8
+
+
+@dataclass
+class Timings:
+    """When each alert of one run was accepted, decided by the fold and visible in the view."""
+
+    run: str
+    accepted: dict[str, float] = field(default_factory=dict)
+    decided: dict[str, float] = field(default_factory=dict)
+    visible: dict[str, float] = field(default_factory=dict)
+    waiting: dict[str, asyncio.Event] = field(default_factory=dict)
+    posting_s: float = 0.0
+
+    def on_event(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        correlation_id = json.loads(record.value or b"{}").get("correlation_id", "")
+        if correlation_id.split("-issue-")[0] not in (self.run, f"{self.run}w"):
+            return  # an earlier run's event
+        self.decided.setdefault(correlation_id, time.perf_counter())
+        if correlation_id in self.waiting:
+            self.waiting[correlation_id].set()
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    """At the target's rate, then (full runs) at a tenth of it: the pipeline's own latency
+    when it is not saturated, to read the first figure against."""
+    rates = (200,) if ctx.quick else (1_000, 100)
+    seconds = ctx.size(10, 2)
+    measured = []
+    with ctx.product("latency") as product:
+        for part in ("worker", "projector", "api"):
+            product.start(part)
+        output = ctx.profiles_dir / "latency-worker"
+        profiler = Profiler.attach(product.pid("worker"), output) if ctx.profile else None
+        for number, rate in enumerate(rates):
+            ctx.say(f"warming up, then {rate:,} alerts/s for {seconds} s")
+            timings = Timings(run=f"r{number}")
+            topic = product.topic("issue-events")
+            asyncio.run(
+                _measure(ctx, product.api_url, product.bootstrap, topic, rate, seconds, timings)
+            )
+            measured.append((rate, timings))
+            product.check_alive()
+        profile = profiler.finish() if profiler else None
+    figures = _figures(ctx, *measured[0], seconds, profile, primary=True)
+    for rate, timings in measured[1:]:
+        figures += _figures(ctx, rate, timings, seconds, None, primary=False)
+    return figures
+
+
+def _figures(
+    ctx: BenchContext,
+    rate: int,
+    timings: Timings,
+    seconds: int,
+    profile: dict[str, Any] | None,
+    *,
+    primary: bool,
+) -> list[Figure]:
+    fold = [timings.decided[c] - timings.accepted[c] for c in timings.accepted]
+    e2e = [timings.visible[c] - timings.accepted[c] for c in timings.visible]
+    setup = {
+        "rate_alerts_per_s": rate,
+        "seconds": seconds,
+        "post_every_ms": TICK_S * 1000,
+        "alerts_per_post": round(rate * TICK_S),
+        "posted_rate_alerts_per_s": round(len(timings.accepted) / timings.posting_s),
+        "sampled": f"1 in {SAMPLE_EVERY} ({len(e2e)} samples)",
+        "fold_p50_ms": round(milliseconds(percentile(fold, 50)), 1),
+        "fold_p99_ms": round(milliseconds(percentile(fold, 99)), 1),
+        "partitions": ctx.partitions,
+        "parts": "worker, projector, api (SQLite), clock on",
+        **({"worker_profile": profile} if profile else {}),
+    }
+    at = "" if primary else f" at {rate:,}/s"
+    targets = {50: Target(50, False), 99: Target(250, False)} if primary else {}
+    return [
+        Figure(
+            "latency",
+            f"accepted → visible{at}, p{p}",
+            milliseconds(percentile(e2e, p)),
+            "ms",
+            targets.get(p),
+            setup,
+        )
+        for p in (50, 99)
+    ]
+
+
+async def _measure(
+    ctx: BenchContext,
+    url: str,
+    bootstrap: str,
+    topic: str,
+    rate: int,
+    seconds: int,
+    timings: Timings,
+) -> None:
+    count = rate * seconds
+    warm = [alert_json(i, channels=CHANNELS, run=f"{timings.run}w") for i in range(CHANNELS)]
+    consumer = asyncio.create_task(
+        consume(
+            bootstrap,
+            topic,
+            ctx.partitions,
+            count + len(warm),
+            timeout=120 + count / 50,
+            on_record=timings.on_event,
+            # An issue may have more events than its alert (a deadline that fired, say).
+            until=lambda: len(timings.decided) >= count + len(warm),
+        )
+    )
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http, _probe_client() as probe:
+        # The first alert of each channel pays for connections and topic metadata: not counted.
+        await _post(http, url, json.dumps(warm).encode())
+        while len(timings.decided) < len(warm):
+            await asyncio.sleep(0.05)
+        paced = _paced(ctx, http, probe, url, _posts(rate, count, timings.run), timings)
+        await asyncio.wait_for(paced, timeout=120 + count / 50)
+        await consumer
+
+
+def _posts(rate: int, count: int, run: str) -> list[tuple[list[str], bytes]]:
+    """Each POST's correlation ids and body, encoded before the clock starts."""
+    per_post = max(1, round(rate * TICK_S))
+    posts = []
+    for first in range(0, count, per_post):
+        last = min(first + per_post, count)
+        alerts = [alert_json(i, channels=CHANNELS, run=run) for i in range(first, last)]
+        posts.append(([str(a["correlationId"]) for a in alerts], json.dumps(alerts).encode()))
+    return posts
+
+
+async def _paced(
+    ctx: BenchContext,
+    http: httpx.AsyncClient,
+    probe: httpx.AsyncClient,
+    url: str,
+    posts: list[tuple[list[str], bytes]],
+    timings: Timings,
+) -> None:
+    """One POST every `TICK_S`, not waiting for answers (an open loop, as producers are)."""
+    tasks: list[asyncio.Task[None]] = []
+    progress = ctx.progress("posted", len(posts))
+    started = time.perf_counter()
+    for number, (ids, body) in enumerate(posts):
+        await asyncio.sleep(max(0.0, started + number * TICK_S - time.perf_counter()))
+        tasks.append(asyncio.create_task(_send(http, probe, url, ids, body, timings)))
+        progress(number + 1)
+    timings.posting_s = time.perf_counter() - started
+    shown = ctx.progress("visible (sampled)", len(timings.waiting))
+    while not all(task.done() for task in tasks):
+        shown(len(timings.visible))
+        await asyncio.sleep(0.5)
+    await asyncio.gather(*tasks)
+    shown(len(timings.visible))
+
+
+async def _send(
+    http: httpx.AsyncClient,
+    probe: httpx.AsyncClient,
+    url: str,
+    ids: list[str],
+    body: bytes,
+    timings: Timings,
+) -> None:
+    sampled = [c for c in ids if int(c.rsplit("-", 1)[1]) % SAMPLE_EVERY == 0]
+    for correlation_id in sampled:
+        timings.waiting[correlation_id] = asyncio.Event()
+    await _post(http, url, body)
+    now = time.perf_counter()
+    for correlation_id in ids:
+        timings.accepted[correlation_id] = now
+    await asyncio.gather(*(_probe(probe, url, c, timings) for c in sampled))
+
+
+async def _post(http: httpx.AsyncClient, url: str, body: bytes) -> None:
+    headers = {"content-type": "application/json"}
+    response = await http.post(f"{url}/alerts", content=body, headers=headers)
+    if response.status_code != 202:
+        raise AssertionError(f"POST /alerts answered {response.status_code}: {response.text}")
+
+
+def _probe_client() -> httpx.AsyncClient:
+    """The probes' own connections, so they never hold up a POST."""
+    limits = httpx.Limits(max_connections=PROBES, max_keepalive_connections=PROBES)
+    return httpx.AsyncClient(limits=limits, timeout=60)
+
+
+async def _probe(probe: httpx.AsyncClient, url: str, correlation_id: str, timings: Timings) -> None:
+    """Once the fold decided, ask the view until it shows the issue, backing off to 40 ms."""
+    await timings.waiting[correlation_id].wait()
+    pause = POLL_FIRST_S
+    while True:
+        response = await probe.get(f"{url}/issues", params={"correlation_id": correlation_id})
+        if response.json()["count"]:
+            timings.visible[correlation_id] = time.perf_counter()
+            return
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, POLL_MAX_S)
