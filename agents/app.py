@@ -36,6 +36,10 @@ def create_worker_app(
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # A dead letter carries its input base64-encoded, and `alerts` takes values up to
+        # 8 MB: with Faust's 1 MB default one large bad alert crashed the agent for good.
+        # 16 MB is the dead-letter topic's own limit.
+        producer_max_request_size=16 * 1024 * 1024,
         web_enabled=False,
         autodiscover=False,
         worker_redirect_stdouts=False,

@@ -26,6 +26,7 @@ class AlertPublisher:
         self._timeout = timeout
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         """Connect lazily, so the API starts (and reports 503) while the broker is down."""
@@ -58,12 +59,35 @@ class AlertPublisher:
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
         except (KafkaError, TimeoutError, OSError) as error:
             log.warning("publishing %d alert(s) failed: %s", len(records), _describe(error))
+            self._retire(producer)
             raise BrokerUnavailable(_describe(error)) from None
+
+    def _retire(self, producer: AIOKafkaProducer) -> None:
+        """Replace a producer that failed: the next request starts a fresh one.
+
+        An idempotent producer whose batches timed out while the broker was away keeps a
+        gap in its sequence numbers, and after the broker returns it fails every send with
+        OutOfOrderSequenceNumber; a new producer (new producer id) has no gap. The old one
+        is stopped in the background, bounded, so no request waits for its flush.
+        """
+        if self._producer is producer:
+            self._producer = None
+            task = asyncio.create_task(_stop_within(producer, self._timeout))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        await asyncio.gather(*self._retiring)
+
+
+async def _stop_within(producer: AIOKafkaProducer, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), timeout)
+    except (KafkaError, TimeoutError, OSError) as error:
+        log.info("a retired Kafka producer did not stop cleanly: %s", _describe(error))
 
 
 def _describe(error: BaseException) -> str:

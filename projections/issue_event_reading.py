@@ -6,6 +6,7 @@ themselves (no consumer group) and keep their positions in their read model.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,22 @@ def reader_clients(
     )
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
     return consumer, admin
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop the consumer; only a cancellation of the caller itself propagates.
+
+    aiokafka 0.14's `stop()` cancels its pending fetch tasks and awaits them, so it raises
+    their `CancelledError` when the broker went away mid-fetch. Let through, that ends a
+    reader's reconnect loop (and its process) at the first broker outage.
+    """
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.debug("stopping the consumer surfaced its own fetch's cancellation; ignored")
 
 
 async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> set[int]:

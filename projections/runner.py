@@ -33,6 +33,7 @@ from projections.issue_event_reading import (
     decode_records,
     one_line,
     reader_clients,
+    stop_consumer,
     topic_partitions,
 )
 from projections.lookup_store import LookupStore
@@ -140,7 +141,7 @@ class LookupProjector:
             finally:
                 self._ready.clear()
                 self._consumer = None
-                await consumer.stop()
+                await stop_consumer(consumer)
                 await admin.close()
         except BaseException as exc:
             self._failure = exc
@@ -213,7 +214,7 @@ class LookupProjector:
                 await consumer.start()
                 await admin.start()
             except Exception as exc:
-                await consumer.stop()
+                await stop_consumer(consumer)
                 await admin.close()
                 log.warning(
                     "projection %s: cannot reach Kafka at %s (%s); retrying in %.1fs",
