@@ -27,6 +27,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from projections.catching_up import CatchingUp
 from projections.generations import GenerationRetired
 from projections.issue_event_reading import (
     Record,
@@ -42,7 +43,7 @@ from projections.retention import RetentionPolicy
 log = logging.getLogger(__name__)
 
 
-class LookupProjector:
+class LookupProjector(CatchingUp):
     """An asyncio loop: poll a batch, decode it, apply it in a worker thread, repeat.
 
     `applied_offsets` (partition → next offset, as committed to the store) and the counters
@@ -154,53 +155,6 @@ class LookupProjector:
         """Ask `run()` to finish after the batch in progress, and wait until it has."""
         self._stopping.set()
         await self._finished.wait()
-
-    async def wait_until_caught_up(self, timeout: float) -> None:
-        """Wait until everything on the topic when called is applied to the store.
-
-        Raises `TimeoutError` naming the lagging partitions if that takes longer, and
-        `RuntimeError` if the projector stops or fails meanwhile.
-        """
-        deadline = time.monotonic() + timeout
-        while not self._ready.is_set():
-            self._check_alive()
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"projector {self.projection!r} not consuming {self.topic!r} "
-                    f"after {timeout:.1f}s"
-                )
-            await asyncio.sleep(0.02)
-        consumer = self._consumer
-        if consumer is None:
-            raise RuntimeError(f"projector {self.projection!r} stopped")
-        partitions = [TopicPartition(self.topic, p) for p in sorted(self._positions)]
-        async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
-            ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        targets = {tp.partition: offset for tp, offset in ends.items()}
-        while True:
-            lagging = {
-                partition: (self._positions.get(partition, 0), end)
-                for partition, end in targets.items()
-                if self._positions.get(partition, 0) < end
-            }
-            if not lagging:
-                return
-            self._check_alive()
-            if time.monotonic() >= deadline:
-                detail = ", ".join(f"{p}: at {at} of {end}" for p, (at, end) in lagging.items())
-                raise TimeoutError(
-                    f"projector {self.projection!r} behind on {self.topic!r} "
-                    f"after {timeout:.1f}s ({detail})"
-                )
-            await asyncio.sleep(0.02)
-
-    def _check_alive(self) -> None:
-        if self._failure is not None:
-            raise RuntimeError(
-                f"projector {self.projection!r} failed: {self._failure!r}"
-            ) from self._failure
-        if self._stopping.is_set():
-            raise RuntimeError(f"projector {self.projection!r} stopped")
 
     # -- start-up ------------------------------------------------------------------------
 
