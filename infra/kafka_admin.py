@@ -32,23 +32,50 @@ async def ensure_topics(
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15000)
     await _start_with_retry(admin, bootstrap_servers, timeout)
+    deadline = asyncio.get_running_loop().time() + timeout
     try:
-        existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config))
-                        for s in missing
-                    ]
+        while missing := await _missing(admin, specs):
+            refused = await _create(admin, missing)
+            if not refused:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise TopologyError(
+                    "Kafka refused to create topics: "
+                    + "; ".join(f"{name}: {reason}" for name, reason in refused.items())
                 )
-                log.info("created topics %s", ", ".join(s.name for s in missing))
-            except TopicAlreadyExistsError:
-                pass
+            # A broker that just started is fenced for a moment and refuses every topic.
+            log.info("Kafka refused topics (%s); retrying", "; ".join(refused.values()))
+            await asyncio.sleep(1)
         await _check_partitions(admin, specs)
     finally:
         await admin.close()
+
+
+async def _missing(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[TopicSpec]:
+    existing = set(await admin.list_topics())
+    return [spec for spec in specs if spec.name not in existing]
+
+
+async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> dict[str, str]:
+    """Create the topics; returns those the broker refused, with its reason."""
+    try:
+        response = await admin.create_topics(
+            [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in specs]
+        )
+    except TopicAlreadyExistsError:
+        return {}
+    refused = {
+        str(error[0]): str(error[2] or f"error code {error[1]}")
+        for error in response.topic_errors
+        if error[1] not in (0, _TOPIC_ALREADY_EXISTS)
+    }
+    created = [s.name for s in specs if s.name not in refused]
+    if created:
+        log.info("created topics %s", ", ".join(created))
+    return refused
+
+
+_TOPIC_ALREADY_EXISTS = 36
 
 
 async def _start_with_retry(admin: AIOKafkaAdminClient, servers: str, timeout: float) -> None:

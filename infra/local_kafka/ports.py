@@ -80,8 +80,12 @@ def pick_ports(port: int, controller_port: int) -> tuple[int, int]:
     return port, controller_port
 
 
+# CreateTopics error codes that mean the broker could create a topic: none, already exists.
+_CREATABLE = (0, 36)
+
+
 async def _metadata_answers(bootstrap: str, timeout: float) -> bool:
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     timeout_ms = max(1000, int(timeout * 1000))
     admin = AIOKafkaAdminClient(
@@ -92,10 +96,18 @@ async def _metadata_answers(bootstrap: str, timeout: float) -> bool:
     try:
         await asyncio.wait_for(admin.start(), timeout)
         cluster: dict[str, Any] = await asyncio.wait_for(admin.describe_cluster(), timeout)
+        if not cluster.get("brokers"):
+            return False
+        # A KRaft broker answers metadata while still fenced, and then refuses to create
+        # topics ("All brokers are currently fenced"); a dry-run creation tells them apart.
+        probe = NewTopic("__alertfold_readiness_probe", 1, 1)
+        response = await asyncio.wait_for(
+            admin.create_topics([probe], timeout_ms=timeout_ms, validate_only=True), timeout
+        )
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
-    return bool(cluster.get("brokers"))
+    return all(error[1] in _CREATABLE for error in response.topic_errors)
 
 
 def metadata_answers(bootstrap: str, timeout: float = 5.0) -> bool:
