@@ -1,9 +1,8 @@
 """The benchmarks `python -m bench` knows, in the order it runs them.
 
-To add one (the Slack storm benchmark, say): write a module with `run(ctx: BenchContext) ->
-list[Figure]` that starts what it needs through `ctx.product(...)` and sizes itself with
-`ctx.size(full, quick)`, then add a `Benchmark` line here. `--only NAME` and the table, JSON
-and plot pick it up from this list.
+To add one: write a module with `run(ctx: BenchContext) -> list[Figure]` that starts what it
+needs through `ctx.product(...)` and sizes itself with `ctx.size(full, quick)`, then add a
+`Benchmark` line here. `--only NAME` and the table, JSON and plot pick it up from this list.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import floor, fold, ingest, latency, replay, views
+from bench import floor, fold, ingest, latency, replay, storm, views
 from bench.context import BenchContext
 from bench.figures import Figure
 
@@ -31,6 +30,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("replay", "alertfold replay of issue events into fresh tables", replay.run),
     Benchmark("views", "GET /issues?channel_id= and /issues/{id}, concurrent", views.run),
     Benchmark("memory", "worker RSS holding many open issues", fold.run_memory),
+    Benchmark("storm", "10,000 alerts, 100 issues, one channel, shown in a local Slack", storm.run),
 )
 
 

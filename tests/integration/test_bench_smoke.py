@@ -45,7 +45,7 @@ def test_quick_bench_prints_the_table_and_writes_json_and_png(
 
 def test_an_unknown_benchmark_is_refused_with_the_known_names() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--only", "storm"],
+        [sys.executable, "-m", "bench", "--only", "slack-flood"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -53,4 +53,4 @@ def test_an_unknown_benchmark_is_refused_with_the_known_names() -> None:
     )
 
     assert done.returncode == 2
-    assert "no benchmark named 'storm'; known: floor, fold" in done.stderr
+    assert "no benchmark named 'slack-flood'; known: floor, fold" in done.stderr
