@@ -15,6 +15,7 @@ from domain.alert import problems_from
 from domain.errors import summarise
 from domain.interactions import Interaction
 from infra.alert_wire import UndecodableAlert
+from infra.wire_envelope import open_envelope
 
 INTERACTION_SCHEMA_VERSION = 1
 
@@ -30,18 +31,7 @@ def encode_interaction(interaction: Interaction) -> bytes:
 
 def decode_interaction(raw: bytes | None) -> Interaction:
     """The interaction, or `UndecodableAlert` (dead-lettered like any bad input) saying why."""
-    try:
-        obj = json.loads(raw or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UndecodableAlert(f"interaction is not valid JSON: {error}") from None
-    if not isinstance(obj, dict) or obj.get("type") != "interaction":
-        raise UndecodableAlert('expected a JSON object with "type": "interaction"')
-    if obj.get("schema_version") != INTERACTION_SCHEMA_VERSION:
-        raise UndecodableAlert(
-            f"unknown interaction schema_version {obj.get('schema_version')!r}: this worker "
-            f"reads {INTERACTION_SCHEMA_VERSION}"
-        )
-    fields = {k: v for k, v in obj.items() if k not in ("type", "schema_version")}
+    fields = open_envelope(raw, "interaction", INTERACTION_SCHEMA_VERSION)
     try:
         return Interaction.model_validate(fields)
     except ValidationError as error:

@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 
 from infra.alert_wire import UndecodableAlert
+from infra.wire_envelope import open_envelope
 
 TICK_SCHEMA_VERSION = 1
 
@@ -23,19 +24,9 @@ def encode_tick(at: datetime) -> bytes:
 
 def decode_tick(raw: bytes | None) -> datetime:
     """The tick's time, or `UndecodableAlert` (dead-lettered like a bad alert) saying why."""
+    fields = open_envelope(raw, "tick", TICK_SCHEMA_VERSION)
     try:
-        obj = json.loads(raw or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UndecodableAlert(f"tick is not valid JSON: {error}") from None
-    if not isinstance(obj, dict) or obj.get("type") != "tick":
-        raise UndecodableAlert('expected a JSON object with "type": "tick"')
-    if obj.get("schema_version") != TICK_SCHEMA_VERSION:
-        raise UndecodableAlert(
-            f"unknown tick schema_version {obj.get('schema_version')!r}: this worker reads "
-            f"{TICK_SCHEMA_VERSION}"
-        )
-    try:
-        at = datetime.fromisoformat(str(obj.get("at")))
+        at = datetime.fromisoformat(str(fields.get("at")))
     except ValueError:
         raise UndecodableAlert('tick "at" is not an RFC 3339 timestamp') from None
     if at.tzinfo is None:
