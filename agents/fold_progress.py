@@ -109,7 +109,7 @@ class FoldProgress:
         return int(stored) if stored else None
 
     def move(self, topic: str, partition: int, next_offset: int) -> None:
-        """Record a position that is not an input's: how far the decisions' events are stated."""
+        """Record the next offset of a partition: of an input, or how far events are stated."""
         self._table[f"{topic}:{partition}"] = str(next_offset).encode()
 
     async def missed_before(self, record: InputRecord) -> list[InputRecord] | None:
@@ -142,11 +142,7 @@ class FoldProgress:
 
     def advance(self, record: InputRecord) -> None:
         """Record that this record's effects are durable."""
-        self._table[_key(record)] = str(record.offset + 1).encode()
-
-
-def _key(record: InputRecord) -> str:
-    return f"{record.topic}:{record.partition}"
+        self.move(record.topic, record.partition, record.offset + 1)
 
 
 class GapReader:
