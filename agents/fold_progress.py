@@ -85,7 +85,9 @@ class InputReader(Protocol):
 
     async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]: ...
 
-    async def read_to_end(self, topic: str, partition: int, start: int) -> list[InputRecord]: ...
+    async def read_to_end(
+        self, topic: str, partition: int, start: int, limit: int | None = None
+    ) -> list[InputRecord]: ...
 
 
 class FoldProgress:
@@ -152,8 +154,10 @@ class GapReader:
         self._servers = bootstrap_servers
         self._timeout = timeout
 
-    async def read_to_end(self, topic: str, partition: int, start: int) -> list[InputRecord]:
-        """Records from `start` up to the partition's current end."""
+    async def read_to_end(
+        self, topic: str, partition: int, start: int, limit: int | None = None
+    ) -> list[InputRecord]:
+        """Records from `start` up to the partition's current end (at most `limit`)."""
         tp = TopicPartition(topic, partition)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._servers, group_id=None)
         await consumer.start()
@@ -162,6 +166,8 @@ class GapReader:
         finally:
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer.stop()
+        if limit is not None:
+            end = min(end, start + limit)
         return await self.read(topic, partition, start, end) if end > start else []
 
     async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]:

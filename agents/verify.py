@@ -228,7 +228,9 @@ class _MemoryLog:
     async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]:
         return [r for r in self._records.get(topic, []) if start <= r.offset < end]
 
-    async def read_to_end(self, topic: str, partition: int, start: int) -> list[InputRecord]:
+    async def read_to_end(
+        self, topic: str, partition: int, start: int, limit: int | None = None
+    ) -> list[InputRecord]:
         return []  # nothing to recover: the scratch fold never crashed
 
 
