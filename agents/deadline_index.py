@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from agents.issue_table import Slot, channel_of, partition_for_channel
+from agents.issue_table import Slot, is_slot_key, partition_of_key
 from domain.deadlines import next_due
 
 SlotItems = Callable[[], Iterable[tuple[str, bytes | None]]]
@@ -55,7 +55,7 @@ class DeadlineIndex:
         if partition not in self._heaps:
             self._heaps[partition] = []
             for key, raw in self._slot_items():
-                if raw and self._partition_of(key) == partition:
+                if raw and is_slot_key(key) and self._partition_of(key) == partition:
                     slot = Slot.model_validate_json(raw)
                     self._set(partition, key, next_due(slot.issue))
         return self._heaps[partition]
@@ -69,4 +69,4 @@ class DeadlineIndex:
             heapq.heappush(self._heaps[partition], (due, key))
 
     def _partition_of(self, key: str) -> int:
-        return partition_for_channel(channel_of(key), self._partitions)
+        return partition_of_key(key, self._partitions)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import faust
@@ -36,6 +37,7 @@ from agents.input_decisions import (
     Decided,
     Ignored,
     Reroute,
+    SilenceToFold,
     decide_alert,
     decide_interaction,
 )
@@ -44,17 +46,24 @@ from agents.issue_table import (
     Slot,
     SlotTable,
     channel_of,
+    is_slot_key,
+    partition_for_channel,
+    partition_of_key,
+    read_silence_book,
     read_slot,
+    write_silence_book,
     write_slot,
 )
 from agents.staged_table import StagedTable
 from agents.topics import Topics
 from domain.deadlines import next_due
 from domain.errors import DomainError
-from domain.fold import FoldOutcome, TickReceived, fold_tick
+from domain.fold import FoldOutcome, SilencesChanged, TickReceived, fold_silences, fold_tick
+from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.routing import RouteTable
 from infra.alert_wire import DeadLetter, UndecodableAlert
+from infra.interaction_wire import IssueHandover, SilenceSet, encode_handover
 from infra.tick_wire import decode_tick
 
 log = logging.getLogger("alertfold.fold")
@@ -218,6 +227,8 @@ class AlertFolder:
             return
         if isinstance(decision, Reroute):
             await self._reroute(record, decision)
+        elif isinstance(decision, SilenceToFold):
+            await self._fold_silence(record, decision.silence_set, folded_before)
         elif isinstance(decision, Decided):
             await self._apply(record, decision)
         elif isinstance(decision, Ignored):
@@ -233,6 +244,13 @@ class AlertFolder:
             ),
             folded_before=self._progress.folded_before(record, self._inputs),
         )
+        book, starting = read_silence_book(self._table, record.partition).ticked(at, record.offset)
+        if book != read_silence_book(self._table, record.partition):
+            write_silence_book(self._table, record.partition, book)
+        tick = replace(tick, silences=book.silences)
+        if starting:
+            changed = SilencesChanged(book.silences, at, tick.position, tick.folded_before)
+            await self._reconsider_silences(record, changed, "last_tick_offset")
         for key in self.deadlines.take_due(record.partition, at):
             slot = read_slot(self._table, key)
             if slot is None or slot.issue is None:
@@ -256,6 +274,39 @@ class AlertFolder:
             return
         after = slot.model_copy(update={"issue": folded.state, "last_tick_offset": record.offset})
         await self._apply(record, Decided(channel_of(key), record.partition, key, folded, after))
+
+    async def _fold_silence(
+        self, record: InputRecord, silence_set: SilenceSet, folded_before: dict[str, int]
+    ) -> None:
+        """Keep the silence in the partition's book and reconsider every issue against it."""
+        partition = record.partition
+        book = read_silence_book(self._table, partition)
+        book = book.with_silence(silence_set.silence, at=silence_set.at)
+        write_silence_book(self._table, partition, book)
+        position = InputPosition(topic=record.topic, partition=partition, offset=record.offset)
+        changed = SilencesChanged(book.silences, silence_set.at, position, folded_before)
+        await self._reconsider_silences(record, changed, "last_interaction_offset")
+
+    async def _reconsider_silences(
+        self, record: InputRecord, changed: SilencesChanged, offset_field: str
+    ) -> None:
+        """Every live issue of the partition not yet past this record, one at a time."""
+        for key in self._slot_keys(record.partition):
+            slot = read_slot(self._table, key)
+            if slot is None or slot.issue is None or getattr(slot, offset_field) >= record.offset:
+                continue
+            folded = fold_silences(slot.issue, changed)
+            if folded.events:
+                after = slot.model_copy(update={"issue": folded.state, offset_field: record.offset})
+                decided = Decided(channel_of(key), record.partition, key, folded, after)
+                await self._apply(record, decided)
+
+    def _slot_keys(self, partition: int) -> list[str]:
+        return sorted(
+            key
+            for key in self._table
+            if is_slot_key(key) and partition_of_key(key, self._partitions) == partition
+        )
 
     async def _reroute(self, record: InputRecord, reroute: Reroute) -> None:
         same_topic = (
@@ -287,7 +338,11 @@ class AlertFolder:
                 partition=decided.partition,
                 timestamp=record.timestamp,
             )
-        write_slot(self._table, decided.slot_key, decided.slot)
+        slot = decided.slot
+        if folded.moved is not None:
+            await self._hand_over(folded.moved, folded.events)
+            slot = slot.model_copy(update={"moved_to": folded.moved.channel_id})
+        write_slot(self._table, decided.slot_key, slot)
         self.deadlines.note(decided.slot_key, next_due(folded.state))
         if folded.outcome is not FoldOutcome.GROUPED:
             first = folded.events[0]
@@ -298,6 +353,23 @@ class AlertFolder:
                 decided.channel,
                 first.correlation_id,
             )
+
+    async def _hand_over(self, moved: IssueState, events: list[IssueEventRecord]) -> None:
+        """Send the moved issue to its new channel's partition, where it is folded in order
+        with that channel's inputs. A re-fold sends it again; the arrival is recognised."""
+        move = next(e for e in events if e.type == "IssueMoved")
+        handover = IssueHandover(
+            issue=moved,
+            from_channel_id=str(move.data.get("from_channel_id") or ""),
+            reason=str(move.data.get("reason") or ""),
+            at=move.occurred_at,
+        )
+        await self._send(
+            self._topics.interactions_topic,
+            key=moved.channel_id.encode(),
+            value=encode_handover(handover),
+            partition=partition_for_channel(moved.channel_id, self._partitions),
+        )
 
     async def _dead_letter(
         self, record: InputRecord, reason: str, problems: list[dict[str, str]]

@@ -12,13 +12,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agents.fold_progress import InputRecord
-from agents.issue_table import Slot, SlotTable, partition_for_channel, read_slot, slot_key
+from agents.issue_table import (
+    Slot,
+    SlotTable,
+    partition_for_channel,
+    read_silence_book,
+    read_slot,
+    slot_key,
+)
 from domain.channel import channel_for
-from domain.fold import AlertReceived, Folded, InteractionReceived, fold_alert, fold_interaction
+from domain.fold import (
+    AlertReceived,
+    Folded,
+    InteractionReceived,
+    IssueHandedOver,
+    fold_alert,
+    fold_handover,
+    fold_interaction,
+)
 from domain.records import InputPosition
 from domain.routing import RouteTable
 from infra.alert_wire import decode_alert, encode_alert
-from infra.interaction_wire import decode_interaction
+from infra.interaction_wire import IssueHandover, SilenceSet, decode_partition_input
 
 
 @dataclass(frozen=True)
@@ -42,13 +57,20 @@ class Decided:
 
 
 @dataclass(frozen=True)
+class SilenceToFold:
+    """A silence, for every issue of the partition: the fold agent goes through them."""
+
+    silence_set: SilenceSet
+
+
+@dataclass(frozen=True)
 class Ignored:
     """The input changes nothing; `reason` says why, for the log."""
 
     reason: str
 
 
-Decision = Reroute | Decided | Ignored | None
+Decision = Reroute | Decided | SilenceToFold | Ignored | None
 
 
 def decide_alert(
@@ -66,9 +88,18 @@ def decide_alert(
         return Reroute(channel, partition, encode_alert(alert, envelope.received_at))
     key = slot_key(channel, alert.correlation_id)
     slot = read_slot(table, key)
+    if slot is not None and slot.issue is None and slot.moved_to:
+        moved_to = slot.moved_to  # the correlation id's issue moved: the alert follows it
+        target = partition_for_channel(moved_to, partitions)
+        return Reroute(
+            moved_to, target, encode_alert(alert.routed_to(moved_to), envelope.received_at)
+        )
     if slot is not None and slot.last_alert_offset >= record.offset:
         return None  # state saved, bookmark not yet: the effects are already durable
-    received = AlertReceived(alert, _position(record), envelope.received_at, folded_before)
+    silences = read_silence_book(table, partition).silences
+    received = AlertReceived(
+        alert, _position(record), envelope.received_at, folded_before, silences
+    )
     folded = fold_alert(slot.issue if slot else None, received)
     if not folded.events:
         return None
@@ -81,7 +112,12 @@ def decide_alert(
 def decide_interaction(
     record: InputRecord, table: SlotTable, partitions: int, folded_before: Mapping[str, int]
 ) -> Decision:
-    interaction = decode_interaction(record.value)
+    decoded = decode_partition_input(record.value)
+    if isinstance(decoded, SilenceSet):
+        return SilenceToFold(decoded)
+    if isinstance(decoded, IssueHandover):
+        return _decide_handover(record, decoded, table, partitions, folded_before)
+    interaction = decoded
     channel = interaction.channel_id
     partition = partition_for_channel(channel, partitions)
     if record.key != channel.encode() or record.partition != partition:
@@ -96,6 +132,44 @@ def decide_interaction(
         return Ignored(folded.reason)
     after = slot.model_copy(
         update={"issue": folded.state, "last_interaction_offset": record.offset}
+    )
+    return Decided(channel, partition, key, folded, after)
+
+
+def _decide_handover(
+    record: InputRecord,
+    handover: IssueHandover,
+    table: SlotTable,
+    partitions: int,
+    folded_before: Mapping[str, int],
+) -> Decision:
+    arriving = handover.issue
+    channel = arriving.channel_id
+    partition = partition_for_channel(channel, partitions)
+    if record.key != channel.encode() or record.partition != partition:
+        return Reroute(channel, partition, record.value or b"")
+    key = slot_key(channel, arriving.correlation_id)
+    slot = read_slot(table, key) or Slot(issue=None, last_alert_offset=-1)
+    if slot.last_interaction_offset >= record.offset:
+        return None
+    received = IssueHandedOver(
+        arriving,
+        handover.from_channel_id,
+        handover.reason,
+        handover.at,
+        _position(record),
+        folded_before,
+    )
+    folded = fold_handover(slot.issue, received)
+    if not folded.events:
+        return Ignored(folded.reason)
+    took_slot = folded.state is not None and folded.state.id == arriving.id
+    after = slot.model_copy(
+        update={
+            "issue": folded.state,
+            "last_interaction_offset": record.offset,
+            "moved_to": None if took_slot else slot.moved_to,
+        }
     )
     return Decided(channel, partition, key, folded, after)
 

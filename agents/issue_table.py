@@ -18,9 +18,12 @@ from faust.tables.table import Table
 from pydantic import BaseModel, ConfigDict
 
 from domain.issue_state import IssueState
+from domain.silence_book import SilenceBook
 from infra.topology import ISSUES_TABLE
 
 _SEPARATOR = "\x1f"  # ASCII unit separator: never valid in a channel id
+# ASCII record separator: starts the keys of a partition's own state (its silences).
+_PARTITION_STATE = "\x1e"
 
 
 def slot_key(channel_id: str, correlation_id: str) -> str:
@@ -29,6 +32,21 @@ def slot_key(channel_id: str, correlation_id: str) -> str:
 
 def channel_of(key: str) -> str:
     return key.split(_SEPARATOR, 1)[0]
+
+
+def silence_book_key(partition: int) -> str:
+    return f"{_PARTITION_STATE}silences{_SEPARATOR}{partition}"
+
+
+def is_slot_key(key: str) -> bool:
+    return not key.startswith(_PARTITION_STATE)
+
+
+def partition_of_key(key: str, partitions: int) -> int:
+    """The partition an entry lives on: its channel's, or the one a partition key names."""
+    if not is_slot_key(key):
+        return int(key.rsplit(_SEPARATOR, 1)[1])
+    return partition_for_channel(channel_of(key), partitions)
 
 
 def partition_for_channel(channel_id: str, partitions: int) -> int:
@@ -50,13 +68,15 @@ class Slot(BaseModel):
     last_alert_offset: int
     last_tick_offset: int = -1
     last_interaction_offset: int = -1
+    # The issue moved to this channel: later alerts for the correlation id follow it there.
+    moved_to: str | None = None
 
 
 class ChannelPartitionedTable(Table[str, bytes]):
     """A table whose keys start with a channel id and live on that channel's partition."""
 
     def partition_for_key(self, key: Any) -> int | None:
-        return partition_for_channel(channel_of(str(key)), self.partitions or 1)
+        return partition_of_key(str(key), self.partitions or 1)
 
 
 def issues_table(app: faust.App, partitions: int) -> ChannelPartitionedTable:
@@ -85,9 +105,18 @@ def read_slot(table: SlotTable, key: str) -> Slot | None:
 
 
 def write_slot(table: SlotTable, key: str, slot: Slot) -> None:
-    """Store the slot; a slot without an issue (archived) is removed from the table."""
-    if slot.issue is None:
+    """Store the slot; a slot with neither an issue nor a move mapping is removed."""
+    if slot.issue is None and slot.moved_to is None:
         if key in table:
             del table[key]
         return
     table[key] = slot.model_dump_json().encode()
+
+
+def read_silence_book(table: SlotTable, partition: int) -> SilenceBook:
+    raw = table.get(silence_book_key(partition))
+    return SilenceBook.model_validate_json(raw) if raw else SilenceBook()
+
+
+def write_silence_book(table: SlotTable, partition: int, book: SilenceBook) -> None:
+    table[silence_book_key(partition)] = book.model_dump_json().encode()

@@ -26,10 +26,13 @@ from domain.deadlines import Deadline, DeadlineKind, deadlines_of, escalation_du
 from domain.errors import DomainError
 from domain.interactions import Interaction
 from domain.issue import Issue
-from domain.issue_acts import act_on
+from domain.issue_acts import act_on, move_by_escalation
+from domain.issue_moves import arrive
+from domain.issue_silencing import reconsider_silence
 from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
+from domain.silences import Silence
 
 # Ids derived from input positions live in their own namespace so they never collide with
 # ids minted elsewhere.
@@ -51,6 +54,8 @@ class AlertReceived:
     position: InputPosition
     received_at: datetime
     folded_before: Mapping[str, int] = field(default_factory=dict)
+    # The partition's silences when the alert came (see `domain.silence_book`).
+    silences: tuple[Silence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class TickReceived:
     at: datetime
     position: InputPosition
     folded_before: Mapping[str, int] = field(default_factory=dict)
+    silences: tuple[Silence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,30 @@ class InteractionReceived:
     folded_before: Mapping[str, int] = field(default_factory=dict)
 
 
-Received = AlertReceived | TickReceived | InteractionReceived
+@dataclass(frozen=True)
+class SilencesChanged:
+    """The partition's silences changed (one set or expired, or a set-for-later one started):
+    every issue of the partition is reconsidered against them, at `at`."""
+
+    silences: tuple[Silence, ...]
+    at: datetime
+    position: InputPosition
+    folded_before: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IssueHandedOver:
+    """An issue moved here from another channel, as the worker handed it over (its state)."""
+
+    issue: IssueState
+    from_channel_id: str
+    reason: str
+    at: datetime
+    position: InputPosition
+    folded_before: Mapping[str, int] = field(default_factory=dict)
+
+
+Received = AlertReceived | TickReceived | InteractionReceived | SilencesChanged | IssueHandedOver
 
 
 class FoldOutcome(StrEnum):
@@ -92,6 +121,9 @@ class FoldOutcome(StrEnum):
     NOTHING_DUE = "nothing_due"
     IGNORED_UNKNOWN_ISSUE = "ignored_unknown_issue"
     IGNORED_REFUSED = "ignored_refused"
+    MOVED = "moved"
+    ARRIVED = "arrived"
+    SILENCING_CHANGED = "silencing_changed"
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,8 @@ class Folded:
     events: list[IssueEventRecord] = field(default_factory=list)
     outcome: FoldOutcome = FoldOutcome.GROUPED
     reason: str = ""  # why an input changed nothing, for the log
+    # Set when the issue left for another channel: the state to hand over there.
+    moved: IssueState | None = None
 
 
 def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
@@ -114,6 +148,7 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         if alert.severity is Severity.RESOLVED:
             return Folded(None, outcome=FoldOutcome.IGNORED_NO_OPEN_ISSUE)
         issue = Issue.open(alert, issue_id=issue_id_for(alert, received.position), at=at)
+        reconsider_silence(issue, received.silences, at=at)
         return _decided(None, issue, received, FoldOutcome.OPENED)
 
     issue = Issue.from_state(current)
@@ -123,12 +158,15 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         if alert.severity is Severity.RESOLVED:
             return Folded(current, outcome=FoldOutcome.IGNORED_ALREADY_RESOLVED)
         issue.reopen(alert, at=at)
-        return _decided(current, issue, received, FoldOutcome.REOPENED)
-    if alert.severity is Severity.RESOLVED:
+        outcome = FoldOutcome.REOPENED
+    elif alert.severity is Severity.RESOLVED:
         issue.resolve(alert, at=at)
-        return _decided(current, issue, received, FoldOutcome.RESOLVED)
-    issue.group(alert, at=at)
-    return _decided(current, issue, received, FoldOutcome.GROUPED)
+        outcome = FoldOutcome.RESOLVED
+    else:
+        issue.group(alert, at=at)
+        outcome = FoldOutcome.GROUPED
+    reconsider_silence(issue, received.silences, at=at)
+    return _decided(current, issue, received, outcome)
 
 
 # Enough for every kind of deadline to fire once; a loop beyond it would be a bug.
@@ -147,12 +185,43 @@ def fold_tick(current: IssueState, tick: TickReceived) -> Folded:
         due = [d for d in deadlines_of(issue.to_state()) if d.due_at <= tick.at]
         if not due:
             break
-        _fire(issue, due[0], tick.at)
+        _fire(issue, due[0], tick)
+        if issue.channel_id != current.channel_id:
+            break  # moved: the rest is decided in the new channel
     else:
         raise RuntimeError(f"issue {issue.id}: deadlines keep firing at {tick.at}")
     if not issue.pending_events:
         return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
     return _closed_or_kept(_decided(current, issue, tick, FoldOutcome.DEADLINES_FIRED))
+
+
+def fold_silences(current: IssueState, changed: SilencesChanged) -> Folded:
+    """Silence or unsilence the issue as the partition's changed silences now say."""
+    issue = Issue.from_state(current)
+    reconsider_silence(issue, changed.silences, at=changed.at)
+    if not issue.pending_events:
+        return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
+    return _decided(current, issue, changed, FoldOutcome.SILENCING_CHANGED)
+
+
+def fold_handover(current: IssueState | None, handed: IssueHandedOver) -> Folded:
+    """Continue a moved issue here; a repeated hand-over (after a crash) changes nothing."""
+    arriving = handed.issue
+    if current is not None and current.id == arriving.id:
+        return Folded(current, outcome=FoldOutcome.IGNORED_STALE, reason="arrived already")
+    occupied = current is not None and current.status != "archived"
+    issue = Issue.from_state(arriving)
+    arrive(
+        issue,
+        from_channel_id=handed.from_channel_id,
+        reason=handed.reason,
+        occupied=occupied,
+        at=handed.at,
+    )
+    folded = _decided(arriving, issue, handed, FoldOutcome.ARRIVED)
+    if occupied:
+        return Folded(current, folded.events, folded.outcome)
+    return folded
 
 
 def fold_interaction(current: IssueState | None, received: InteractionReceived) -> Folded:
@@ -169,22 +238,33 @@ def fold_interaction(current: IssueState | None, received: InteractionReceived) 
     return _closed_or_kept(_decided(current, issue, received, FoldOutcome.ACTED))
 
 
+def _moved_away(folded: Folded) -> Folded:
+    """After an `IssueMoved` the issue lives in its new channel: no state is left here."""
+    if folded.state is None or not any(e.type == "IssueMoved" for e in folded.events):
+        return folded
+    return Folded(None, folded.events, FoldOutcome.MOVED, moved=folded.state)
+
+
 def _closed_or_kept(folded: Folded) -> Folded:
     """An archived issue leaves no state behind: the next alert opens a new issue."""
     if folded.state is not None and folded.state.status == "archived":
         return Folded(None, folded.events, folded.outcome)
-    return folded
+    return _moved_away(folded)
 
 
-def _fire(issue: Issue, deadline: Deadline, now: datetime) -> None:
-    due_at = deadline.due_at
-    if deadline.kind is DeadlineKind.NOTIFICATION:
+def _fire(issue: Issue, deadline: Deadline, tick: TickReceived) -> None:
+    due_at, now = deadline.due_at, tick.at
+    if deadline.kind is DeadlineKind.SILENCE_END:
+        reconsider_silence(issue, tick.silences, at=now)
+    elif deadline.kind is DeadlineKind.NOTIFICATION:
         issue.end_notification_delay(due_at=due_at, at=now)
     elif deadline.kind is DeadlineKind.ESCALATION:
         escalation = escalation_due(issue.to_state(), issue.policy, now)
         assert escalation is not None  # due, so at least that point has passed
         level, step = escalation
         issue.escalate(level, step, due_at=due_at, at=now)
+        if step.move_to_channel and step.move_to_channel != issue.channel_id:
+            move_by_escalation(issue, step.move_to_channel, level=level, at=now)
     elif deadline.kind is DeadlineKind.AUTO_RESOLVE:
         issue.auto_resolve(due_at=due_at, at=now)
     else:

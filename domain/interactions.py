@@ -29,6 +29,10 @@ class InteractionKind(StrEnum):
     MUTED = "muted"
     UNMUTED = "unmuted"
     TERMINATED = "terminated"
+    # Moved to `target_channel_id` (by a person, or by an escalation point).
+    MOVED = "moved"
+    # Someone pressed one of the alert's webhook buttons; `webhook` says how the call went.
+    WEBHOOK_CALLED = "webhook_called"
 
 
 class Actor(BaseModel):
@@ -39,6 +43,17 @@ class Actor(BaseModel):
     kind: str = Field(pattern=r"^(slack_user|alertfold|pagerduty|api)$")
     id: str = Field(min_length=1, max_length=200)
     name: Annotated[str, Field(max_length=200)] = ""
+
+
+class WebhookResult(BaseModel):
+    """How a webhook call went; never its URL or payload, which stay sealed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webhook_id: str = Field(min_length=1, max_length=100)
+    ok: bool
+    status_code: int | None = None
+    error: Annotated[str, Field(max_length=500)] = ""
 
 
 class Interaction(BaseModel):
@@ -53,3 +68,5 @@ class Interaction(BaseModel):
     actor: Actor
     slack_ts: Annotated[str | None, Field(pattern=r"^\d{1,12}\.\d{1,8}$")] = None
     reason: Annotated[str, Field(max_length=3000)] = ""
+    target_channel_id: Annotated[str | None, Field(pattern=r"^[A-Z0-9]{1,80}$")] = None
+    webhook: WebhookResult | None = None

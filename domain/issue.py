@@ -135,6 +135,8 @@ class Issue(Aggregate):
         self.muted_by: dict[str, Any] | None = None
         self.resolved_by: dict[str, Any] | None = None
         self.recent_interactions: tuple[str, ...] = ()
+        self.silenced_until: datetime | None = None
+        self.silence_id: str | None = None
         self.last_alert: dict[str, Any] = alert
         self.last_alert_at: datetime = self.created_on
         self.severity = _severity_of(alert)
@@ -300,6 +302,8 @@ class Issue(Aggregate):
             investigated_by=self.investigated_by,
             muted_by=self.muted_by,
             resolved_by=self.resolved_by,
+            silenced_until=self.silenced_until,
+            silence_id=self.silence_id,
             last_alert=alert,
         )
 

@@ -118,6 +118,44 @@ class IssueTerminated(_Act):
         issue.held_until = None
 
 
+class IssueMoved(_Act):
+    """Moved to another channel: from here on the issue lives (and is shown) there.
+
+    The issue arrives in `to_channel_id` as a separate input on that channel's partition
+    (`IssueArrived`); the old channel keeps a move mapping so later alerts follow.
+    """
+
+    from_channel_id: str
+    to_channel_id: str
+    from_slack_ts: str | None
+    reason: str
+
+    def change(self, issue: Issue) -> None:
+        issue.channel_id = self.to_channel_id
+        issue.slack_ts = None
+
+
+def move_by_escalation(issue: Issue, channel_id: str, *, level: int, at: datetime) -> None:
+    """An escalation point's `moveToChannel`: alertfold itself moves the issue."""
+    issue.trigger_event(
+        IssueMoved,
+        timestamp=at,
+        actor={"kind": "alertfold", "id": "escalation", "name": "escalation"},
+        interaction_id=f"escalation/{level}",
+        **_move_fields(issue, channel_id, f"escalation point {level}"),
+    )
+
+
+class WebhookCalled(_Act):
+    """One of the alert's webhook buttons was pressed: which, and how the call went
+    (`webhook`: webhook_id, ok, status_code, error; never the sealed URL or payload)."""
+
+    webhook: dict[str, Any]
+
+    def change(self, issue: Issue) -> None:
+        pass  # a record of the call; the issue's own state is unchanged
+
+
 def act_on(issue: Issue, interaction: Interaction, *, at: datetime) -> None:
     """Apply one interaction to the issue, or raise why it changes nothing."""
     if interaction.interaction_id in issue.recent_interactions:
@@ -192,6 +230,31 @@ def _terminate(issue: Issue, _: Interaction) -> Checked:
     return IssueTerminated, {}
 
 
+def _move(issue: Issue, interaction: Interaction) -> Checked:
+    issue.check_not_archived()
+    target = interaction.target_channel_id
+    if not target:
+        raise NothingToChange("a move needs a target_channel_id")
+    return IssueMoved, _move_fields(issue, target, interaction.reason)
+
+
+def _move_fields(issue: Issue, target: str, reason: str) -> dict[str, Any]:
+    _check(target != issue.channel_id, f"issue {issue.id} is in {target} already")
+    return {
+        "from_channel_id": issue.channel_id,
+        "to_channel_id": target,
+        "from_slack_ts": issue.slack_ts,
+        "reason": reason,
+    }
+
+
+def _webhook_called(issue: Issue, interaction: Interaction) -> Checked:
+    issue.check_not_archived()
+    if interaction.webhook is None:
+        raise NothingToChange("a webhook call needs its result (webhook)")
+    return WebhookCalled, {"webhook": interaction.webhook.model_dump()}
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise NothingToChange(message)
@@ -208,4 +271,6 @@ _RULES = {
     InteractionKind.MUTED: _mute,
     InteractionKind.UNMUTED: _unmute,
     InteractionKind.TERMINATED: _terminate,
+    InteractionKind.WEBHOOK_CALLED: _webhook_called,
+    InteractionKind.MOVED: _move,
 }

@@ -39,3 +39,5 @@ class IssueState(BaseModel):
     muted_by: dict[str, Any] | None = None
     resolved_by: dict[str, Any] | None = None
     recent_interactions: tuple[str, ...] = ()
+    silenced_until: datetime | None = None
+    silence_id: str | None = None

@@ -66,6 +66,9 @@ class IssueSnapshot(BaseModel):
     # False while the issue waits out its notification delay, and for good when it was
     # resolved before the delay passed: presenters show nothing then.
     presentable: bool = True
+    # Set while a silence covers the issue: notifiers stay quiet, Slack says until when.
+    silenced_until: datetime | None = None
+    silence_id: str | None = None
     last_alert: dict[str, Any] = Field(
         description="The latest alert of the issue, as Slack Manager alert JSON (camelCase)."
     )

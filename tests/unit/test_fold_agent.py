@@ -7,166 +7,24 @@ with each kind of record and in which order its effects happen.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from agents.fold_agent import AlertFolder
-from agents.fold_progress import FoldProgress, InputRecord
-from agents.issue_table import partition_for_channel, slot_key
-from agents.topics import Topics
+from agents.fold_progress import FoldProgress
+from agents.issue_table import slot_key
 from domain.routing import RouteTable
-
-PARTITIONS = 4
-CHANNEL = "C0123ABCD"
-RIGHT = partition_for_channel(CHANNEL, PARTITIONS)
-
-
-@dataclass(frozen=True)
-class TP:
-    topic: str
-    partition: int
-
-
-@dataclass
-class Record:
-    value: bytes | None
-    offset: int
-    key: bytes | None = CHANNEL.encode()
-    partition: int = RIGHT
-    topic: str = "alerts"
-    timestamp: float = 1_795_426_000.0
-
-    @property
-    def tp(self) -> TP:
-        return TP(self.topic, self.partition)
-
-
-@dataclass
-class Sent:
-    topic: str
-    key: bytes | None
-    value: bytes
-    partition: int | None
-
-
-@dataclass(frozen=True)
-class Metadata:
-    offset: int
-
-
-class FakeTopic:
-    def __init__(self, name: str, log: list[Sent]) -> None:
-        self.name = name
-        self.log = log
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-    async def send(
-        self, *, key: bytes | None, value: bytes, partition: int | None = None, **_: Any
-    ) -> Any:
-        offset = sum(1 for s in self.log if s.topic == self.name and s.partition == partition)
-        self.log.append(Sent(self.name, key, value, partition))
-
-        async def acked() -> Metadata:
-            return Metadata(offset)
-
-        return acked()
-
-
-@dataclass
-class FakeGapReader:
-    """The broker's copy of the topics, for reading back records Faust skipped."""
-
-    log: dict[int, Record] = field(default_factory=dict)
-    ticks: dict[int, Record] = field(default_factory=dict)
-    sent: list[Sent] = field(default_factory=list)
-    reads: list[tuple[int, int]] = field(default_factory=list)
-
-    async def read(self, topic: str, partition: int, start: int, end: int) -> list[Any]:
-        if topic == "issue-events":
-            return (await self.read_to_end(topic, partition, start))[: end - start]
-        self.reads.append((start, end))
-        source = self.ticks if topic == "ticks" else self.log
-        return [
-            InputRecord.from_faust(source[o])  # type: ignore[arg-type]
-            for o in range(start, end)
-            if o in source
-        ]
-
-    async def read_to_end(
-        self, topic: str, partition: int, start: int, limit: int | None = None
-    ) -> list[Any]:
-        if topic != "issue-events":
-            source = self.ticks if topic == "ticks" else self.log if topic == "alerts" else {}
-            ends = [o for o in source if o >= start][: limit or None]
-            return await self.read(topic, partition, start, max(ends) + 1) if ends else []
-        written = [s for s in self.sent if s.topic == topic and s.partition == partition]
-        return [
-            InputRecord(topic, partition, offset, s.key, s.value, 0.0)
-            for offset, s in enumerate(written)
-            if offset >= start
-        ]
-
-
-@pytest.fixture
-def sent() -> list[Sent]:
-    return []
-
-
-@pytest.fixture
-def gaps(sent: list[Sent]) -> FakeGapReader:
-    return FakeGapReader(sent=sent)
-
-
-@pytest.fixture
-def slots() -> dict[str, bytes]:
-    return {}
-
-
-@pytest.fixture
-def bookmarks() -> dict[str, bytes]:
-    return {}
-
-
-@pytest.fixture
-def folder(
-    sent: list[Sent], gaps: FakeGapReader, slots: dict[str, bytes], bookmarks: dict[str, bytes]
-) -> AlertFolder:
-    topics = Topics(
-        alerts_topic=FakeTopic("alerts", sent),  # type: ignore[arg-type]
-        ticks_topic=FakeTopic("ticks", sent),  # type: ignore[arg-type]
-        interactions_topic=FakeTopic("interactions", sent),  # type: ignore[arg-type]
-        inputs_topic=FakeTopic("alerts+ticks", sent),  # type: ignore[arg-type]
-        issue_events_topic=FakeTopic("issue-events", sent),  # type: ignore[arg-type]
-        alerts_dlq_topic=FakeTopic("alerts.dlq", sent),  # type: ignore[arg-type]
-    )
-    return AlertFolder(
-        table=slots,  # type: ignore[arg-type]
-        progress=FoldProgress(bookmarks, gaps),  # type: ignore[arg-type]
-        topics=topics,
-        routes=RouteTable([]),
-        partitions=PARTITIONS,
-    )
-
-
-async def handle(folder: AlertFolder, record: Any) -> None:
-    """One record as a batch of one, as the agent hands Faust's messages over."""
-    await folder.handle([record])
-
-
-def alert(**fields: Any) -> bytes:
-    return json.dumps(
-        {
-            "slackChannelId": CHANNEL,
-            "correlationId": "db",
-            "header": "Down",
-            "timestamp": "2026-11-23T09:00:00Z",
-            **fields,
-        }
-    ).encode()
+from tests.unit.fold_stand_ins import (
+    CHANNEL,
+    PARTITIONS,
+    RIGHT,
+    FakeGapReader,
+    Record,
+    Sent,
+    alert,
+    handle,
+)
 
 
 def bookmark(bookmarks: dict[str, bytes]) -> int:
@@ -176,7 +34,7 @@ def bookmark(bookmarks: dict[str, bytes]) -> int:
 async def test_alert_on_its_channels_partition_becomes_issue_events_keyed_by_channel(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
     assert [(s.topic, s.key, s.partition) for s in sent] == [
         ("issue-events", CHANNEL.encode(), RIGHT)
     ]
@@ -187,7 +45,7 @@ async def test_alert_on_its_channels_partition_becomes_issue_events_keyed_by_cha
 async def test_state_is_saved_only_after_the_events_were_sent(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
     saved = json.loads(slots[slot_key(CHANNEL, "db")])
     assert saved["last_alert_offset"] == 0
     assert saved["issue"]["id"] == json.loads(sent[0].value)["issue_id"]
@@ -197,7 +55,7 @@ async def test_alert_on_another_partition_is_resent_onto_its_channel_not_folded(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
     wrong = (RIGHT + 1) % PARTITIONS
-    await handle(folder, Record(alert(), offset=5, key=b"x", partition=wrong))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=5, key=b"x", partition=wrong))
     assert [(s.topic, s.key, s.partition) for s in sent] == [("alerts", CHANNEL.encode(), RIGHT)]
     assert json.loads(sent[0].value)["schema_version"] == 1
     assert bookmarks[f"alerts:{wrong}"] == b"6"
@@ -206,8 +64,8 @@ async def test_alert_on_another_partition_is_resent_onto_its_channel_not_folded(
 async def test_undecodable_value_goes_to_the_dead_letter_topic_and_the_fold_moves_on(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(b"{nope", offset=0))  # type: ignore[arg-type]
-    await handle(folder, Record(alert(), offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(b"{nope", offset=0))
+    await handle(folder, Record(alert(), offset=1))
     assert [s.topic for s in sent] == ["alerts.dlq", "issue-events"]
     assert json.loads(sent[0].value)["reason"].startswith("value is not valid JSON")
     assert bookmark(bookmarks) == 2
@@ -216,8 +74,8 @@ async def test_undecodable_value_goes_to_the_dead_letter_topic_and_the_fold_move
 async def test_record_before_the_bookmark_is_a_redelivery_and_changes_nothing(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
+    await handle(folder, Record(alert(), offset=0))
     assert len(sent) == 1
     assert bookmark(bookmarks) == 1
 
@@ -226,8 +84,8 @@ async def test_records_skipped_before_the_bookmark_are_read_back_and_folded_firs
     folder: AlertFolder, sent: list[Sent], gaps: FakeGapReader, bookmarks: dict[str, bytes]
 ) -> None:
     gaps.log = {o: Record(alert(text=f"alert {o}"), offset=o) for o in range(4)}
-    await handle(folder, gaps.log[0])  # type: ignore[arg-type]
-    await handle(folder, Record(alert(text="alert 4"), offset=4))  # type: ignore[arg-type]
+    await handle(folder, gaps.log[0])
+    await handle(folder, Record(alert(text="alert 4"), offset=4))
     assert gaps.reads == [(1, 4)]
     causes = [json.loads(s.value)["cause"]["offset"] for s in sent]
     assert causes == [0, 1, 2, 3, 4]
@@ -237,9 +95,9 @@ async def test_records_skipped_before_the_bookmark_are_read_back_and_folded_firs
 async def test_alert_already_in_the_state_is_not_folded_twice_when_the_bookmark_lags(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
     bookmarks[f"alerts:{RIGHT}"] = b"0"  # the crash came between saving state and bookmark
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
     assert len(sent) == 1
     assert bookmark(bookmarks) == 1
 
@@ -254,8 +112,8 @@ async def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_fold_goes_on(
 ) -> None:
     folder._routes = BrokenRoutes()  # type: ignore[assignment]
     routed = json.dumps({"routeKey": "payments", "header": "h"}).encode()
-    await handle(folder, Record(routed, offset=0))  # type: ignore[arg-type]
-    await handle(folder, Record(alert(), offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(routed, offset=0))
+    await handle(folder, Record(alert(), offset=1))
     assert [s.topic for s in sent] == ["alerts.dlq", "issue-events"]
     reason = json.loads(sent[0].value)["reason"]
     assert reason.startswith("internal error while folding: ValueError")
@@ -279,10 +137,10 @@ def sent_types(sent: list[Sent]) -> list[str]:
 async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
-    await handle(folder, tick(0, "2026-11-23T09:01:59Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))
+    await handle(folder, tick(0, "2026-11-23T09:01:59Z"))
     assert sent_types(sent) == ["IssueOpened"]
-    await handle(folder, tick(1, "2026-11-23T09:02:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(1, "2026-11-23T09:02:00Z"))
     assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
     resolved = json.loads(sent[-1].value)
     assert resolved["cause"] == {"topic": "ticks", "partition": RIGHT, "offset": 1}
@@ -294,9 +152,9 @@ async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
 async def test_alert_events_record_where_the_fold_stood_in_each_input(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
-    await handle(folder, tick(0, "2026-11-23T08:00:00Z"))  # type: ignore[arg-type]
-    await handle(folder, tick(1, "2026-11-23T08:00:01Z"))  # type: ignore[arg-type]
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T08:00:00Z"))
+    await handle(folder, tick(1, "2026-11-23T08:00:01Z"))
+    await handle(folder, Record(alert(), offset=0))
     assert json.loads(sent[-1].value)["folded_before"] == {
         "alerts": 0,
         "ticks": 2,
@@ -307,23 +165,23 @@ async def test_alert_events_record_where_the_fold_stood_in_each_input(
 async def test_tick_refolded_after_a_lost_bookmark_fires_nothing_twice(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
-    await handle(folder, tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))
+    await handle(folder, tick(0, "2026-11-23T10:00:00Z"))
     del bookmarks[f"ticks:{RIGHT}"]
     folder.deadlines.forget()  # as after a restart: rebuilt from the table
-    await handle(folder, tick(0, "2026-11-23T10:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T10:00:00Z"))
     assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
 
 
 async def test_archived_issue_leaves_the_table_and_the_next_alert_opens_a_new_one(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
-    await handle(folder, tick(0, "2026-11-23T09:00:30Z"))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
+    await handle(folder, tick(0, "2026-11-23T09:00:30Z"))
     assert sent_types(sent) == ["IssueOpened", "IssueArchived"]
     assert slots == {}
     await handle(
-        folder,  # type: ignore[arg-type]
+        folder,
         Record(alert(timestamp="2026-11-23T09:01:00Z"), offset=1),
     )
     events = [json.loads(s.value) for s in sent if s.topic == "issue-events"]
@@ -334,16 +192,16 @@ async def test_archived_issue_leaves_the_table_and_the_next_alert_opens_a_new_on
 async def test_deadlines_are_found_in_the_table_after_a_restart(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
-    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))
     folder.deadlines.forget()
-    await handle(folder, tick(0, "2026-11-23T11:00:00Z"))  # type: ignore[arg-type]
+    await handle(folder, tick(0, "2026-11-23T11:00:00Z"))
     assert sent_types(sent)[-1] == "IssueResolved"
 
 
 async def test_undecodable_tick_is_dead_lettered(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(b'{"type": "tick"}', offset=0, key=None, topic="ticks"))  # type: ignore[arg-type]
+    await handle(folder, Record(b'{"type": "tick"}', offset=0, key=None, topic="ticks"))
     assert [s.topic for s in sent] == ["alerts.dlq"]
     assert "schema_version" in json.loads(sent[0].value)["reason"]
     assert bookmarks[f"ticks:{RIGHT}"] == b"1"
@@ -364,10 +222,10 @@ async def test_decision_written_but_not_stated_is_refolded_first_in_logged_order
     slots: dict[str, bytes],
     bookmarks: dict[str, bytes],
 ) -> None:
-    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))
     table_at_crash, bookmarks_at_crash = dict(slots), dict(bookmarks)
     gaps.ticks = {0: tick(0, "2026-11-23T09:05:00Z")}
-    await handle(folder, gaps.ticks[0])  # type: ignore[arg-type]
+    await handle(folder, gaps.ticks[0])
     resolved = json.loads(sent[-1].value)
     assert resolved["type"] == "IssueResolved"
 
@@ -378,7 +236,7 @@ async def test_decision_written_but_not_stated_is_refolded_first_in_logged_order
     bookmarks.update(bookmarks_at_crash)
     restarted(folder)
     later = alert(**FOLLOWED, timestamp="2026-11-23T09:06:00Z")
-    await handle(folder, Record(later, offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(later, offset=1))
 
     after = [json.loads(s.value) for s in sent if s.topic == "issue-events"][2:]
     assert [e["type"] for e in after] == ["IssueResolved", "IssueReopened"]
@@ -393,9 +251,9 @@ async def test_restart_without_lost_writes_refolds_nothing(
     slots: dict[str, bytes],
     bookmarks: dict[str, bytes],
 ) -> None:
-    await handle(folder, Record(alert(**FOLLOWED), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED), offset=0))
     restarted(folder)
-    await handle(folder, Record(alert(**FOLLOWED, text="again"), offset=1))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(**FOLLOWED, text="again"), offset=1))
     assert sent_types(sent) == ["IssueOpened", "AlertGrouped"]
     assert gaps.reads == []
 
@@ -422,9 +280,9 @@ def interaction(offset: int, issue_id: str, kind: str = "acknowledged", **fields
 async def test_interaction_becomes_an_event_on_its_issue(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
-    await handle(folder, Record(alert(), offset=0))  # type: ignore[arg-type]
+    await handle(folder, Record(alert(), offset=0))
     issue_id = json.loads(sent[0].value)["issue_id"]
-    await handle(folder, interaction(0, issue_id))  # type: ignore[arg-type]
+    await handle(folder, interaction(0, issue_id))
     assert sent_types(sent) == ["IssueOpened", "IssueAcknowledged"]
     assert json.loads(slots[slot_key(CHANNEL, "db")])["last_interaction_offset"] == 0
 
@@ -435,7 +293,7 @@ async def test_interaction_on_another_partition_is_rekeyed_onto_interactions(
     wrong = (RIGHT + 1) % PARTITIONS
     record = interaction(0, "some-issue")
     record.partition = wrong
-    await handle(folder, record)  # type: ignore[arg-type]
+    await handle(folder, record)
     assert [(s.topic, s.key, s.partition) for s in sent] == [
         ("interactions", CHANNEL.encode(), RIGHT)
     ]
@@ -444,7 +302,7 @@ async def test_interaction_on_another_partition_is_rekeyed_onto_interactions(
 async def test_interaction_for_an_unknown_issue_changes_nothing(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    await handle(folder, interaction(0, "no-such-issue"))  # type: ignore[arg-type]
+    await handle(folder, interaction(0, "no-such-issue"))
     assert sent == []
     assert bookmarks[f"interactions:{RIGHT}"] == b"1"
 
@@ -452,7 +310,7 @@ async def test_interaction_for_an_unknown_issue_changes_nothing(
 async def test_invalid_interaction_is_dead_lettered_with_its_problems(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
-    await handle(folder, interaction(0, "x", kind="shrugged"))  # type: ignore[arg-type]
+    await handle(folder, interaction(0, "x", kind="shrugged"))
     letter = json.loads(sent[0].value)
     assert sent[0].topic == "alerts.dlq"
     assert letter["problems"][0]["field"] == "kind"
@@ -470,13 +328,13 @@ async def test_a_batch_decides_exactly_as_one_record_at_a_time(
     ]
     ticks = [tick(0, "2026-11-23T09:00:03Z"), tick(1, "2026-11-23T10:00:00Z")]
     batch = [records[0], records[1], ticks[0], records[2], ticks[1], records[3], records[4]]
-    await folder.handle(batch)
+    await folder.handle(batch)  # type: ignore[arg-type]
     batched = [s.value for s in sent]
 
     one_by_one: list[Sent] = []
     other = AlertFolder(
         table={},
-        progress=FoldProgress({}, FakeGapReader(sent=one_by_one)),  # type: ignore[arg-type]
+        progress=FoldProgress({}, FakeGapReader(sent=one_by_one)),
         topics=folder._topics,
         routes=RouteTable([]),
         partitions=PARTITIONS,

@@ -1,0 +1,220 @@
+"""Moving issues between channels and silencing them, through the fold agent.
+
+A move is decided on the old channel's partition and handed to the new channel's partition as
+an input; silences reach every partition and are kept in its book. These tests feed the
+agent the records each partition would see and read what it sent.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agents.fold_agent import AlertFolder
+from agents.issue_table import partition_for_channel, read_slot, slot_key
+from domain.interactions import Actor, Interaction, InteractionKind
+from domain.silences import Matcher, MatchOperator, Silence
+from infra.interaction_wire import encode_interaction, encode_silence
+from tests.unit.fold_stand_ins import CHANNEL, PARTITIONS, RIGHT, Record, Sent, alert, handle
+
+TARGET = next(
+    c for c in (f"C0TARGET{i}" for i in range(50)) if partition_for_channel(c, PARTITIONS) != RIGHT
+)
+THERE = partition_for_channel(TARGET, PARTITIONS)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def events(sent: list[Sent], partition: int | None = None) -> list[dict[str, Any]]:
+    return [
+        json.loads(s.value)
+        for s in sent
+        if s.topic == "issue-events" and (partition is None or s.partition == partition)
+    ]
+
+
+def interaction_record(kind: InteractionKind, issue_id: str, offset: int, **extra: Any) -> Record:
+    interaction = Interaction(
+        interaction_id=f"i-{offset}",
+        kind=kind,
+        channel_id=CHANNEL,
+        correlation_id="db",
+        issue_id=issue_id,
+        at=T0 + timedelta(minutes=1),
+        actor=Actor(kind="slack_user", id="U1", name="ana"),
+        **extra,
+    )
+    return Record(encode_interaction(interaction), offset=offset, topic="interactions")
+
+
+def silence_record(offset: int, partition: int = RIGHT, **fields: Any) -> Record:
+    silence = Silence(
+        id=fields.pop("id", "s1"),
+        matchers=(Matcher(name="correlationId", value="d.*", operator=MatchOperator.REGEX),),
+        starts_at=fields.pop("starts_at", T0),
+        ends_at=fields.pop("ends_at", T0 + timedelta(hours=1)),
+        created_by="ana",
+    )
+    at = fields.pop("at", T0 + timedelta(minutes=2))
+    return Record(
+        encode_silence(silence, at=at),
+        offset=offset,
+        key=b"silence:s1",
+        partition=partition,
+        topic="interactions",
+    )
+
+
+def tick(at: datetime, offset: int, partition: int = RIGHT) -> Record:
+    value = json.dumps({"type": "tick", "schema_version": 1, "at": at.isoformat()}).encode()
+    return Record(value, offset=offset, key=None, partition=partition, topic="ticks")
+
+
+async def opened_issue(folder: AlertFolder, sent: list[Sent], **fields: Any) -> str:
+    await handle(folder, Record(alert(issueFollowUpEnabled=True, **fields), offset=0))
+    return str(events(sent)[0]["issue_id"])
+
+
+async def moved(folder: AlertFolder, sent: list[Sent]) -> tuple[str, Sent]:
+    issue_id = await opened_issue(folder, sent)
+    await handle(
+        folder,
+        interaction_record(
+            InteractionKind.MOVED, issue_id, 0, target_channel_id=TARGET, reason="db team"
+        ),
+    )
+    handover = next(s for s in sent if s.topic == "interactions")
+    return issue_id, handover
+
+
+async def test_moving_an_issue_records_the_move_and_hands_the_issue_to_the_new_channel(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+) -> None:
+    issue_id, handover = await moved(folder, sent)
+    move = events(sent)[-1]
+    assert move["type"] == "IssueMoved"
+    assert move["data"]["from_channel_id"] == CHANNEL
+    assert move["data"]["to_channel_id"] == TARGET
+    assert move["data"]["reason"] == "db team"
+    assert move["issue"]["channel_id"] == TARGET
+    assert (handover.key, handover.partition) == (TARGET.encode(), THERE)
+    assert json.loads(handover.value)["issue"]["id"] == issue_id
+    left = read_slot(slots, slot_key(CHANNEL, "db"))
+    assert left is not None and left.issue is None and left.moved_to == TARGET
+
+
+async def test_handed_over_issue_arrives_in_the_new_channel_as_the_same_issue(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+) -> None:
+    issue_id, handover = await moved(folder, sent)
+    arrival = Record(
+        handover.value, offset=0, key=handover.key, partition=THERE, topic="interactions"
+    )
+    await handle(folder, arrival)
+    arrived = events(sent, THERE)
+    assert [e["type"] for e in arrived] == ["IssueArrived"]
+    assert arrived[0]["issue_id"] == issue_id
+    assert arrived[0]["version"] == events(sent, RIGHT)[-1]["version"] + 1
+    here = read_slot(slots, slot_key(TARGET, "db"))
+    assert here is not None and here.issue is not None and here.issue.id == issue_id
+
+
+async def test_an_issue_handed_over_twice_arrives_once(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    _, handover = await moved(folder, sent)
+    for offset in (0, 1):
+        await handle(
+            folder,
+            Record(
+                handover.value,
+                offset=offset,
+                key=handover.key,
+                partition=THERE,
+                topic="interactions",
+            ),
+        )
+    assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived"]
+
+
+async def test_later_alert_for_a_moved_issue_follows_it_to_the_new_channel(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await moved(folder, sent)
+    await handle(folder, Record(alert(timestamp="2026-11-23T09:05:00Z"), offset=1))
+    followed = [s for s in sent if s.topic == "alerts"]
+    assert [(s.key, s.partition) for s in followed] == [(TARGET.encode(), THERE)]
+    assert json.loads(followed[0].value)["alert"]["slackChannelId"] == TARGET
+
+
+async def test_escalation_point_with_move_to_channel_moves_the_issue(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    escalation = [{"severity": "panic", "delaySeconds": 60, "moveToChannel": TARGET}]
+    await opened_issue(folder, sent, escalation=escalation)
+    await handle(folder, tick(T0 + timedelta(minutes=2), 0))
+    assert [e["type"] for e in events(sent)][-2:] == ["IssueEscalated", "IssueMoved"]
+    assert [s.partition for s in sent if s.topic == "interactions"] == [THERE]
+
+
+async def test_silence_marks_the_matching_open_issue_silenced_until_its_end(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent)
+    await handle(folder, silence_record(0))
+    silenced = events(sent)[-1]
+    assert silenced["type"] == "IssueSilenced"
+    assert silenced["issue"]["silence_id"] == "s1"
+    assert silenced["issue"]["silenced_until"] == "2026-11-23T10:00:00Z"
+
+
+async def test_alert_opening_an_issue_under_a_silence_is_folded_and_silenced(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await handle(
+        folder, silence_record(0, at=T0 - timedelta(minutes=1), starts_at=T0 - timedelta(minutes=1))
+    )
+    await handle(folder, Record(alert(), offset=0))
+    assert [e["type"] for e in events(sent)] == ["IssueOpened", "IssueSilenced"]
+
+
+async def test_silence_that_does_not_match_changes_nothing(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent, correlationId="web")
+    await handle(folder, silence_record(0))
+    assert [e["type"] for e in events(sent)] == ["IssueOpened"]
+
+
+async def test_silence_ends_when_a_tick_passes_its_end(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent, autoResolveSeconds=86_400)
+    await handle(folder, silence_record(0))
+    await handle(folder, tick(T0 + timedelta(minutes=59), 0))
+    assert events(sent)[-1]["type"] == "IssueSilenced"
+    await handle(folder, tick(T0 + timedelta(hours=1), 1))
+    ended = events(sent)[-1]
+    assert ended["type"] == "IssueSilenceEnded"
+    assert ended["issue"]["silenced_until"] is None
+
+
+async def test_expiring_a_silence_early_ends_it_for_its_issues(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent)
+    await handle(folder, silence_record(0))
+    expire_at = T0 + timedelta(minutes=5)
+    await handle(folder, silence_record(1, ends_at=expire_at, at=expire_at))
+    assert events(sent)[-1]["type"] == "IssueSilenceEnded"
+
+
+async def test_silence_set_for_later_silences_its_issues_when_a_tick_reaches_its_start(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent, autoResolveSeconds=86_400)
+    start = T0 + timedelta(minutes=30)
+    await handle(folder, silence_record(0, starts_at=start, ends_at=start + timedelta(hours=1)))
+    assert [e["type"] for e in events(sent)] == ["IssueOpened"]
+    await handle(folder, tick(start, 0))
+    assert events(sent)[-1]["type"] == "IssueSilenced"
