@@ -132,6 +132,8 @@ _SNAPSHOT_EXTRAS: dict[str, Any] = {
     "investigated_by": None,
     "muted_by": None,
     "resolved_by": None,
+    "silenced_until": None,
+    "silence_id": None,
 }
 
 

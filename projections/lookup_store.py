@@ -33,6 +33,8 @@ from projections.lookup_tables import (
     sqlite_parameters,
     sqlite_values_upsert,
 )
+from projections.move_mapping_store import read_move_mappings, write_move_changes
+from projections.move_mappings import MappingKey, MoveMapping, mapping_changes
 from projections.retention import (
     CLOSED_STATUSES,
     RetentionPolicy,
@@ -156,8 +158,10 @@ class LookupStore:
         latest = latest_events(event for _partition, _offset, event in records)
         if not positions and not latest:
             return 0
+        moves = mapping_changes(event for _partition, _offset, event in records)
         with self._writing(generation) as (conn, tables):
             self._write_positions(conn, tables, projection, topic, positions)
+            self._write_moves(conn, tables, moves)
             return self._write_issues(conn, tables, latest)
 
     @contextmanager
@@ -189,6 +193,20 @@ class LookupStore:
                 for p, n in sorted(positions.items())
             ],
         )
+
+    def _write_moves(
+        self,
+        conn: sa.Connection,
+        tables: LookupTables,
+        changes: Sequence[tuple[MappingKey, MoveMapping | None, int]],
+    ) -> None:
+        write_move_changes(conn, tables.moves, changes, postgres=self._postgres)
+
+    def move_mappings(self, *, generation: int | None = None) -> list[MoveMapping]:
+        """Where alerts of moved issues go, oldest move first."""
+        with self._engine.connect() as conn:
+            chosen = self._registry.state(conn).live if generation is None else generation
+            return read_move_mappings(conn, lookup_tables(chosen).moves)
 
     def _write_issues(
         self, conn: sa.Connection, tables: LookupTables, latest: Mapping[str, IssueEventRecord]

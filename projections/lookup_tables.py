@@ -70,6 +70,7 @@ class LookupTables:
     metadata: sa.MetaData
     issues: sa.Table
     positions: sa.Table
+    moves: sa.Table
 
 
 @functools.cache
@@ -113,8 +114,20 @@ def lookup_tables(generation: int) -> LookupTables:
         sa.Column("partition", sa.Integer, primary_key=True),
         sa.Column("next_offset", sa.BigInteger, nullable=False),
     )
+    moves = sa.Table(
+        f"move_mappings{suffix}",
+        metadata,
+        sa.Column("channel_id", sa.String, primary_key=True),
+        sa.Column("correlation_id", sa.String, primary_key=True),
+        sa.Column("target_channel_id", sa.String, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("issue_id", sa.String, nullable=False),
+        sa.Column("moved_at", UTCDateTime, nullable=False),
+        sa.Column("moved_by", sa.Text, nullable=True),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
     assert tuple(c.name for c in issues.columns) == ISSUE_COLUMNS
-    return LookupTables(generation, metadata, issues, positions)
+    return LookupTables(generation, metadata, issues, positions, moves)
 
 
 def create_tables(conn: sa.Connection, tables: LookupTables) -> None:

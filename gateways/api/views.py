@@ -12,6 +12,7 @@ from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.history import issue_at
+from projections.move_mappings import mapping_view
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
@@ -66,8 +67,12 @@ def views_router(deps: ApiDependencies) -> APIRouter:
         ]
 
     @router.get("/mappings", tags=["views"], **guarded)
-    def mappings() -> list[dict[str, Any]]:
-        return deps.routes.describe()
+    def mappings(kind: Literal["route", "move"] | None = None) -> list[dict[str, Any]]:
+        """Routing rules (Slack Manager's shape), then move mappings (`"kind": "move"`):
+        the channel a moved issue's later alerts follow it to."""
+        routes = deps.routes.describe() if kind in (None, "route") else []
+        moves = deps.store.move_mappings() if kind in (None, "move") else []
+        return [*routes, *(mapping_view(m) for m in moves)]
 
     @router.get("/ping", response_class=PlainTextResponse, tags=["health"])
     def ping() -> str:
