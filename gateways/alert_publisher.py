@@ -50,17 +50,39 @@ class AlertPublisher:
 
     async def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Send (channel id, value) records keyed by channel; return once all are acked."""
+        await self.publish_to(self._topic, records)
+
+    async def publish_to(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
+        """The same onto another topic (the API's PagerDuty webhooks go to `interactions`)."""
         producer = await self._ready_producer()
         try:
             futures = [
-                await producer.send(self._topic, key=channel.encode(), value=value)
+                await producer.send(topic, key=channel.encode(), value=value)
                 for channel, value in records
             ]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
         except (KafkaError, TimeoutError, OSError) as error:
-            log.warning("publishing %d alert(s) failed: %s", len(records), _describe(error))
+            log.warning("publishing %d record(s) failed: %s", len(records), _describe(error))
             self._retire(producer)
             raise BrokerUnavailable(_describe(error)) from None
+
+    async def broadcast(self, topic: str, key: str, value: bytes) -> int:
+        """Put one copy of the value on every partition of the topic; return how many.
+
+        For inputs every channel's actor must see in its own order (silences)."""
+        producer = await self._ready_producer()
+        try:
+            partitions = await asyncio.wait_for(producer.partitions_for(topic), self._timeout)
+            futures = [
+                await producer.send(topic, key=key.encode(), value=value, partition=partition)
+                for partition in sorted(partitions)
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        except (KafkaError, TimeoutError, OSError) as error:
+            log.warning("broadcasting onto %s failed: %s", topic, _describe(error))
+            self._retire(producer)
+            raise BrokerUnavailable(_describe(error)) from None
+        return len(futures)
 
     def _retire(self, producer: AIOKafkaProducer) -> None:
         """Replace a producer that failed: the next request starts a fresh one.

@@ -1,0 +1,92 @@
+"""The silences the API lists: read from the `interactions` log, kept in memory.
+
+Each silence is written to every partition of `interactions` (see
+`gateways.silence_publisher`), so partition 0 alone holds every silence there is; the
+catalog reads it from the beginning and keeps following. A silence's latest record wins
+(expiring re-sets it with an earlier end). Silences are few, so memory is the right store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from domain.silences import Silence
+from infra.alert_wire import UndecodableAlert
+from infra.interaction_wire import SilenceSet, decode_partition_input
+
+log = logging.getLogger(__name__)
+
+
+class SilenceState(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+
+
+def state_of(silence: Silence, now: datetime) -> SilenceState:
+    if now < silence.starts_at:
+        return SilenceState.PENDING
+    return SilenceState.ACTIVE if now < silence.ends_at else SilenceState.EXPIRED
+
+
+class SilenceCatalog:
+    def __init__(self) -> None:
+        self._silences: dict[str, Silence] = {}
+        self.caught_up = asyncio.Event()
+
+    def apply(self, silence: Silence) -> None:
+        self._silences[silence.id] = silence
+
+    def get(self, silence_id: str) -> Silence | None:
+        return self._silences.get(silence_id)
+
+    def listed(self, now: datetime, state: SilenceState | None = None) -> list[Silence]:
+        """Newest end first, the way Alertmanager lists them."""
+        found = [s for s in self._silences.values() if state is None or state_of(s, now) is state]
+        return sorted(found, key=lambda s: (s.ends_at, s.id), reverse=True)
+
+    async def follow(self, bootstrap_servers: str, topic: str) -> None:
+        """Read partition 0 of the topic from the start, then keep up; retries while the
+        broker is away (the API keeps answering from what it has)."""
+        while True:
+            try:
+                await self._read(bootstrap_servers, topic)
+            except KafkaError as error:
+                log.warning("reading silences from %s failed (%s); retrying", topic, error)
+                await asyncio.sleep(2)
+
+    async def _read(self, bootstrap_servers: str, topic: str) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partition = TopicPartition(topic, 0)
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            while True:
+                batches = await consumer.getmany(partition, timeout_ms=500)
+                for record in batches.get(partition, []):
+                    self._take(record.value)
+                if not batches and not self.caught_up.is_set():
+                    end = (await consumer.end_offsets([partition]))[partition]
+                    if await consumer.position(partition) >= end:
+                        self.caught_up.set()
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    def _take(self, raw: bytes | None) -> None:
+        if raw is None or b'"silence"' not in raw:
+            return  # interactions and hand-overs: not ours
+        try:
+            decoded = decode_partition_input(raw)
+        except UndecodableAlert:
+            return  # the fold dead-letters it
+        if isinstance(decoded, SilenceSet):
+            self.apply(decoded.silence)
