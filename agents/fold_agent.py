@@ -20,14 +20,13 @@ bookmarks finds the offsets in the slots and skips those records' effects.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
 
 import faust
-from faust.types import Message, TopicT
+from faust.types import Message
 from mode import BaseSignalT
 from pydantic import ValidationError
 
@@ -54,6 +53,7 @@ from agents.issue_table import (
     write_silence_book,
     write_slot,
 )
+from agents.outbox import Outbox
 from agents.staged_table import StagedTable
 from agents.topics import Topics
 from domain.deadlines import next_due
@@ -62,7 +62,7 @@ from domain.fold import FoldOutcome, SilencesChanged, TickReceived, fold_silence
 from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.routing import RouteTable
-from infra.alert_wire import DeadLetter, UndecodableAlert
+from infra.alert_wire import UndecodableAlert
 from infra.interaction_wire import IssueHandover, SilenceSet, encode_handover
 from infra.tick_wire import decode_tick
 
@@ -90,7 +90,7 @@ class AlertFolder:
     ) -> None:
         self._table = StagedTable(table)
         self._progress = progress
-        self._unacknowledged: list[tuple[str, int | None, Awaitable[Any]]] = []
+        self._outbox = Outbox(topics)
         self._topics = topics
         self._routes = routes
         self._partitions = partitions
@@ -120,19 +120,13 @@ class AlertFolder:
         except BaseException:
             self._table.discard()
             self._progress.discard()
-            self._unacknowledged.clear()
+            self._outbox.discard()
             self.forget_partitions()  # derived from staged state that is now gone
             raise
 
     async def _settle(self) -> None:
         """Wait for every event of the batch, then commit the state that depends on them."""
-        pending, self._unacknowledged = self._unacknowledged, []
-        acked = await asyncio.gather(*(future for _, _, future in pending))
-        stated: dict[int, int] = {}
-        for (topic, partition, _), metadata in zip(pending, acked, strict=True):
-            if topic == self._events and partition is not None:
-                stated[partition] = max(stated.get(partition, 0), int(metadata.offset) + 1)
-        for partition, next_offset in stated.items():
+        for partition, next_offset in (await self._outbox.settle()).items():
             self._progress.move(self._events, partition, next_offset)
         self._table.commit()
         self._progress.commit()
@@ -216,14 +210,14 @@ class AlertFolder:
                     record, self._table, self._routes, self._partitions, folded_before
                 )
         except UndecodableAlert as error:
-            await self._dead_letter(record, error.reason, error.problems)
+            await self._outbox.dead_letter(record, error.reason, error.problems)
             return
         except DomainError as error:
-            await self._dead_letter(record, str(error), [])
+            await self._outbox.dead_letter(record, str(error), [])
             return
         except Exception as error:  # a bug must not stall every other alert of the channel
             log.exception("folding the record at %s failed", _where(record))
-            await self._dead_letter(record, f"internal error while folding: {error!r}", [])
+            await self._outbox.dead_letter(record, f"internal error while folding: {error!r}", [])
             return
         if isinstance(decision, Reroute):
             await self._reroute(record, decision)
@@ -314,7 +308,7 @@ class AlertFolder:
             if record.topic == self._interactions
             else self._topics.alerts_topic
         )
-        await self._send(
+        await self._outbox.send(
             same_topic,
             key=reroute.channel.encode(),
             value=reroute.value,
@@ -331,7 +325,7 @@ class AlertFolder:
         """Events first, acknowledged; only then the state that remembers them."""
         folded = decided.folded
         for event in folded.events:
-            await self._send(
+            await self._outbox.send(
                 self._topics.issue_events_topic,
                 key=decided.channel.encode(),
                 value=event.to_json(),
@@ -364,53 +358,12 @@ class AlertFolder:
             reason=str(move.data.get("reason") or ""),
             at=move.occurred_at,
         )
-        await self._send(
+        await self._outbox.send(
             self._topics.interactions_topic,
             key=moved.channel_id.encode(),
             value=encode_handover(handover),
             partition=partition_for_channel(moved.channel_id, self._partitions),
         )
-
-    async def _dead_letter(
-        self, record: InputRecord, reason: str, problems: list[dict[str, str]]
-    ) -> None:
-        letter = DeadLetter(
-            reason=reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            problems=problems,
-        )
-        await self._send(
-            self._topics.alerts_dlq_topic,
-            key=record.key,
-            value=letter.to_json(),
-            headers=letter.headers(),
-        )
-        log.warning("dead-lettered record at %s: %s", _where(letter), reason)
-
-    async def _send(
-        self,
-        topic: TopicT,
-        *,
-        key: bytes | None,
-        value: bytes,
-        partition: int | None = None,
-        timestamp: float | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        """Produce now (not attached to the current event); acknowledged at `_settle`."""
-        pending = await topic.send(
-            key=key,
-            value=value,
-            partition=partition,
-            timestamp=timestamp,
-            headers=headers,
-            force=True,
-        )
-        self._unacknowledged.append((topic.get_topic_name(), partition, pending))
 
 
 def _decoded(records: list[InputRecord]) -> list[IssueEventRecord]:
@@ -423,7 +376,7 @@ def _decoded(records: list[InputRecord]) -> list[IssueEventRecord]:
     return events
 
 
-def _where(position: InputRecord | DeadLetter) -> str:
+def _where(position: InputRecord) -> str:
     return f"{position.topic}[{position.partition}]@{position.offset}"
 
 
