@@ -8,11 +8,12 @@ uses them, so they sit apart from the alert's own fields.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, PlainValidator, model_validator
+from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema, model_validator
 
 from domain.alert_limits import (
     MAX_WEBHOOK_BUTTON_TEXT_LENGTH,
@@ -32,7 +33,7 @@ from domain.alert_limits import (
     MAX_WEBHOOK_URL_LENGTH,
 )
 from domain.alert_shape import SlackManagerShape
-from domain.alert_text import is_http_url, quoted
+from domain.alert_text import is_http_url, json_type_name, quoted
 from domain.alert_validators import (
     JSON_ARRAY,
     choice,
@@ -124,6 +125,56 @@ class WebhookCheckboxInput(SlackManagerShape):
         return self
 
 
+# A value sealed with AES-256-GCM (Slack Manager's format): `{"__encrypted_data":
+# base64(nonce ‖ ciphertext)}`. The API seals every webhook's url and payload before the alert
+# is stored, so the log, the views and Slack carry only ciphertext; only a click opens it.
+SEALED_KEY = "__encrypted_data"
+# A sealed 2 KB payload is about 2,800 base64 characters; this leaves room, and a bound.
+MAX_SEALED_LENGTH = 4096
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
+def is_sealed(value: object) -> bool:
+    """Whether `value` has the sealed shape (the domain cannot open it: it holds no key)."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get(SEALED_KEY), str)
+
+
+def _sealed(value: dict[str, Any]) -> dict[str, str]:
+    data = str(value[SEALED_KEY])
+    if not 0 < len(data) <= MAX_SEALED_LENGTH or not _BASE64.match(data):
+        raise invalid(
+            "sealed_invalid",
+            f"{SEALED_KEY} must be base64 of at most {MAX_SEALED_LENGTH} characters",
+        )
+    return {SEALED_KEY: data}
+
+
+def _url_or_sealed(value: object) -> str | dict[str, str]:
+    if is_sealed(value):
+        return _sealed(value)  # type: ignore[arg-type]
+    if not isinstance(value, str):
+        raise invalid(
+            "string_expected",
+            f"must be a URL or a sealed value {{{quoted(SEALED_KEY)}: …}}, "
+            f"got {json_type_name(value)}",
+        )
+    url = non_empty(value.strip())
+    if len(url) > MAX_WEBHOOK_URL_LENGTH:
+        raise invalid(
+            "string_too_long",
+            f"must be at most {MAX_WEBHOOK_URL_LENGTH} characters long, got {len(url)}",
+        )
+    return _webhook_url(url)
+
+
+_SEALED_SCHEMA = {
+    "type": "object",
+    "properties": {SEALED_KEY: {"type": "string"}},
+    "required": [SEALED_KEY],
+    "additionalProperties": False,
+}
+
+
 def _webhook_url(value: str) -> str:
     if value.lower().startswith("http"):
         if not is_http_url(value):
@@ -137,6 +188,8 @@ def _webhook_url(value: str) -> str:
 
 
 def _payload(value: dict[str, Any]) -> dict[str, Any]:
+    if is_sealed(value):
+        return _sealed(value)
     if len(value) > MAX_WEBHOOK_PAYLOAD_COUNT:
         raise invalid(
             "too_many_items",
@@ -158,11 +211,11 @@ class Webhook(SlackManagerShape):
     """A button on the issue's Slack message that posts to `url` when clicked."""
 
     id: Annotated[str, AfterValidator(non_empty), max_chars(MAX_WEBHOOK_ID_LENGTH)]
+    # A URL (or a handler name) as sent, or sealed; the API seals it before storing.
     url: Annotated[
-        str,
-        AfterValidator(non_empty),
-        max_chars(MAX_WEBHOOK_URL_LENGTH),
-        AfterValidator(_webhook_url),
+        str | dict[str, str],
+        PlainValidator(_url_or_sealed),
+        WithJsonSchema({"anyOf": [{"type": "string"}, _SEALED_SCHEMA]}),
     ]
     button_text: Annotated[
         str, AfterValidator(non_empty), max_chars(MAX_WEBHOOK_BUTTON_TEXT_LENGTH)
@@ -205,3 +258,8 @@ class Webhook(SlackManagerShape):
                 )
             seen.add(input_id)
         return self
+
+    @property
+    def sealed(self) -> bool:
+        """Url and payload (when there is one) are ciphertext: nothing readable to leak."""
+        return is_sealed(self.url) and (not self.payload or is_sealed(self.payload))

@@ -59,9 +59,29 @@ def decode_alert(raw: bytes | None, record_time: datetime) -> AlertEnvelope:
     if "schema_version" in obj:
         obj, received_at = _open_envelope(obj)
     try:
-        return AlertEnvelope(Alert.from_json_obj(obj), received_at)
+        alert = Alert.from_json_obj(obj)
     except AlertRejected as error:
         raise UndecodableAlert(f"invalid alert: {error}", error.problems) from None
+    _check_sealed(alert)
+    return AlertEnvelope(alert, received_at)
+
+
+def _check_sealed(alert: Alert) -> None:
+    """Webhook URLs and payloads reach the fold only sealed: the API seals them, and a
+    producer writing `alerts` directly must too, or they would spread into the issue events,
+    the views and the audit store in the clear."""
+    problems = [
+        {
+            "field": f"webhooks.{index}",
+            "message": "url and payload must be sealed with ALERTFOLD_WEBHOOK_ENCRYPTION_KEY "
+            '({"__encrypted_data": …}), as the API does',
+        }
+        for index, hook in enumerate(alert.webhooks)
+        if not hook.sealed
+    ]
+    if problems:
+        first = problems[0]
+        raise UndecodableAlert(f"invalid alert: {first['field']}: {first['message']}", problems)
 
 
 def _open_envelope(obj: dict[str, Any]) -> tuple[Any, datetime]:

@@ -15,6 +15,9 @@ def configure_logging(level: str, process: str) -> None:
         format=f"%(asctime)s {process:<9} %(levelname)-7s %(name)s: %(message)s",
         force=True,
     )
+    # httpx logs every request's URL, and webhook URLs (opened on a click) are secrets.
+    for url_logger in ("httpx", "httpcore"):
+        logging.getLogger(url_logger).setLevel(logging.WARNING)
     # Kafka clients and faust narrate every rebalance; keep their warnings, drop the chatter.
     if level.lower() != "debug":
         for chatty in ("aiokafka", "faust", "mode", "kafka", "uvicorn.access"):

@@ -11,6 +11,14 @@ from gateways.api.errors import ApiError
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
+    raw = await read_bytes(request, max_bytes)
+    if not raw.strip():
+        raise ApiError(400, 'empty body: expected an alert, an array or {"alerts": [...]}')
+    return parse_json(raw)
+
+
+async def read_bytes(request: Request, max_bytes: int) -> bytes:
+    """The raw body (a signature is computed over the exact bytes), within `max_bytes`."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, f"body of {declared} bytes exceeds the limit of {max_bytes} bytes")
@@ -21,9 +29,10 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if size > max_bytes:
             raise ApiError(413, f"body exceeds the limit of {max_bytes} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise ApiError(400, 'empty body: expected an alert, an array or {"alerts": [...]}')
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except UnicodeDecodeError:

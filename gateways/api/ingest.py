@@ -15,6 +15,7 @@ from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
+from gateways.api.webhook_seals import sealed_webhooks
 from infra.alert_wire import encode_alert
 
 
@@ -25,23 +26,21 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         metrics.alerts["ignored"] += admission.ignored
         if not admission.accepted:
             return Response(status_code=204)
-        per_channel = Counter(a.slack_channel_id or "" for a in admission.accepted)
+        accepted = sealed_webhooks(deps.webhook_sealer, admission.accepted)
+        per_channel = Counter(a.slack_channel_id or "" for a in accepted)
         _take_tokens(deps, metrics, per_channel)
         received_at = deps.clock()
         try:
             await deps.publisher.publish(
-                [
-                    (a.slack_channel_id or "", encode_alert(a, received_at))
-                    for a in admission.accepted
-                ]
+                [(a.slack_channel_id or "", encode_alert(a, received_at)) for a in accepted]
             )
         except BrokerUnavailable:
             if deps.rate_limiter is not None:
                 deps.rate_limiter.give_back(per_channel)  # nothing was accepted
             raise
-        metrics.alerts["accepted"] += len(admission.accepted)
+        metrics.alerts["accepted"] += len(accepted)
         return JSONResponse(
-            {"accepted": len(admission.accepted), "ignored": admission.ignored}, status_code=202
+            {"accepted": len(accepted), "ignored": admission.ignored}, status_code=202
         )
 
     async def alerts(request: Request, channel: str | None = None) -> Response:
@@ -92,7 +91,10 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
     responses: dict[int | str, dict[str, Any]] = {
         202: {"description": "stored on the alerts topic, acknowledged by the broker"},
         204: {"description": "nothing to store: no alerts, or every alert was ignored"},
-        400: {"description": "invalid body; `problems` lists each field"},
+        400: {
+            "description": "invalid body (`problems` lists each field), or webhooks while no "
+            "`ALERTFOLD_WEBHOOK_ENCRYPTION_KEY` is set"
+        },
         **UNAUTHORIZED_RESPONSE,
         413: {"description": "body too large"},
         429: {
