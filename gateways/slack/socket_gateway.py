@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
@@ -29,7 +29,14 @@ from domain.interactions import Actor, Interaction, InteractionKind
 from gateways.alert_publisher import BrokerUnavailable
 from gateways.slack.permissions import NotAllowed, SlackPermissions
 from gateways.slack.socket_requests import IssueAct, ReactionNames, SlashCommand, read_request
+from gateways.slack.surface_context import Surfaces
+from gateways.slack.surface_requests import read_surface_request
+from gateways.slack.surfaces import handle_surface
+from gateways.slack.usergroups import Admins
 from infra.interaction_wire import encode_interaction
+
+if TYPE_CHECKING:
+    from gateways.slack.webhook_clicks import WebhookClicks
 
 log = logging.getLogger("alertfold.slack.socket")
 
@@ -63,10 +70,16 @@ class SlackInteractions:
         tell: Callable[[str, str, str], Awaitable[None]],
         clock: Callable[[], datetime],
         reactions: ReactionNames | None = None,
+        admins: Admins | None = None,
+        surfaces: Surfaces | None = None,
+        webhook_clicks: WebhookClicks | None = None,
     ) -> None:
         self._finder = finder
         self._publisher = publisher
         self._permissions = permissions
+        self._admins = admins or Admins(permissions, None)  # user groups need Slack
+        self._surfaces = surfaces  # modals, option buttons, silences
+        self._webhook_clicks = webhook_clicks  # handled in the background, acked at once
         self._tell = tell  # (channel, user, text): an ephemeral message
         self._clock = clock
         self._reactions = reactions or ReactionNames()
@@ -77,11 +90,17 @@ class SlackInteractions:
 
         Raises `BrokerUnavailable` when the interaction could not be stored: do not ack.
         """
+        if self._webhook_clicks is not None and self._webhook_clicks.start(request_type, payload):
+            return None
         request = read_request(request_type, payload, self._reactions, self._clock())
         if isinstance(request, IssueAct):
             await self._act(request)
         elif isinstance(request, SlashCommand):
             return {"response_type": "ephemeral", "text": await self._command(request)}
+        elif self._surfaces is not None:
+            surface = read_surface_request(request_type, payload, self._clock())
+            if surface is not None:
+                return await handle_surface(self._surfaces, surface, self._refuse)
         return None
 
     async def _act(self, act: IssueAct) -> None:
@@ -96,7 +115,7 @@ class SlackInteractions:
             await self._tell(act.channel_id, user, problem)
             return
         try:
-            self._permissions.check_may(user, act.channel_id, act.kind)
+            await self._admins.check_may(user, act.channel_id, act.kind)
         except NotAllowed as refusal:
             await self._refuse(act.channel_id, user, str(refusal))
             return
@@ -152,7 +171,7 @@ class SlackInteractions:
         if problem:
             return problem
         try:
-            self._permissions.check_may(
+            await self._admins.check_may(
                 command.user_id, command.channel_id, InteractionKind.RESOLVED
             )
         except NotAllowed as refusal:

@@ -3,7 +3,10 @@
 Tests point the real `slack_sdk` clients at it (`base_url=server.url`). It answers
 `auth.test`, `chat.postMessage`, `chat.update`, `chat.delete` and `conversations.history`
 (with `include_all_metadata`), from form, query or JSON bodies, checks the bot token
-(`not_authed`, `invalid_auth`) and the channel (`channel_not_found`), and enforces rate
+(`not_authed`, `invalid_auth`) and the channel (`channel_not_found`), lets the bot delete
+only its own messages (`message_not_found`, `cant_delete_message`), opens modals and reads
+channels and user groups (`slack_server_surfaces`: `views.open`, `views.update`,
+`conversations.info`, `usergroups.users.list`), and enforces rate
 limits like Slack: HTTP 429 with `Retry-After` (whole seconds) and
 `{"ok": false, "error": "rate_limited"}`. Limits are configurable so tests stay fast.
 
@@ -26,7 +29,9 @@ from typing import Any
 from aiohttp import web
 
 from infra.local_kafka import free_port
+from tests.support.slack_server_surfaces import Surfaces
 from tests.support.slack_server_workspace import (
+    BOT_USER,
     RateLimited,
     SlackCall,
     SlackLimits,
@@ -65,6 +70,9 @@ class SlackWebApiServer:
             "chat.delete": self._delete,
             "conversations.history": self._history,
         }
+        # Modals, channel membership and user groups (`slack_server_surfaces`).
+        self.surfaces = Surfaces(self.workspace)
+        self._handlers.update(self.surfaces.handlers())
 
     @property
     def url(self) -> str:
@@ -86,6 +94,15 @@ class SlackWebApiServer:
         """The channel's messages, newest first."""
         with self.workspace.lock:
             return list(self.workspace.history(channel))
+
+    def say(self, channel: str, user: str, text: str) -> SlackMessage:
+        """A message written by a person (not the bot), as if typed in the channel."""
+        with self.workspace.lock:
+            message = SlackMessage(
+                self.workspace.next_ts(), text, blocks=[], attachments=[], metadata=None, user=user
+            )
+            self.workspace.channels[channel][message.ts] = message
+            return message
 
     def hold(self, method: str, channel: str | None, seconds: float) -> None:
         """Rate-limit `method` in `channel` (or everywhere) for `seconds`, whatever the rate."""
@@ -175,7 +192,7 @@ class SlackWebApiServer:
             "team": "alertfold tests",
             "user": "alertfold",
             "team_id": "T0001",
-            "user_id": "UALERTFOLD",
+            "user_id": BOT_USER,
             "bot_id": "BALERTFOLD",
         }
 
@@ -223,8 +240,12 @@ class SlackWebApiServer:
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _required(args, "channel")
         ts = _required(args, "ts")
-        if self.workspace.channels[channel].pop(ts, None) is None:
+        message = self.workspace.channels[channel].get(ts)
+        if message is None:
             raise SlackError("message_not_found")
+        if message.user != BOT_USER:
+            raise SlackError("cant_delete_message")  # a bot token deletes only its own
+        del self.workspace.channels[channel][ts]
         return {"ok": True, "channel": channel, "ts": ts}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:

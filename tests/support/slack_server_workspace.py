@@ -24,18 +24,26 @@ class RateLimit:
     burst: int = 1
 
 
+BOT_USER = "UALERTFOLD"
+
+
 def _tier(per_minute: int, burst: int) -> RateLimit:
     return RateLimit(per_minute / 60, burst)
 
 
 # Slack's published limits, per app and workspace: chat.postMessage ~1/s per channel (with a
 # short burst allowed), chat.update and conversations.history Tier 3 (50+/min), chat.delete
-# Tier 3, auth.test Tier 4 (100+/min).
+# Tier 3, auth.test Tier 4 (100+/min), conversations.info Tier 3, views.open and views.update
+# Tier 4, usergroups.users.list Tier 2 (20+/min).
 SLACK_PER_CHANNEL: dict[str, RateLimit] = {"chat.postMessage": RateLimit(1.0, 3)}
 SLACK_PER_METHOD: dict[str, RateLimit] = {
     "chat.update": _tier(50, 10),
     "chat.delete": _tier(50, 10),
     "conversations.history": _tier(50, 10),
+    "conversations.info": _tier(50, 10),
+    "views.open": _tier(100, 20),
+    "views.update": _tier(100, 20),
+    "usergroups.users.list": _tier(20, 5),
     "auth.test": _tier(100, 20),
 }
 
@@ -92,12 +100,13 @@ class SlackMessage:
     attachments: list[Any]
     metadata: dict[str, Any] | None
     edited: int = 0
+    user: str = BOT_USER  # who wrote it: the bot may delete only its own messages
 
     def as_json(self, *, with_metadata: bool) -> dict[str, Any]:
         message: dict[str, Any] = {
             "type": "message",
-            "user": "UALERTFOLD",
-            "bot_id": "BALERTFOLD",
+            "user": self.user,
+            **({"bot_id": "BALERTFOLD"} if self.user == BOT_USER else {}),
             "ts": self.ts,
             "text": self.text,
         }

@@ -2,11 +2,15 @@
 
 `apps.connections.open` (app token required) answers a single-use `ws://` URL; the socket
 says `hello`, then carries the envelopes a test sends (`events_api`, `interactive`,
-`slash_commands`) and records the acknowledgements that come back. `disconnect()` sends
+`slash_commands`; `interactive` with `block_actions`, `shortcut`, `message_action` or
+`view_submission` payloads) and records the acknowledgements that come back, with their
+response payload (a slash command's reply, a modal's `response_action`). `disconnect()` sends
 Slack's `{"type": "disconnect", "reason": "refresh_requested"}` and closes the socket, as
 Slack does before it drops a connection. An envelope that is not acknowledged is delivered
 again on the next connection, with `retry_attempt` counting up, like Slack's retries.
 `chat.postEphemeral` is answered and recorded, since the gateway explains refusals that way.
+Every other Web API method goes to `web_api` (a `SlackWebApiServer`) when one is given, so a
+client with one `base_url` finds modals, channels and user groups as well.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from infra.local_kafka import free_port
+from tests.support.slack_server import SlackWebApiServer
 
 APP_TOKEN = "xapp-1-A0TEST-1-secret"
 
@@ -40,7 +46,8 @@ class Envelope:
             "envelope_id": self.envelope_id,
             "type": self.type,
             "payload": self.payload,
-            "accepts_response_payload": self.type == "slash_commands",
+            "accepts_response_payload": self.type == "slash_commands"
+            or self.payload.get("type") == "view_submission",
         }
         if self.attempts:
             body["retry_attempt"] = self.attempts
@@ -54,6 +61,7 @@ class SocketModeStandIn:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
     connections_opened: int = 0
+    web_api: SlackWebApiServer | None = None
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -150,7 +158,9 @@ class SocketModeStandIn:
         form = dict(await request.post()) if request.content_type != "application/json" else {}
         if request.content_type == "application/json":
             form = await request.json()
-        self.ephemerals.append({k: str(v) for k, v in form.items()})
+        self.ephemerals.append(
+            {k: v if isinstance(v, list | dict) else str(v) for k, v in form.items()}
+        )
         return web.json_response({"ok": True, "message_ts": "1795426000.000900"})
 
     def _app(self) -> web.Application:
@@ -158,7 +168,32 @@ class SocketModeStandIn:
         app.router.add_post("/api/apps.connections.open", self._open)
         app.router.add_post("/api/chat.postEphemeral", self._ephemeral)
         app.router.add_get("/link/{n}", self._link)
+        app.router.add_route("*", "/api/{method}", self._forward)
         return app
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        if self.web_api is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        headers = {
+            k: v for k, v in request.headers.items() if k in ("Authorization", "Content-Type")
+        }
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method,
+                self.web_api.url + request.match_info["method"],
+                params=request.query,
+                data=await request.read(),
+                headers=headers,
+            ) as answer,
+        ):
+            kept = {k: v for k, v in answer.headers.items() if k in ("Retry-After",)}
+            return web.Response(
+                body=await answer.read(),
+                status=answer.status,
+                headers=kept,
+                content_type="application/json",
+            )
 
     def serve(self, started: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
@@ -172,8 +207,8 @@ class SocketModeStandIn:
 
 
 @contextmanager
-def socket_mode_stand_in() -> Iterator[SocketModeStandIn]:
-    stand_in = SocketModeStandIn(port=free_port())
+def socket_mode_stand_in(web_api: SlackWebApiServer | None = None) -> Iterator[SocketModeStandIn]:
+    stand_in = SocketModeStandIn(port=free_port(), web_api=web_api)
     started = threading.Event()
     thread = threading.Thread(target=stand_in.serve, args=(started,), daemon=True)
     thread.start()

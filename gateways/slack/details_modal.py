@@ -1,0 +1,125 @@
+"""The Details… modal: one issue as the lookup view knows it, read-only, with its history link.
+
+Anyone who can see the message may read it (Slack Manager's "view issue details" is open to
+all). Built from the view's issue JSON only, so fields the fold adds later show up once the
+view serves them; Slack's limits (10 fields a section, 2000 characters a field, 3000 a text)
+are kept by truncating, never by failing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateways.slack.surface_context import Issue, Surfaces
+from gateways.slack.surface_requests import DETAILS_CALLBACK, OpenModal
+
+TEXT_MAX = 3000
+FIELDS_PER_SECTION = 10
+ALERT_FIELDS_MAX = 20
+
+
+def details_view(issue: Issue, history_url: str) -> dict[str, Any]:
+    alert = issue.get("last_alert") or {}
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(str(issue.get("header") or issue["id"]), 150)},
+        _fields(_facts(issue)),
+    ]
+    people = _people(issue)
+    if people:
+        blocks.append(_fields(people))
+    text = str(alert.get("text") or issue.get("text") or "")
+    if text:
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Latest alert*\n{text}")})
+    alert_fields = [
+        (str(f.get("title") or ""), str(f.get("value") or ""))
+        for f in (alert.get("fields") or [])[:ALERT_FIELDS_MAX]
+        if isinstance(f, dict)
+    ]
+    for start in range(0, len(alert_fields), FIELDS_PER_SECTION):
+        blocks.append(_fields(alert_fields[start : start + FIELDS_PER_SECTION]))
+    blocks.append(
+        {"type": "context", "elements": [_mrkdwn(f"<{history_url}|History of this issue>")]}
+    )
+    return {
+        "type": "modal",
+        "callback_id": DETAILS_CALLBACK,
+        "title": {"type": "plain_text", "text": "Issue details"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    }
+
+
+def _facts(issue: Issue) -> list[tuple[str, str]]:
+    return [
+        ("Issue", f"`{issue['id']}`"),
+        ("Channel", f"<#{issue.get('channel_id')}>"),
+        ("Correlation id", f"`{issue.get('correlation_id') or '-'}`"),
+        ("Status", _status(issue)),
+        ("Severity", str(issue.get("severity") or "-")),
+        ("Alerts", str(issue.get("alert_count") or 0)),
+        ("First seen", str(issue.get("opened_at") or "-")),
+        (
+            "Last seen",
+            str((issue.get("last_alert") or {}).get("timestamp") or issue.get("updated_at") or "-"),
+        ),
+    ]
+
+
+def _status(issue: Issue) -> str:
+    status = str(issue.get("status") or "-")
+    resolution = issue.get("resolution")
+    return f"{status} ({resolution})" if resolution else status
+
+
+def _people(issue: Issue) -> list[tuple[str, str]]:
+    found = [
+        (label, _who(issue.get(name)))
+        for label, name in (
+            ("Acknowledged by", "acknowledged_by"),
+            ("Resolved by", "resolved_by"),
+            ("Investigated by", "investigated_by"),
+            ("Muted by", "muted_by"),
+        )
+    ]
+    people = [(label, who) for label, who in found if who]
+    silenced = issue.get("silenced_until")
+    if silenced:
+        people.append(("Silenced until", str(silenced)))
+    return people
+
+
+def _who(actor: Any) -> str:
+    if not isinstance(actor, dict) or not actor.get("id"):
+        return ""
+    if actor.get("kind") == "slack_user":
+        return f"<@{actor['id']}>"
+    return str(actor.get("name") or actor["id"])
+
+
+def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "fields": [_mrkdwn(f"*{title}*\n{value}", 2000) for title, value in pairs],
+    }
+
+
+def _mrkdwn(text: str, limit: int = TEXT_MAX) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text if len(text) <= limit else text[: limit - 1] + "…"}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…"}
+
+
+async def open_details(surfaces: Surfaces, request: OpenModal) -> None:
+    issue = await surfaces.issue(request.issue_id, request.channel_id, request.message_ts)
+    if issue is None:
+        await surfaces.tell(
+            request.channel_id,
+            request.user.id,
+            "That message is not an alertfold issue, or the issue is gone.",
+        )
+        return
+    await surfaces.open_view(
+        request.trigger_id, details_view(issue, surfaces.history_url(issue["id"]))
+    )

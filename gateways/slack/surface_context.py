@@ -1,0 +1,93 @@
+"""What the modal and option-button handlers share: the view, Kafka, Slack, the admins.
+
+The Slack calls they make are few and each failure means one thing to the user, so they are
+wrapped here once: a modal that cannot open is logged (Slack shows nothing; the trigger had
+expired or the request was bad), and "is the bot in that channel" is yes, no, or unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from domain.silences import Silence
+from gateways.slack.usergroups import Admins
+
+log = logging.getLogger("alertfold.slack.surfaces")
+
+Issue = dict[str, Any]
+Tell = Callable[[str, str, str], Awaitable[None]]
+
+
+class IssueReader(Protocol):
+    """The lookup view (blocking calls: run in a thread)."""
+
+    def get_issue(self, issue_id: str) -> Issue | None: ...
+
+    def issue_by_slack_ts(self, channel_id: str, slack_ts: str) -> Issue | None: ...
+
+
+class Publisher(Protocol):
+    async def publish(self, records: Sequence[tuple[str, bytes]]) -> None: ...
+
+
+class SilenceCreator(Protocol):
+    async def create(self, silence: Silence) -> None: ...
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    finder: IssueReader
+    interactions: Publisher
+    alerts: Publisher
+    admins: Admins
+    slack: AsyncWebClient
+    tell: Tell
+    clock: Callable[[], datetime]
+    silences: SilenceCreator | None = None
+    api_url: str = ""
+
+    async def issue(
+        self, issue_id: str | None, channel_id: str = "", message_ts: str | None = None
+    ) -> Issue | None:
+        """The issue behind a button (its id) or a message (channel and ts), from the view."""
+        if issue_id:
+            return await asyncio.to_thread(self.finder.get_issue, issue_id)
+        if channel_id and message_ts:
+            return await asyncio.to_thread(self.finder.issue_by_slack_ts, channel_id, message_ts)
+        return None
+
+    def history_url(self, issue_id: str) -> str:
+        return f"{self.api_url.rstrip('/')}/issues/{issue_id}/history"
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        try:
+            await self.slack.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as error:
+            log.warning("views.open failed: %s", error.response.get("error"))
+            return False
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            log.warning("views.open failed: %r", error)
+            return False
+        return True
+
+    async def bot_is_member(self, channel_id: str) -> bool | None:
+        """Whether the bot is in the channel; None when Slack does not say (unknown channel)."""
+        try:
+            response = await self.slack.conversations_info(channel=channel_id)
+        except SlackApiError as error:
+            log.info("conversations.info %s: %s", channel_id, error.response.get("error"))
+            return None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            log.warning("conversations.info %s: %r", channel_id, error)
+            return None
+        channel = response.get("channel") or {}
+        return bool(channel.get("is_member")) and not channel.get("is_archived")
