@@ -28,6 +28,14 @@ FIELDS_PER_SECTION = 10
 FIELD_TEXT_MAX = 2000
 ACTIONS_MAX = 25
 
+# The silence menu's choices: label, seconds.
+SILENCE_CHOICES: tuple[tuple[str, int], ...] = (
+    ("30 min", 1800),
+    ("1 h", 3600),
+    ("4 h", 14400),
+    ("24 h", 86400),
+)
+
 SEVERITY_COLOUR: dict[Severity, str] = {
     Severity.PANIC: "#7d0a0a",
     Severity.ERROR: "#e01e5a",
@@ -100,7 +108,7 @@ def status_line(issue: IssueSnapshot) -> str:
         who = _actor(issue, "resolved_by")
         by = f" by {who}" if who else ""
         when = f" {_date(issue.resolved_at)}" if issue.resolved_at else ""
-        return f"*Resolved*{how}{by}{when}"
+        return f"*Resolved*{how}{by}{when}{_silence(issue)}"
     parts = ["*Open*"]
     for label, name in (
         ("acknowledged by", "acknowledged_by"),
@@ -110,7 +118,7 @@ def status_line(issue: IssueSnapshot) -> str:
         who = _actor(issue, name)
         if who:
             parts.append(f"{label} {who}")
-    return ", ".join(parts)
+    return ", ".join(parts) + _silence(issue)
 
 
 def _header(issue: IssueSnapshot) -> Block:
@@ -176,27 +184,79 @@ def _buttons(issue: IssueSnapshot) -> list[Block]:
     """The issue's own actions, then the alert's webhook buttons that apply to its status."""
     if issue.status == "archived":
         return []
-    buttons: list[Block] = []
-    if issue.status == "open":
-        if not _actor(issue, "acknowledged_by"):
-            buttons.append(_button("Acknowledge", "alertfold:acknowledge", issue.id))
-        buttons.append(_button("Resolve", "alertfold:resolve", issue.id, "primary"))
-    else:
-        buttons.append(_button("Reopen", "alertfold:unresolve", issue.id))
+    elements = _issue_actions(issue)
     wanted = {"always", "open_issue" if issue.status == "open" else "resolved_issue"}
     for hook in issue.last_alert.get("webhooks") or []:
         if not isinstance(hook, dict) or (hook.get("displayMode") or "open_issue") not in wanted:
             continue
         style = hook.get("buttonStyle")
-        buttons.append(
-            _button(
-                str(hook.get("buttonText") or hook.get("id")),
-                f"alertfold:webhook:{hook.get('id')}",
-                issue.id,
-                style if style in ("primary", "danger") else None,
-            )
+        button = _button(
+            str(hook.get("buttonText") or hook.get("id")),
+            f"alertfold:webhook:{hook.get('id')}",
+            issue.id,
+            style if style in ("primary", "danger") else None,
         )
-    return buttons[:ACTIONS_MAX]
+        if not hook.get("skipConfirmationDialog"):
+            button["confirm"] = _webhook_confirmation(hook)
+        elements.append(button)
+    return elements[:ACTIONS_MAX]
+
+
+def _issue_actions(issue: IssueSnapshot) -> list[Block]:
+    """Slack Manager's set: what the status allows, a silence while none runs, move, details.
+
+    A resolved issue cannot be moved (as in Slack Manager). While a silence runs there is no
+    silence menu: the silence ends on its own, or is lifted where it was made.
+    """
+    elements: list[Block] = []
+    if issue.status == "open":
+        if _actor(issue, "acknowledged_by"):
+            elements.append(_button("Unacknowledge", "alertfold:unacknowledge", issue.id))
+        else:
+            elements.append(_button("Acknowledge", "alertfold:acknowledge", issue.id))
+        elements.append(_button("Resolve", "alertfold:resolve", issue.id, "primary"))
+    else:
+        elements.append(_button("Reopen", "alertfold:unresolve", issue.id))
+    if getattr(issue, "silenced_until", None) is None:
+        elements.append(_silence_menu(issue.id))
+    if issue.status == "open":
+        elements.append(_button("Move…", "alertfold:move", issue.id))
+    elements.append(_button("Details…", "alertfold:details", issue.id))
+    return elements
+
+
+def _silence_menu(issue_id: str) -> Block:
+    """Option values carry the issue and the seconds, so a click needs no lookup."""
+    return {
+        "type": "static_select",
+        "action_id": "alertfold:silence",
+        "placeholder": {"type": "plain_text", "text": "Silence…", "emoji": True},
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": label, "emoji": True},
+                "value": f"{issue_id}|{seconds}",
+            }
+            for label, seconds in SILENCE_CHOICES
+        ],
+    }
+
+
+def _silence(issue: IssueSnapshot) -> str:
+    until = getattr(issue, "silenced_until", None)
+    return f", silenced until {_date(until)}" if isinstance(until, datetime) else ""
+
+
+def _webhook_confirmation(hook: dict[str, Any]) -> Block:
+    """Slack's own "are you sure?" dialog before a webhook call (its text inputs are not
+    offered yet: their initial values are sent)."""
+    name = str(hook.get("buttonText") or "the webhook")
+    text = str(hook.get("confirmationText") or f"Call {name}?")
+    return {
+        "title": {"type": "plain_text", "text": _cut(name, 100)},
+        "text": {"type": "plain_text", "text": _cut(text, 300)},
+        "confirm": {"type": "plain_text", "text": "Yes"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:

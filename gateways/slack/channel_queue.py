@@ -2,12 +2,13 @@
 
 Coalescing: each issue has at most one pending entry; a newer state replaces the older one,
 so a storm of a hundred events for one issue costs one Slack call and the last state wins.
+An issue that moved to another channel waits here as a delete of its old message.
 The entry also remembers the lowest `issue-events` offset it stands for, so the presenter
 never commits an offset whose state has not reached Slack yet.
 
 Pacing: every Slack call of the channel takes a turn, at most one per `interval` seconds.
-A 429 blocks only the method that got it (posting or updating) in this channel until its
-Retry-After has passed; the channel's other issues keep going meanwhile.
+A 429 blocks only the method that got it (posting, updating or deleting) in this channel
+until its Retry-After has passed; the channel's other issues keep going meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from domain.records import IssueSnapshot
 
 POST = "post"
 UPDATE = "update"
+DELETE = "delete"
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Pending:
     offset: int  # the offset of the event `issue` came from
     low_offset: int  # the lowest offset whose state has not reached Slack yet
     finish: bool = False  # the issue is archived: forget it once shown
+    # The issue moved to another channel: delete its message here (at `old_ts` if known).
+    delete: bool = False
+    old_ts: str | None = None
 
 
 class ChannelQueue:
@@ -53,6 +58,21 @@ class ChannelQueue:
         else:
             entry.issue, entry.offset, entry.partition = issue, offset, partition
             entry.finish = entry.finish or finish
+            # It came back before its message here was deleted: show it in that message.
+            entry.delete, entry.old_ts = False, None
+        self.changed.set()
+
+    def offer_delete(
+        self, issue: IssueSnapshot, partition: int, offset: int, old_ts: str | None
+    ) -> None:
+        """The issue left this channel: whatever state waited here is replaced by a delete."""
+        entry = self.pending.get(issue.id)
+        if entry is None:
+            entry = self.pending[issue.id] = Pending(issue, partition, offset, offset)
+        else:
+            entry.issue, entry.offset, entry.partition = issue, offset, partition
+            entry.finish = False
+        entry.delete, entry.old_ts = True, old_ts
         self.changed.set()
 
     def finish_as_is(self, issue_id: str, partition: int, offset: int) -> bool:

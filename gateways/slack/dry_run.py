@@ -16,14 +16,23 @@ from pydantic import ValidationError
 
 from domain.records import IssueEventRecord
 from gateways.slack.blocks import render_issue
+from gateways.slack.moves import moved_away
 
 log = logging.getLogger("alertfold.slack")
 
-# An issue is first shown when it opens, or when its notification delay has passed.
-_FIRST_SHOWN = frozenset({"IssueOpened", "NotificationDelayElapsed"})
+# An issue is first shown in a channel when it opens, when its notification delay has
+# passed, or when it arrives from another channel.
+_FIRST_SHOWN = frozenset({"IssueOpened", "NotificationDelayElapsed", "IssueArrived"})
 
 
 def describe(event: IssueEventRecord) -> str:
+    moved = moved_away(event)
+    if moved is not None:
+        message = f"the message {moved.ts}" if moved.ts else "the message"
+        return (
+            f"dry-run: would delete in {moved.channel_id}: {message} of issue {moved.issue_id}"
+            f" (moved to {moved.to_channel_id})"
+        )
     verb = "post" if event.type in _FIRST_SHOWN else "update"
     return f"dry-run: would {verb} in {event.channel_id}: {render_issue(event.issue).text}"
 

@@ -17,6 +17,10 @@ mentions, its message is deleted and posted again (Slack Manager's way), because
 notifies mentions only in new messages. After a restart the level last shown is unknown and
 the message is updated instead, so a mention is never repeated by a crash.
 
+Moves: `IssueMoved` queues a delete of the old message in the old channel's queue, and
+`IssueArrived` a post in the new channel's, each at its channel's pace, in either order. A
+message is adopted only in the channel the snapshot names, never the old one.
+
 Archived issues: `archived_message` "keep" leaves the message as it was last shown (Slack
 Manager's behaviour); "mark" updates it one last time as archived, without buttons.
 """
@@ -38,8 +42,9 @@ from pydantic import ValidationError
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.records import IssueEventRecord, IssueSnapshot
 from gateways.slack.blocks import render_issue
-from gateways.slack.channel_queue import POST, UPDATE, ChannelQueue, Pending
+from gateways.slack.channel_queue import DELETE, POST, UPDATE, ChannelQueue, Pending
 from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
+from gateways.slack.moves import moved_away
 from gateways.slack.web_api import (
     HISTORY_PAGE,
     SlackMessages,
@@ -61,7 +66,7 @@ class SlackSetupError(Exception):
 
 
 class SlackPresenter:
-    """`run()` until `stop()`; `posts`, `updates` and `ready` are for tests and health."""
+    """`run()` until `stop()`; `posts`, `updates`, `deletes` and `ready` are for tests."""
 
     def __init__(
         self,
@@ -88,6 +93,7 @@ class SlackPresenter:
         self.index = MessageIndex(scan_limit=scan_limit)
         self.posts = 0
         self.updates = 0
+        self.deletes = 0
         self.ready = asyncio.Event()
         self._kafka: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
@@ -179,14 +185,20 @@ class SlackPresenter:
             )
             return
         issue = event.issue
+        moved = moved_away(event)
+        if moved is not None and (issue.presentable or moved.ts):
+            # Not subject to the version check: the arrival may have been read first.
+            self._queue(moved.channel_id).offer_delete(issue, partition, offset, moved.ts)
         if not issue.presentable or self._versions.get(issue.id, 0) >= event.version:
             return
         self._versions[issue.id] = event.version
+        if moved is not None:
+            return  # its `IssueArrived` posts in the target channel
         queue = self._queue(event.channel_id)
         archived = issue.status == "archived"
         if archived and self.archived_message == "keep":
             if not queue.finish_as_is(issue.id, partition, offset):
-                self._finished(issue.id)
+                self._finished(queue.channel, issue.id)
             return
         queue.offer(issue, partition, offset, finish=archived)
 
@@ -199,8 +211,8 @@ class SlackPresenter:
             )
         return queue
 
-    def _finished(self, issue_id: str) -> None:
-        self.index.forget(issue_id)
+    def _finished(self, channel: str, issue_id: str) -> None:
+        self.index.forget(channel, issue_id)
         self._versions.pop(issue_id, None)
         self._levels.pop(issue_id, None)
 
@@ -239,6 +251,8 @@ class SlackPresenter:
     # -- one channel ---------------------------------------------------------------------
 
     def _method_of(self, entry: Pending) -> str:
+        if entry.delete:
+            return DELETE
         return UPDATE if self.index.known_ts(entry.issue) else POST
 
     async def _channel_loop(self, queue: ChannelQueue) -> None:
@@ -250,7 +264,10 @@ class SlackPresenter:
             issue, offset, finish = entry.issue, entry.offset, entry.finish
             method = self._method_of(entry)
             try:
-                await self._show(queue, issue, entry.partition)
+                if entry.delete:
+                    await self._remove(queue, issue.id, entry.old_ts)
+                else:
+                    await self._show(queue, issue, entry.partition)
             except SlackRateLimited as limited:
                 log.info(
                     "slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after
@@ -271,7 +288,7 @@ class SlackPresenter:
                 continue
             queue.shown(entry, offset)
             if finish and issue.id not in queue.pending:
-                self._finished(issue.id)
+                self._finished(queue.channel, issue.id)
 
     async def _show(self, queue: ChannelQueue, issue: IssueSnapshot, partition: int) -> None:
         """Post or update the issue's message with its state, then announce a new ts."""
@@ -280,7 +297,7 @@ class SlackPresenter:
         if ts is not None and self._escalated_with_mentions(issue):
             await queue.turn()
             await self.slack.delete(channel, ts)
-            self.index.gone(issue.id, ts)
+            self.index.gone(channel, issue.id, ts)
             ts = None
         if ts is None:
             await queue.turn()
@@ -289,9 +306,9 @@ class SlackPresenter:
             except SlackUnavailable:
                 self.index.forget_scan(channel)  # it may have been posted after all
                 raise
-            self.index.posted(issue.id, ts)
+            self.index.posted(channel, issue.id, ts)
             self.posts += 1
-        elif self.index.shown.get(issue.id) != message:
+        elif self.index.shown.get((channel, issue.id)) != message:
             await queue.turn()
             try:
                 await self.slack.update(channel, ts, issue.id, message)
@@ -299,12 +316,26 @@ class SlackPresenter:
                 if error.error != "message_not_found":
                     raise
                 log.warning("slack: the message of %s was deleted; posting it again", issue.id)
-                self.index.gone(issue.id, ts)
+                self.index.gone(channel, issue.id, ts)
                 return await self._show(queue, issue, partition)
             self.updates += 1
-        self.index.shown[issue.id] = message
+        self.index.shown[(channel, issue.id)] = message
         self._levels[issue.id] = issue.escalation_level
         await self._announce(channel, issue, partition)
+
+    async def _remove(self, queue: ChannelQueue, issue_id: str, old_ts: str | None) -> None:
+        """Delete the message of an issue that left the channel: the one the fold knew, the
+        one this process knows (posted just before the move), else one found by metadata."""
+        channel = queue.channel
+        known = {ts for ts in (old_ts, self.index.ts.get((channel, issue_id))) if ts}
+        found = None if known else await self._adopt(queue, issue_id)
+        for ts in sorted(known | ({found} if found else set())):
+            await queue.turn()
+            await self.slack.delete(channel, ts)
+            self.index.gone(channel, issue_id, ts)
+            self.deletes += 1
+            log.info("slack: deleted the message %s of moved issue %s in %s", ts, issue_id, channel)
+        self.index.forget(channel, issue_id)
 
     def _escalated_with_mentions(self, issue: IssueSnapshot) -> bool:
         """Whether the issue's message must be posted again so its new mentions notify."""
@@ -334,7 +365,7 @@ class SlackPresenter:
 
     async def _announce(self, channel: str, issue: IssueSnapshot, partition: int) -> None:
         """Tell the fold the message's ts (a `message_posted` interaction), once per ts."""
-        ts = self.index.unannounced.get(issue.id)
+        ts = self.index.unannounced.get((channel, issue.id))
         if ts is None or self._producer is None:
             return
         interaction = Interaction(
@@ -354,8 +385,8 @@ class SlackPresenter:
             key=channel.encode(),
             partition=partition,
         )
-        if self.index.unannounced.get(issue.id) == ts:
-            del self.index.unannounced[issue.id]
+        if self.index.unannounced.get((channel, issue.id)) == ts:
+            del self.index.unannounced[(channel, issue.id)]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

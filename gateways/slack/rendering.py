@@ -25,7 +25,7 @@ def status_emoji(issue: IssueSnapshot) -> str:
         if issue.resolution == "inconclusive":
             return INCONCLUSIVE_EMOJI
         return STATUS_EMOJI[Severity.RESOLVED]
-    if getattr(issue, "muted_by", None):
+    if getattr(issue, "muted_by", None) or getattr(issue, "silenced_until", None):
         return MUTED_EMOJI
     return STATUS_EMOJI[issue.severity]
 

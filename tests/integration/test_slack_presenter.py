@@ -23,7 +23,7 @@ from gateways.slack.blocks import issue_id_of, render_issue
 from gateways.slack.presenter import ArchivedMessage, SlackPresenter
 from gateways.slack.web_api import SlackMessages
 from infra.interaction_wire import decode_interaction
-from tests.support.events import IssueStory
+from tests.support.events import IssueStory, channel_key
 from tests.support.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
 from tests.support.slack_server_workspace import RateLimit, SlackLimits, SlackMessage
 
@@ -53,12 +53,13 @@ async def create_topics(bootstrap: str, *names: str) -> None:
 
 
 async def produce(bootstrap: str, topic: str, events: Iterable[IssueEventRecord]) -> None:
-    """Every event keyed by its channel, like the fold writes them; acknowledged by the end."""
+    """Every event keyed by its channel (`IssueMoved` by the channel left), like the fold
+    writes them; acknowledged by the end."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
         sent = [
-            await producer.send(topic, event.to_json(), key=event.channel_id.encode())
+            await producer.send(topic, event.to_json(), key=channel_key(event).encode())
             for event in events
         ]
         await asyncio.gather(*sent)
@@ -280,7 +281,7 @@ async def test_an_archived_issue_keeps_its_message_or_is_marked_archived(
                 "archived",
             )
             assert "*Archived*" in str(message_of(server, "C1", story.issue_id))
-        await until(lambda: story.issue_id not in presenter.index.ts, "the issue forgotten")
+        await until(lambda: ("C1", story.issue_id) not in presenter.index.ts, "the issue forgotten")
 
     message = message_of(server, "C1", story.issue_id)
     expected = story.events[-1 if mode == "mark" else -2].issue
@@ -327,3 +328,45 @@ async def test_an_escalation_with_mentions_reposts_the_message_so_the_mentions_n
     ]
     values = await read_all(kafka_bootstrap_servers, topics.interactions)
     assert [decode_interaction(v).slack_ts for v in values] == [first.ts, message.ts]
+
+
+async def test_a_moved_issue_is_deleted_in_the_channel_it_left_and_posted_once_in_the_new(
+    kafka_bootstrap_servers: str, topics: Topics, server: SlackWebApiServer
+) -> None:
+    story = IssueStory("moving", "C1")
+    async with presenting(kafka_bootstrap_servers, topics, server, 20) as presenter:
+        await produce(kafka_bootstrap_servers, topics.issue_events, [story.opened()])
+        old = await until(lambda: message_of(server, "C1", story.issue_id), "the first post")
+        move = [story.moved("C2", from_slack_ts=old.ts), story.arrived()]
+        await produce(kafka_bootstrap_servers, topics.issue_events, move)
+        final = story.events[-1].issue
+        await until(lambda: shows(message_of(server, "C2", story.issue_id), final), "the new post")
+        await until(lambda: message_of(server, "C1", story.issue_id) is None, "the old deleted")
+        await until(lambda: not presenter.index.unannounced, "the new ts to flow back")
+        await until(lambda: presenter.deletes == 1, "the delete counted")
+
+    [deleted] = [c for c in server.calls("chat.delete") if c.ok]
+    assert (deleted.channel, deleted.payload["ts"]) == ("C1", old.ts)
+    assert len(server.calls("chat.postMessage", "C2")) == 1
+    new = message_of(server, "C2", story.issue_id)
+    assert new is not None
+    values = await read_all(kafka_bootstrap_servers, topics.interactions)
+    flowed_back = {(i.channel_id, i.slack_ts) for i in map(decode_interaction, values)}
+    assert flowed_back == {("C1", old.ts), ("C2", new.ts)}
+
+
+async def test_a_move_decided_before_the_fold_learnt_the_old_message_still_deletes_it(
+    kafka_bootstrap_servers: str, topics: Topics, server: SlackWebApiServer
+) -> None:
+    story = IssueStory("moving-unknown", "C1")
+    async with presenting(kafka_bootstrap_servers, topics, server, 20):
+        await produce(kafka_bootstrap_servers, topics.issue_events, [story.opened()])
+        await until(lambda: message_of(server, "C1", story.issue_id), "the first post")
+        server.hold("chat.delete", "C1", 1.5)  # the new post comes first: order does not matter
+        move = [story.moved("C2", from_slack_ts=None), story.arrived(), story.grouped("in C2")]
+        await produce(kafka_bootstrap_servers, topics.issue_events, move)
+        final = story.events[-1].issue
+        await until(lambda: shows(message_of(server, "C2", story.issue_id), final), "C2 shows it")
+        await until(lambda: message_of(server, "C1", story.issue_id) is None, "the old deleted")
+
+    assert len([c for c in server.calls("chat.postMessage") if c.ok]) == 2  # one per channel

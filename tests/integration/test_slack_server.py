@@ -92,6 +92,21 @@ def test_unknown_channels_and_messages_are_errors_like_slack(server: SlackWebApi
     posted = slack.chat_postMessage(channel="C1", text="x")
     slack.chat_delete(channel="C1", ts=posted["ts"])
     assert server.messages("C1") == []
+    assert error_of(lambda: slack.chat_delete(channel="C1", ts=posted["ts"])) == (
+        200,
+        "message_not_found",
+    )
+
+
+def test_the_bot_may_delete_only_its_own_messages(server: SlackWebApiServer) -> None:
+    slack = client(server)
+    said = server.say("C1", "U0PERSON", "hello")
+    assert error_of(lambda: slack.chat_delete(channel="C1", ts=said.ts)) == (
+        200,
+        "cant_delete_message",
+    )
+    [message] = slack.conversations_history(channel="C1")["messages"]
+    assert (message["user"], "bot_id" in message) == ("U0PERSON", False)
 
 
 def test_posting_faster_than_a_channel_allows_gets_429_with_retry_after() -> None:

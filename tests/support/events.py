@@ -100,6 +100,14 @@ def issue_event(
     )
 
 
+def channel_key(event: IssueEventRecord) -> str:
+    """The channel whose partition holds the event: the source channel for `IssueMoved`."""
+    source = event.data.get("from_channel_id")
+    if event.type == "IssueMoved" and isinstance(source, str):
+        return source
+    return event.channel_id
+
+
 class IssueStory:
     """The successive events of one issue; each method appends and returns the next event."""
 
@@ -157,6 +165,27 @@ class IssueStory:
         self._resolved_at = None
         self._alert_count += 1
         return self._emit("IssueReopened", text)
+
+    def moved(self, to_channel_id: str, from_slack_ts: str | None = None) -> IssueEventRecord:
+        """`IssueMoved`: the state is already in the target channel, with no message there yet.
+
+        It lives on the source channel's partition (see `channel_key`).
+        """
+        data = {
+            "from_channel_id": self.channel_id,
+            "to_channel_id": to_channel_id,
+            "from_slack_ts": from_slack_ts,
+            "reason": "moved by hand",
+            "actor": {"kind": "slack_user", "id": "U0MOVER", "name": "Mover"},
+        }
+        self.channel_id = to_channel_id
+        return self._emit("IssueMoved", self.events[-1].issue.text, data=data)
+
+    def arrived(self) -> IssueEventRecord:
+        """`IssueArrived`, on the target channel's partition right after `moved`."""
+        last = self.events[-1]
+        source = last.data.get("from_channel_id")
+        return self._emit("IssueArrived", last.issue.text, data={"from_channel_id": source})
 
     def _emit(
         self,

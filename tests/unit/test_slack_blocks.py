@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from domain.records import IssueSnapshot
@@ -13,7 +14,7 @@ from gateways.slack.blocks import (
     render_issue,
     status_line,
 )
-from tests.support.events import IssueStory, issue_event
+from tests.support.events import BASE_TIME, IssueStory, issue_event
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:
@@ -23,7 +24,11 @@ def texts(blocks: list[dict[str, Any]]) -> str:
         if isinstance(block.get("text"), dict):
             out.append(block["text"]["text"])
         for element in block.get("fields", []) + block.get("elements", []):
-            out.append(element["text"]["text"] if element["type"] == "button" else element["text"])
+            if element["type"] == "static_select":
+                out.append(element["placeholder"]["text"])
+            else:
+                text = element["text"]
+                out.append(text["text"] if isinstance(text, dict) else text)
     return "\n".join(out)
 
 
@@ -124,22 +129,90 @@ def test_buttons_follow_the_status_and_the_alert_webhooks_display_mode() -> None
     ]
     alert = {**issue_event().issue.last_alert, "webhooks": hooks}
 
-    def buttons(issue: IssueSnapshot) -> list[str]:
-        actions = [b for b in render_issue(issue).blocks if b["type"] == "actions"]
-        return [e["action_id"] for a in actions for e in a["elements"]]
-
-    assert buttons(snapshot(last_alert=alert)) == [
-        "alertfold:acknowledge",
-        "alertfold:resolve",
+    assert action_ids(snapshot(last_alert=alert)) == [
+        *OPEN_ACTIONS,
         "alertfold:webhook:restart",
         "alertfold:webhook:runbook",
     ]
-    assert buttons(snapshot(last_alert=alert, status="resolved")) == [
-        "alertfold:unresolve",
+    assert action_ids(snapshot(last_alert=alert, status="resolved")) == [
+        *RESOLVED_ACTIONS,
         "alertfold:webhook:postmortem",
         "alertfold:webhook:runbook",
     ]
-    assert buttons(snapshot(last_alert=alert, status="archived")) == []
+    assert action_ids(snapshot(last_alert=alert, status="archived")) == []
+
+
+OPEN_ACTIONS = [
+    "alertfold:acknowledge",
+    "alertfold:resolve",
+    "alertfold:silence",
+    "alertfold:move",
+    "alertfold:details",
+]
+RESOLVED_ACTIONS = ["alertfold:unresolve", "alertfold:silence", "alertfold:details"]
+
+
+def actions(issue: IssueSnapshot) -> list[dict[str, Any]]:
+    blocks = [b for b in render_issue(issue).blocks if b["type"] == "actions"]
+    return [element for block in blocks for element in block["elements"]]
+
+
+def action_ids(issue: IssueSnapshot) -> list[str]:
+    return [element["action_id"] for element in actions(issue)]
+
+
+def test_an_open_issue_offers_acknowledge_resolve_silence_move_and_details() -> None:
+    issue = snapshot(id="issue-9")
+    assert action_ids(issue) == OPEN_ACTIONS
+    assert {e["value"] for e in actions(issue) if e["type"] == "button"} == {"issue-9"}
+    assert [e["text"]["text"] for e in actions(issue) if e["type"] == "button"] == [
+        "Acknowledge",
+        "Resolve",
+        "Move…",
+        "Details…",
+    ]
+
+
+def test_an_acknowledged_issue_offers_unacknowledge_instead() -> None:
+    issue = snapshot(acknowledged_by={"kind": "slack_user", "id": "U0BOB", "name": "Bob"})
+    assert action_ids(issue) == ["alertfold:unacknowledge", *OPEN_ACTIONS[1:]]
+
+
+def test_a_resolved_issue_can_be_reopened_silenced_or_inspected_but_not_moved() -> None:
+    assert action_ids(issue_event(status="resolved").issue) == RESOLVED_ACTIONS
+
+
+def test_the_silence_menu_offers_four_durations_naming_the_issue_and_the_seconds() -> None:
+    [menu] = [e for e in actions(snapshot(id="issue-9")) if e["action_id"] == "alertfold:silence"]
+    assert menu["type"] == "static_select"
+    assert menu["placeholder"]["text"] == "Silence…"
+    assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [
+        ("30 min", "issue-9|1800"),
+        ("1 h", "issue-9|3600"),
+        ("4 h", "issue-9|14400"),
+        ("24 h", "issue-9|86400"),
+    ]
+
+
+def test_a_silenced_issue_says_until_when_shows_no_bell_and_hides_the_silence_menu() -> None:
+    until = BASE_TIME + timedelta(hours=4)
+    issue = snapshot(silenced_until=until, silence_id="silence-1", severity=Severity.PANIC)
+    epoch = int(until.timestamp())
+    assert status_line(issue).startswith(f"*Open*, silenced until <!date^{epoch}^")
+    assert render_issue(issue).blocks[0]["text"]["text"].startswith(":no_bell: ")
+    assert "alertfold:silence" not in action_ids(issue)
+    assert action_ids(issue) == [a for a in OPEN_ACTIONS if a != "alertfold:silence"]
+    resolved = issue.model_copy(update={"status": "resolved", "resolved_at": until})
+    assert ", silenced until <!date^" in status_line(resolved)
+    assert render_issue(resolved).blocks[0]["text"]["text"].startswith(":white_check_mark: ")
+
+
+def test_many_webhook_buttons_are_cut_to_the_25_elements_an_actions_block_takes() -> None:
+    hooks = [{"id": f"hook-{n}", "buttonText": f"Hook {n}"} for n in range(30)]
+    issue = snapshot(last_alert={**issue_event().issue.last_alert, "webhooks": hooks})
+    ids = action_ids(issue)
+    assert len(ids) == 25
+    assert ids[: len(OPEN_ACTIONS)] == OPEN_ACTIONS
 
 
 def test_long_text_is_cut_to_what_a_section_takes() -> None:
