@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up",
         help="run everything on embedded defaults "
-        "(broker, worker, projector, auditor, presenter, API)",
+        "(broker, worker, projector, auditor, presenter, notifier, API)",
     )
     up.set_defaults(handler=_up)
     worker = commands.add_parser("worker", help="run the fold worker (Faust)")
@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
         "presenter", help="show issues in Slack (dry-run without SLACK_BOT_TOKEN)"
     )
     presenter.set_defaults(handler=_presenter)
+    notifier = commands.add_parser(
+        "notifier", help="send issue events to the notification channels (webhook, ntfy, …)"
+    )
+    notifier.set_defaults(handler=_notifier)
     interactions = commands.add_parser(
         "interactions", help="take Slack reactions, buttons and /alertfold over Socket Mode"
     )
@@ -150,6 +154,20 @@ def _presenter(_: argparse.Namespace) -> int:
     try:
         _run_until_signalled(alertfold.presenter())
     except SlackSetupError as error:
+        print(f"alertfold: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _notifier(_: argparse.Namespace) -> int:
+    alertfold = create_app(_settings("notifier"))
+    _ensure_topics(alertfold)
+    from infra.secret_box import SecretBoxError
+
+    log.info("notifier reading %s", alertfold.settings.issue_events_topic)
+    try:
+        _run_until_signalled(alertfold.notifier())
+    except SecretBoxError as error:
         print(f"alertfold: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,8 +1,8 @@
 """The composition root: the one place that builds alertfold's parts from settings.
 
-Each process (`worker`, `projector`, `auditor`, `presenter`, `api`) asks it for its part;
-tests pass their own clock, routes or bootstrap address. Nothing here does I/O until a part
-is built and run.
+Each process (`worker`, `projector`, `auditor`, `presenter`, `notifier`, `api`) asks it for
+its part; tests pass their own clock, routes or bootstrap address. Nothing here does I/O
+until a part is built and run.
 """
 
 from __future__ import annotations
@@ -20,9 +20,13 @@ if TYPE_CHECKING:
     import faust
     from fastapi import FastAPI
 
+    from gateways.api.dependencies import SilenceServices
+    from gateways.notify.dispatcher import NotificationDispatcher
+    from gateways.notify.services import NotificationServices
     from gateways.slack.dry_run import DryRunPresenter
     from gateways.slack.presenter import SlackPresenter
     from gateways.slack.socket_gateway import SocketModeGateway
+    from infra.webhook_sealing import WebhookSealer
     from projections.audit_generations import AuditGenerations
     from projections.audit_runner import Auditor
     from projections.audit_store import AuditStore
@@ -126,23 +130,53 @@ class Alertfold:
         from slack_sdk.web.async_client import AsyncWebClient
 
         from gateways.alert_publisher import AlertPublisher
+        from gateways.silence_publisher import SilencePublisher
         from gateways.slack.permissions import SlackPermissions
         from gateways.slack.socket_gateway import (
             SlackInteractions,
             SocketModeGateway,
             ephemeral_teller,
         )
+        from gateways.slack.surface_context import Surfaces
+        from gateways.slack.usergroups import Admins, UserGroupMembers, slack_group_lister
+        from gateways.slack.webhook_clicks import WebhookClicks
 
         settings = self.settings
         if not settings.slack_app_token or not settings.slack_bot_token:
             raise SettingsError("Slack interactions need SLACK_APP_TOKEN and SLACK_BOT_TOKEN")
         web_client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-        interactions = SlackInteractions(
-            finder=self.lookup_store(),
-            publisher=AlertPublisher(self.bootstrap_servers, settings.interactions_topic),
-            permissions=SlackPermissions.from_file(settings.slack_permissions_file),
-            tell=ephemeral_teller(web_client),
+        finder = self.lookup_store()
+        publisher = AlertPublisher(self.bootstrap_servers, settings.interactions_topic)
+        permissions = SlackPermissions.from_file(settings.slack_permissions_file)
+        admins = Admins(permissions, UserGroupMembers(slack_group_lister(web_client)))
+        tell = ephemeral_teller(web_client)
+        surfaces = Surfaces(
+            finder=finder,
+            interactions=publisher,
+            alerts=AlertPublisher(self.bootstrap_servers, settings.alerts_topic),
+            admins=admins,
+            slack=web_client,
+            tell=tell,
             clock=self.clock,
+            silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
+            api_url=settings.effective_public_url,
+        )
+        interactions = SlackInteractions(
+            finder=finder,
+            publisher=publisher,
+            permissions=permissions,
+            tell=tell,
+            clock=self.clock,
+            admins=admins,
+            surfaces=surfaces,
+            webhook_clicks=WebhookClicks(
+                finder=finder,
+                publisher=publisher,
+                admins=admins,
+                sealer=self.webhook_sealer(),
+                tell=tell,
+                clock=self.clock,
+            ),
         )
         return SocketModeGateway(settings.slack_app_token, web_client, interactions)
 
@@ -204,8 +238,88 @@ class Alertfold:
                 ingest_keys=ApiKeys(settings.ingest_api_keys),
                 view_keys=ApiKeys(settings.view_api_keys),
                 rate_limiter=limiter,
+                webhook_sealer=self.webhook_sealer(),
+                pagerduty_secrets=settings.pagerduty_webhook_secrets,
+                interactions_topic=settings.interactions_topic,
+                notifications=self.notification_services(),
+                silences=self.silence_services(),
             )
         )
+
+    def silence_services(self) -> SilenceServices:
+        from gateways.alert_publisher import AlertPublisher
+        from gateways.api.dependencies import SilenceServices
+        from gateways.silence_publisher import SilencePublisher
+        from projections.silence_catalog import SilenceCatalog
+
+        topic = self.settings.interactions_topic
+        publisher = AlertPublisher(self.bootstrap_servers, topic)
+        return SilenceServices(
+            publisher=SilencePublisher(publisher, topic, self.clock),
+            catalog=SilenceCatalog(),
+            bootstrap_servers=self.bootstrap_servers,
+            topic=topic,
+        )
+
+    def notifier(self) -> NotificationDispatcher:
+        """Delivers issue events to the notification channels (webhook, ntfy, e-mail, …)."""
+        from gateways.notify.dispatcher import NotificationDispatcher
+        from gateways.notify.retrying import RetryPolicy
+
+        settings = self.settings
+        services = self.notification_services()
+        return NotificationDispatcher(
+            self.bootstrap_servers,
+            settings.issue_events_topic,
+            settings.notifications_dlq_topic,
+            services.channels,
+            services.deliveries,
+            policy=RetryPolicy(
+                attempts=settings.notify_attempts,
+                first_backoff=settings.notify_first_backoff_seconds,
+                max_backoff=settings.notify_max_backoff_seconds,
+            ),
+            public_url=services.public_url,
+            http_timeout=settings.notify_timeout_seconds,
+            clock=self.clock,
+        )
+
+    def notification_services(self) -> NotificationServices:
+        """Channels (database + channels file) and the delivery log, in the lookup database."""
+        from gateways.notify.channel_store import ChannelStore
+        from gateways.notify.channels import ChannelsFileError, load_channels_file
+        from gateways.notify.delivery_log import DeliveryLog
+        from gateways.notify.services import NotificationServices
+        from infra.database import create_database_engine
+        from infra.secret_box import SecretBox
+
+        settings = self.settings
+        engine = create_database_engine(settings.effective_database_url)
+        path = settings.notification_channels_file
+        try:
+            declared = load_channels_file(path) if path is not None else []
+        except ChannelsFileError as error:
+            raise SettingsError(str(error)) from None
+        channels = ChannelStore(
+            engine, SecretBox.from_text(settings.secrets_key), declared, clock=self.clock
+        )
+        channels.create_schema()
+        deliveries = DeliveryLog(engine, clock=self.clock)
+        deliveries.create_schema()
+        return NotificationServices(
+            channels=channels,
+            deliveries=deliveries,
+            clock=self.clock,
+            public_url=settings.effective_public_url,
+            http_timeout=settings.notify_timeout_seconds,
+        )
+
+    def webhook_sealer(self) -> WebhookSealer | None:
+        """Seals webhooks at the API and opens them on a click; None without a key."""
+        from infra.webhook_sealing import WebhookSealer
+
+        key = self.settings.webhook_encryption_key
+        return WebhookSealer(key) if key else None
 
 
 def create_app(

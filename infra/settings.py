@@ -18,7 +18,15 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 # Shorter keys are guessable; 16 printable characters is the least a random key should have.
 MIN_API_KEY_LENGTH = 16
 # Fields whose values never appear in a message (the database URL only loses its password).
-_SECRET_FIELDS = ("slack_bot_token", "slack_app_token", "ingest_api_keys", "view_api_keys")
+_SECRET_FIELDS = (
+    "slack_bot_token",
+    "slack_app_token",
+    "ingest_api_keys",
+    "view_api_keys",
+    "webhook_encryption_key",
+    "pagerduty_webhook_secrets",
+    "secrets_key",
+)
 # The URL forms `infra.database.create_database_engine` builds an engine for, driver names
 # included, so a URL the database layer supports is never refused before it gets there.
 _DATABASE_URL_PREFIXES = (
@@ -86,6 +94,23 @@ class Settings(BaseModel):
         description="What an archived issue's message becomes: kept as last shown, or "
         "marked archived (no buttons).",
     )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="The API's address as people open it, for links in Slack (issue history); "
+        "unset: http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT.",
+    )
+    webhook_encryption_key: str | None = Field(
+        None,
+        repr=False,
+        description="AES-256-GCM key (32 ASCII letters and digits) sealing webhook URLs and "
+        "payloads; unset: alerts with webhooks are refused at the API.",
+    )
+    pagerduty_webhook_secrets: tuple[str, ...] = Field(
+        (),
+        repr=False,
+        description="Secrets of the PagerDuty webhook subscriptions; empty: the endpoint is off.",
+    )
     log_level: LogLevel = "info"
     tick_seconds: float = Field(
         1.0,
@@ -102,6 +127,25 @@ class Settings(BaseModel):
     )
     retention_interval_seconds: float = Field(
         3600, ge=1, description="How often the projector applies retention."
+    )
+    secrets_key: str | None = Field(
+        None,
+        repr=False,
+        description="32 random bytes, base64: encrypts notification channels' secrets at "
+        "rest (AES-256-GCM); required once a channel has a secret.",
+    )
+    notification_channels_file: Path | None = Field(
+        None, description="JSON file of notification channels (read-only through the API)."
+    )
+    notify_attempts: int = Field(4, ge=1, le=20, description="Attempts per notification.")
+    notify_first_backoff_seconds: float = Field(
+        1.0, ge=0, le=3600, description="Pause before the second attempt; doubles after."
+    )
+    notify_max_backoff_seconds: float = Field(
+        60.0, ge=0, le=86400, description="Longest pause between two attempts."
+    )
+    notify_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, description="How long one notification attempt may take."
     )
 
     @field_validator("kafka_bootstrap_servers")
@@ -145,12 +189,49 @@ class Settings(BaseModel):
                 )
         return keys
 
-    @field_validator("routes_file", "slack_permissions_file")
+    @field_validator("webhook_encryption_key")
+    @classmethod
+    def _check_webhook_key(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        from infra.webhook_sealing import check_key
+
+        return check_key(value)
+
+    @field_validator("pagerduty_webhook_secrets", mode="before")
+    @classmethod
+    def _check_pagerduty_secrets(cls, value: object) -> object:
+        """Comma-separated: during a rotation both the old and the new secret are valid."""
+        if not isinstance(value, str):
+            return value
+        secrets = tuple(secret.strip() for secret in value.split(",") if secret.strip())
+        for position, secret in enumerate(secrets, start=1):
+            if not all("!" <= char <= "~" for char in secret):
+                raise ValueError(
+                    f"secret {position} has a character other than printable ASCII (no spaces)"
+                )
+        return secrets
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _check_secrets_key(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        from infra.secret_box import parse_key
+
+        parse_key(value)
+        return value.strip()
+
+    @field_validator("routes_file", "slack_permissions_file", "notification_channels_file")
     @classmethod
     def _check_readable_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"{value} is not a readable file")
         return value
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:
@@ -193,6 +274,10 @@ class Settings(BaseModel):
         return self.topic("issue-events")
 
     @property
+    def notifications_dlq_topic(self) -> str:
+        return self.topic("notifications.dlq")
+
+    @property
     def app_id(self) -> str:
         return f"{self.topic_prefix}alertfold"
 
@@ -220,11 +305,20 @@ ENVIRONMENT: dict[str, str] = {
     "SLACK_API_URL": "slack_api_url",
     "ALERTFOLD_SLACK_CALLS_PER_SECOND": "slack_calls_per_second",
     "ALERTFOLD_SLACK_ARCHIVED_MESSAGE": "slack_archived_message",
+    "ALERTFOLD_PUBLIC_URL": "public_url",
+    "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": "webhook_encryption_key",
+    "ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS": "pagerduty_webhook_secrets",
     "ALERTFOLD_LOG_LEVEL": "log_level",
     "ALERTFOLD_TICK_SECONDS": "tick_seconds",
     "ALERTFOLD_RETAIN_CLOSED_ISSUES_DAYS": "retain_closed_issues_days",
     "ALERTFOLD_RETAIN_ALERTS_DAYS": "retain_alerts_days",
     "ALERTFOLD_RETENTION_INTERVAL_SECONDS": "retention_interval_seconds",
+    "ALERTFOLD_SECRETS_KEY": "secrets_key",
+    "ALERTFOLD_NOTIFICATION_CHANNELS_FILE": "notification_channels_file",
+    "ALERTFOLD_NOTIFY_ATTEMPTS": "notify_attempts",
+    "ALERTFOLD_NOTIFY_FIRST_BACKOFF_SECONDS": "notify_first_backoff_seconds",
+    "ALERTFOLD_NOTIFY_MAX_BACKOFF_SECONDS": "notify_max_backoff_seconds",
+    "ALERTFOLD_NOTIFY_TIMEOUT_SECONDS": "notify_timeout_seconds",
 }
 _VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
 

@@ -1,6 +1,6 @@
 """`alertfold up`: the whole product as child processes, started and stopped together.
 
-Each part (worker, projector, auditor, presenter, API, and Slack interactions when an app
+Each part (worker, projector, auditor, presenter, notifier, API, and Slack interactions when an app
 token is set) runs in its own process, exactly as it does in production, so `up` exercises
 the same code paths; if one of them dies the others are stopped too, rather than leaving a
 half-working product that looks alive.
@@ -20,7 +20,7 @@ from types import FrameType
 from infra.local_kafka import LocalKafka
 from infra.settings import Settings
 
-PARTS = ("worker", "projector", "auditor", "presenter", "api")
+PARTS = ("worker", "projector", "auditor", "presenter", "notifier", "api")
 
 
 def _say(message: str) -> None:

@@ -59,6 +59,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             {"retention.ms": THIRTY_DAYS_MS, "max.message.bytes": str(16 * 1024 * 1024)},
             "inputs (alerts, ticks) that could not be folded, with the reason",
         ),
+        TopicSpec(
+            settings.notifications_dlq_topic,
+            n,
+            {"retention.ms": THIRTY_DAYS_MS},
+            "notifications given up after their last attempt, with the reason and the event",
+        ),
         *(
             TopicSpec(
                 f"{settings.app_id}-{table}-changelog",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,6 +17,9 @@ from gateways.api.errors import install_error_handlers
 from gateways.api.history import history_router
 from gateways.api.ingest import ingest_router
 from gateways.api.metrics import ApiMetrics, install_request_metrics, metrics_router
+from gateways.api.notifications import notifications_router
+from gateways.api.pagerduty import pagerduty_router
+from gateways.api.silences import silences_router
 from gateways.api.views import views_router
 
 
@@ -44,10 +49,15 @@ def request_body_schemas() -> dict[str, Any]:
     """JSON schemas of the ingest bodies, read by hand (not by FastAPI) to give precise errors."""
     from domain.alert import Alert
     from domain.alertmanager import AlertmanagerWebhook
+    from gateways.notify.channels import ChannelSpec
 
     ref = "#/components/schemas/{model}"
     schemas: dict[str, Any] = {}
-    for name, model in (("Alert", Alert), ("AlertmanagerWebhook", AlertmanagerWebhook)):
+    for name, model in (
+        ("Alert", Alert),
+        ("AlertmanagerWebhook", AlertmanagerWebhook),
+        ("ChannelSpec", ChannelSpec),
+    ):
         schema = model.model_json_schema(by_alias=True, ref_template=ref)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
@@ -57,7 +67,17 @@ def request_body_schemas() -> dict[str, Any]:
 def create_api(deps: ApiDependencies) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        following = None
+        if deps.silences is not None:
+            silences = deps.silences
+            following = asyncio.create_task(
+                silences.catalog.follow(silences.bootstrap_servers, silences.topic)
+            )
         yield
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
         await deps.publisher.close()
 
     app = FastAPI(
@@ -80,7 +100,10 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     install_error_handlers(app)
     install_request_metrics(app, metrics)
     app.include_router(ingest_router(deps, metrics))
+    app.include_router(pagerduty_router(deps))
     app.include_router(views_router(deps))
+    app.include_router(notifications_router(deps))
+    app.include_router(silences_router(deps))
     view_key = [Depends(require(deps.view_keys))]
     app.include_router(history_router(deps), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE)
     app.include_router(

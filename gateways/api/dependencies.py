@@ -10,8 +10,21 @@ from domain.routing import RouteTable
 from gateways.alert_publisher import AlertPublisher
 from gateways.api.auth import ApiKeys
 from gateways.api.rate_limit import ChannelRateLimiter
+from gateways.notify.services import NotificationServices
+from gateways.silence_publisher import SilencePublisher
+from infra.webhook_sealing import WebhookSealer
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
+from projections.silence_catalog import SilenceCatalog
+
+
+@dataclass(frozen=True)
+class SilenceServices:
+    publisher: SilencePublisher
+    catalog: SilenceCatalog
+    # Where the catalog reads silences from (partition 0 of `interactions`).
+    bootstrap_servers: str
+    topic: str
 
 
 @dataclass(frozen=True)
@@ -29,3 +42,13 @@ class ApiDependencies:
     ingest_keys: ApiKeys = field(default_factory=ApiKeys)
     view_keys: ApiKeys = field(default_factory=ApiKeys)
     rate_limiter: ChannelRateLimiter | None = field(default=None)
+    # Seals webhook URLs and payloads at ingest; None: alerts with webhooks are refused.
+    webhook_sealer: WebhookSealer | None = field(default=None)
+    # PagerDuty webhook subscription secrets (empty: the endpoint answers 404) and the topic
+    # its acknowledgements go to.
+    pagerduty_secrets: tuple[str, ...] = ()
+    interactions_topic: str = "interactions"
+    # Notification channels and their delivery log; None: those endpoints answer 503.
+    notifications: NotificationServices | None = field(default=None)
+    # Setting and listing silences; None: those endpoints answer 503.
+    silences: SilenceServices | None = field(default=None)

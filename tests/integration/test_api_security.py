@@ -27,6 +27,8 @@ VIEW_KEY = "view-key-" + uuid.uuid4().hex
 BOT_TOKEN = "xoxb-" + uuid.uuid4().hex
 APP_TOKEN = "xapp-" + uuid.uuid4().hex
 WEBHOOK_URL = f"https://hooks.example.com/restart/{uuid.uuid4().hex}"
+WEBHOOK_KEY = uuid.uuid4().hex  # 32 letters and digits: seals webhook URLs and payloads
+PAGERDUTY_SECRET = "pd-" + uuid.uuid4().hex
 WEAK_KEY = "weak-" + uuid.uuid4().hex[:8]  # refused: shorter than 16 characters
 BURST = 3
 BODY_LIMIT = 4096
@@ -79,6 +81,8 @@ def secured(
         ALERTFOLD_MAX_BODY_BYTES=str(BODY_LIMIT),
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_APP_TOKEN=APP_TOKEN,
+        ALERTFOLD_WEBHOOK_ENCRYPTION_KEY=WEBHOOK_KEY,
+        ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS=PAGERDUTY_SECRET,
         # The most talkative level: whatever any library logs is in the logs checked below.
         ALERTFOLD_LOG_LEVEL="debug",
     ) as product:
@@ -280,6 +284,7 @@ def test_no_secret_reaches_any_log_or_error(secured: Product, database_url: str)
     assert "ALERTFOLD_VIEW_API_KEYS=(hidden)" in refused.stderr
     password = sqlalchemy.engine.make_url(database_url).password
     secrets = [INGEST_KEY, SECOND_INGEST_KEY, VIEW_KEY, BOT_TOKEN, APP_TOKEN, WEBHOOK_URL]
+    secrets += [WEBHOOK_KEY, PAGERDUTY_SECRET]
     secrets += [WEAK_KEY, *([password] if password else [])]
     logs = {
         path.name: path.read_text(errors="replace") for path in Path(secured.workdir).glob("*.log")

@@ -9,6 +9,8 @@ and reads the real SQLite view.
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +62,10 @@ def fuzzed_product(
     kafka_bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Product]:
     workdir: Path = tmp_path_factory.mktemp("fuzz")
-    with running_product(kafka_bootstrap_servers, workdir) as product:
+    # Configured as in production: notification channels with secrets can be stored (a
+    # missing key answers 503, which is the operator's to fix, not the client's).
+    key = base64.b64encode(os.urandom(32)).decode()
+    with running_product(kafka_bootstrap_servers, workdir, ALERTFOLD_SECRETS_KEY=key) as product:
         yield product
 
 

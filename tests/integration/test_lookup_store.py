@@ -348,6 +348,8 @@ def test_get_issue_is_json_ready(populated: LookupStore) -> None:
         "investigated_by": None,
         "muted_by": None,
         "resolved_by": None,
+        "silenced_until": None,
+        "silence_id": None,
         "last_alert": {
             "channelId": "C-C",
             "correlationId": "mem",

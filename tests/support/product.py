@@ -112,6 +112,9 @@ class Product:
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(f"{self.api_url}{path}", params=params, timeout=30)
 
+    def delete(self, path: str) -> httpx.Response:
+        return httpx.delete(f"{self.api_url}{path}", timeout=30)
+
     def issues(self, **params: Any) -> list[dict[str, Any]]:
         response = self.get("/issues", **params)
         assert response.status_code == 200, response.text

@@ -30,4 +30,3 @@ def test_moving_back_removes_the_mapping_of_the_channel_it_returns_to() -> None:
     story.moved("C0OPS")
     story.arrived()
     assert list(fold_move_mappings(story.events)) == [("C0DB", "db")]
-
