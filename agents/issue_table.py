@@ -9,6 +9,7 @@ worker exactly the state of the channels it owns.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -114,8 +115,17 @@ def write_slot(table: SlotTable, key: str, slot: Slot) -> None:
 
 
 def read_silence_book(table: SlotTable, partition: int) -> SilenceBook:
+    """Read for every alert, changed rarely: parsed once per distinct value."""
     raw = table.get(silence_book_key(partition))
-    return SilenceBook.model_validate_json(raw) if raw else SilenceBook()
+    return _parsed_book(raw) if raw else _EMPTY_BOOK
+
+
+_EMPTY_BOOK = SilenceBook()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_book(raw: bytes) -> SilenceBook:
+    return SilenceBook.model_validate_json(raw)
 
 
 def write_silence_book(table: SlotTable, partition: int, book: SilenceBook) -> None:
