@@ -11,20 +11,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain.interactions import Actor, Interaction, InteractionKind
 from domain.silences import Silence
-from infra.interaction_wire import encode_interaction
-from tests.support.product import Product, running_product
+from tests.support.product import Product
+from tests.support.slack_product import message_posted, running_slack_product
 from tests.support.slack_server import SlackWebApiServer, running_slack_server
 from tests.support.slack_server_surfaces import OpenedView
 from tests.support.slack_server_workspace import SlackLimits
-from tests.support.slack_socket_mode import APP_TOKEN, SocketModeStandIn, socket_mode_stand_in
+from tests.support.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -60,16 +58,12 @@ def product(
     workdir: Path = tmp_path_factory.mktemp("modals")
     permissions = workdir / "permissions.json"
     permissions.write_text(json.dumps(PERMISSIONS))
-    with running_product(
+    with running_slack_product(
         kafka_bootstrap_servers,
         workdir,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_BOT_TOKEN="xoxb-alertfold-test",
-        SLACK_API_URL=slack.url,
+        slack,
         ALERTFOLD_SLACK_PERMISSIONS_FILE=str(permissions),
     ) as product:
-        product.start("interactions")
-        slack.wait_for_connection()
         yield product
 
 
@@ -87,18 +81,7 @@ def posted_issue(
     body = {"slackChannelId": channel, "correlationId": correlation_id, "header": "Database down"}
     assert product.post("/alert", {**body, **alert}).status_code == 202
     issue = product.wait_for_issue(channel_id=channel, status="open")
-    posted = Interaction(
-        interaction_id=f"posted/{issue['id']}",
-        kind=InteractionKind.MESSAGE_POSTED,
-        channel_id=channel,
-        correlation_id=correlation_id,
-        issue_id=issue["id"],
-        at=datetime.now(UTC),
-        actor=Actor(kind="alertfold", id="presenter"),
-        slack_ts=SLACK_TS,
-    )
-    product.produce("interactions", encode_interaction(posted), key=channel.encode())
-    return product.wait_for_issue(channel_id=channel, slack_ts=SLACK_TS)
+    return message_posted(product, issue, SLACK_TS)
 
 
 def click(web_api: SlackWebApiServer, action_id: str, issue: dict[str, Any], user: Any) -> Any:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain.interactions import Actor, Interaction, InteractionKind
-from infra.interaction_wire import encode_interaction
-from tests.support.product import Product, running_product
-from tests.support.slack_socket_mode import APP_TOKEN, SocketModeStandIn, socket_mode_stand_in
+from tests.support.product import Product
+from tests.support.slack_product import message_posted, running_slack_product
+from tests.support.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 
 pytestmark = pytest.mark.integration
 
@@ -37,15 +35,7 @@ def product(
     slack: SocketModeStandIn,
 ) -> Iterator[Product]:
     workdir: Path = tmp_path_factory.mktemp("socket")
-    with running_product(
-        kafka_bootstrap_servers,
-        workdir,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_API_URL=slack.url,
-    ) as product:
-        product.start("interactions")
-        slack.wait_for_connection()
+    with running_slack_product(kafka_bootstrap_servers, workdir, slack) as product:
         yield product
 
 
@@ -55,18 +45,7 @@ def posted_issue(product: Product) -> dict[str, Any]:
     body = {"slackChannelId": channel, "correlationId": "db", "header": "Database down"}
     assert product.post("/alert", body).status_code == 202
     issue = product.wait_for_issue(channel_id=channel, status="open")
-    posted = Interaction(
-        interaction_id=f"posted/{issue['id']}",
-        kind=InteractionKind.MESSAGE_POSTED,
-        channel_id=channel,
-        correlation_id="db",
-        issue_id=issue["id"],
-        at=datetime.now(UTC),
-        actor=Actor(kind="alertfold", id="presenter"),
-        slack_ts=SLACK_TS,
-    )
-    product.produce("interactions", encode_interaction(posted), key=channel.encode())
-    return product.wait_for_issue(channel_id=channel, slack_ts=SLACK_TS)
+    return message_posted(product, issue, SLACK_TS)
 
 
 def reaction(channel: str, name: str, user: str = "U0ALICE") -> dict[str, Any]:

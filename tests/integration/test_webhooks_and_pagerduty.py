@@ -21,8 +21,9 @@ from aiohttp import web
 
 from gateways.api.pagerduty_signature import sign
 from infra.local_kafka import free_port
-from tests.support.product import Product, running_product
-from tests.support.slack_socket_mode import APP_TOKEN, SocketModeStandIn, socket_mode_stand_in
+from tests.support.product import Product
+from tests.support.slack_product import running_slack_product
+from tests.support.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -80,17 +81,13 @@ def product(
     tmp_path_factory: pytest.TempPathFactory,
     slack: SocketModeStandIn,
 ) -> Iterator[Product]:
-    with running_product(
+    with running_slack_product(
         kafka_bootstrap_servers,
         tmp_path_factory.mktemp("webhooks"),
+        slack,
         ALERTFOLD_WEBHOOK_ENCRYPTION_KEY=KEY,
         ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS=f"{ROTATED_OUT},{PD_SECRET}",
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_API_URL=slack.url,
     ) as product:
-        product.start("interactions")
-        slack.wait_for_connection()
         yield product
 
 

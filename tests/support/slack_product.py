@@ -1,0 +1,49 @@
+"""The product with its Slack interactions part connected to the Socket Mode stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from domain.interactions import Actor, Interaction, InteractionKind
+from infra.interaction_wire import encode_interaction
+from tests.support.product import Product, running_product
+from tests.support.slack_server import BOT_TOKEN
+from tests.support.slack_socket_mode import APP_TOKEN, SocketModeStandIn
+
+
+@contextmanager
+def running_slack_product(
+    bootstrap: str, workdir: Path, slack: SocketModeStandIn, **env: str
+) -> Iterator[Product]:
+    """`running_product` plus `alertfold interactions`, once its socket is connected."""
+    settings = {
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.url,
+        **env,
+    }
+    with running_product(bootstrap, workdir, **settings) as product:
+        product.start("interactions")
+        slack.wait_for_connection()
+        yield product
+
+
+def message_posted(product: Product, issue: dict[str, Any], slack_ts: str) -> dict[str, Any]:
+    """The issue once its Slack message is known, as after the presenter posted it."""
+    posted = Interaction(
+        interaction_id=f"posted/{issue['id']}",
+        kind=InteractionKind.MESSAGE_POSTED,
+        channel_id=issue["channel_id"],
+        correlation_id=issue["correlation_id"],
+        issue_id=issue["id"],
+        at=datetime.now(UTC),
+        actor=Actor(kind="alertfold", id="presenter"),
+        slack_ts=slack_ts,
+    )
+    channel = issue["channel_id"].encode()
+    product.produce("interactions", encode_interaction(posted), key=channel)
+    return product.wait_for_issue(channel_id=issue["channel_id"], slack_ts=slack_ts)
