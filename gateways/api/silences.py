@@ -23,7 +23,7 @@ from pydantic import (
 
 from domain.alert import problems_from
 from domain.errors import summarise
-from domain.silences import MAX_MATCHERS, Matcher, MatchOperator, Silence
+from domain.silences import MAX_MATCHERS, MAX_SILENCE_DAYS, Matcher, MatchOperator, Silence
 from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies, SilenceServices
 from gateways.api.errors import ApiError
@@ -63,7 +63,10 @@ class SilenceBody(BaseModel):
     )
     ends_at: AwareDatetime | None = Field(None, validation_alias=AliasChoices("endsAt", "ends_at"))
     duration_seconds: int | None = Field(
-        None, gt=0, validation_alias=AliasChoices("durationSeconds", "duration_seconds")
+        None,
+        gt=0,
+        le=MAX_SILENCE_DAYS * 86_400,
+        validation_alias=AliasChoices("durationSeconds", "duration_seconds"),
     )
     created_by: str = Field(validation_alias=AliasChoices("createdBy", "created_by"))
     comment: str = ""
@@ -113,7 +116,10 @@ def _silence(body: SilenceBody, now: datetime) -> Silence:
     starts_at = body.starts_at or now
     if (body.ends_at is None) == (body.duration_seconds is None):
         raise ApiError(400, "give exactly one of ends_at and duration_seconds")
-    ends_at = body.ends_at or starts_at + timedelta(seconds=body.duration_seconds or 0)
+    try:
+        ends_at = body.ends_at or starts_at + timedelta(seconds=body.duration_seconds or 0)
+    except OverflowError:
+        raise ApiError(400, "starts_at plus duration_seconds is past the year 9999") from None
     if ends_at <= now:
         raise ApiError(400, f"ends_at {ends_at.isoformat()} is not in the future")
     try:

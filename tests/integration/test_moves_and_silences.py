@@ -162,3 +162,16 @@ def test_a_refold_of_moves_and_silences_is_identical_to_the_log(product: Product
     done = product.command("verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("identical (")
+
+
+def test_a_silence_longer_than_a_year_is_refused(product: Product) -> None:
+    body = {
+        "matchers": [{"name": "severity", "value": "error"}],
+        "durationSeconds": 251_606_852_133,
+        "createdBy": "ana",
+    }
+    answer = product.post("/silences", body)
+    assert answer.status_code == 400
+    assert (
+        answer.json()["error"] == "durationSeconds: Input should be less than or equal to 31622400"
+    )
