@@ -2,8 +2,9 @@
 
 Each part (worker, projector, auditor, presenter, notifier, API, and Slack interactions when an app
 token is set) runs in its own process, exactly as it does in production, so `up` exercises
-the same code paths; if one of them dies the others are stopped too, rather than leaving a
-half-working product that looks alive.
+the same code paths. A part that crashes is started again after a pause (`infra.restarts`);
+one that cannot be helped that way (a configuration error, or crashing again and again)
+stops the others too, rather than leaving a half-working product that looks alive.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local_kafka import LocalKafka
+from infra.restarts import Restarts
 from infra.settings import Settings
 
 PARTS = ("worker", "projector", "auditor", "presenter", "notifier", "api")
@@ -31,9 +33,9 @@ def run_everything(settings: Settings) -> int:
     broker, servers = _kafka(settings)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": servers}
     parts = PARTS + (("interactions",) if settings.slack_app_token else ())
-    children = {
-        part: subprocess.Popen([sys.executable, "-m", "infra.cli", part], env=env) for part in parts
-    }
+    children = {part: _start(part, env) for part in parts}
+    restarts = Restarts()
+    due: dict[str, float] = {}  # crashed parts and when to start them again
     stopping = False
 
     def _stop(signum: int, _: FrameType | None) -> None:
@@ -47,12 +49,28 @@ def run_everything(settings: Settings) -> int:
     exit_code = 0
     try:
         while not stopping:
-            dead = {p: c.returncode for p, c in children.items() if c.poll() is not None}
+            now = time.monotonic()
+            for part in [p for p, at in due.items() if at <= now]:
+                del due[part]
+                _say(f"starting the {part} again")
+                children[part] = _start(part, env)
+            dead = {
+                p: c.returncode
+                for p, c in children.items()
+                if p not in due and c.poll() is not None
+            }
             if dead:
                 part, code = next(iter(dead.items()))
-                _say(f"the {part} exited with code {code}; stopping the rest")
-                exit_code = 1
-                break
+                pause = restarts.after_crash(part, code, now)
+                if pause is None:
+                    _say(f"the {part} exited with code {code}; stopping the rest")
+                    exit_code = 1
+                    break
+                _say(
+                    f"the {part} exited with code {code}; starting it again in {pause:.0f} s "
+                    f"({restarts.describe(part)})"
+                )
+                due[part] = now + pause
             if not announced and _answers(f"{url}/ping"):
                 announced = True
                 _say(
@@ -68,6 +86,10 @@ def run_everything(settings: Settings) -> int:
             broker.stop()
             _say("local Kafka stopped (its data is kept)")
     return exit_code
+
+
+def _start(part: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "infra.cli", part], env=env)
 
 
 def _kafka(settings: Settings) -> tuple[LocalKafka | None, str]:

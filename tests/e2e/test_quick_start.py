@@ -100,3 +100,42 @@ def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(
     process.send_signal(signal.SIGINT)
     assert process.wait(60) == 0, str(output)
     assert output.has("local Kafka stopped")
+
+
+def test_a_part_that_dies_is_started_again_and_the_product_keeps_working(
+    up: tuple[str, subprocess.Popen[str], Output],
+) -> None:
+    api, process, output = up
+    eventually(
+        lambda: output.has("up. API listening on") or process.poll() is not None,
+        timeout=180,
+        what="alertfold up to announce the API",
+    )
+    os.kill(child_running(process.pid, "projector"), signal.SIGKILL)
+    eventually(lambda: output.has("starting the projector again"), what="the projector restarted")
+
+    response = httpx.post(f"{api}/alert", json=ALERT, timeout=30)
+    assert response.status_code == 202, response.text
+    eventually(
+        lambda: httpx.get(f"{api}/issues", params={"channel_id": "C123"}).json()["issues"],
+        timeout=90,
+        what="the restarted projector to show the issue",
+    )
+    assert process.poll() is None, str(output)
+    assert output.has("the projector exited with code -9; starting it again in 1 s")
+
+
+def child_running(parent: int, part: str) -> int:
+    """The pid of `alertfold <part>` started by `parent`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and command[-2:-1] == [part.encode()]:
+            return int(entry.name)
+    raise AssertionError(f"no {part} process under {parent}")

@@ -138,6 +138,13 @@ def test_api_answers_503_while_the_broker_is_down_and_loses_no_accepted_alert(
     channel = f"CB{uuid.uuid4().hex[:8].upper()}"
     with Senders(product, channel) as senders:
         eventually(lambda: senders.accepted_since(0), timeout=30, what="a first accepted alert")
+        # The outage comes while every part runs (the worker has folded): a worker still
+        # declaring its topics dies with the broker, and `alertfold up` starts it again.
+        eventually(
+            lambda: folded_correlations(product, channel),
+            timeout=60,
+            what="the worker to fold a first alert",
+        )
 
         broker.stop()
         down_since = time.monotonic()
