@@ -41,12 +41,12 @@ from pydantic import ValidationError
 
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.records import IssueEventRecord, IssueSnapshot
+from gateways.slack.adoption import adopt_message
 from gateways.slack.blocks import render_issue
 from gateways.slack.channel_queue import DELETE, POST, UPDATE, ChannelQueue, Pending
 from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
 from gateways.slack.moves import moved_away
 from gateways.slack.web_api import (
-    HISTORY_PAGE,
     SlackMessages,
     SlackRateLimited,
     SlackRejected,
@@ -293,7 +293,9 @@ class SlackPresenter:
     async def _show(self, queue: ChannelQueue, issue: IssueSnapshot, partition: int) -> None:
         """Post or update the issue's message with its state, then announce a new ts."""
         channel, message = queue.channel, render_issue(issue)
-        ts = self.index.known_ts(issue) or await self._adopt(queue, issue.id)
+        ts = self.index.known_ts(issue) or await adopt_message(
+            self.slack, queue, self.index, issue.id
+        )
         if ts is not None and self._escalated_with_mentions(issue):
             await queue.turn()
             await self.slack.delete(channel, ts)
@@ -328,7 +330,7 @@ class SlackPresenter:
         one this process knows (posted just before the move), else one found by metadata."""
         channel = queue.channel
         known = {ts for ts in (old_ts, self.index.ts.get((channel, issue_id))) if ts}
-        found = None if known else await self._adopt(queue, issue_id)
+        found = None if known else await adopt_message(self.slack, queue, self.index, issue_id)
         for ts in sorted(known | ({found} if found else set())):
             await queue.turn()
             await self.slack.delete(channel, ts)
@@ -343,25 +345,6 @@ class SlackPresenter:
         return (
             issue.status == "open" and bool(issue.mentions) and issue.escalation_level > shown_level
         )
-
-    async def _adopt(self, queue: ChannelQueue, issue_id: str) -> str | None:
-        """The issue's message from the channel's recent history (searched once), if any."""
-        channel = queue.channel
-        if not self.index.scanned(channel):
-            found: dict[str, str] = {}
-            cursor: str | None = None
-            for _ in range(max(1, -(-self.index.scan_limit // HISTORY_PAGE))):
-                await queue.turn()
-                page, cursor = await self.slack.history_page(channel, cursor)
-                for key, found_ts in page.items():
-                    found.setdefault(key, found_ts)
-                if not cursor:
-                    break
-            self.index.record_scan(channel, found)
-        ts = self.index.adopt(channel, issue_id)
-        if ts is not None:
-            log.info("slack: adopted the message %s of issue %s in %s", ts, issue_id, channel)
-        return ts
 
     async def _announce(self, channel: str, issue: IssueSnapshot, partition: int) -> None:
         """Tell the fold the message's ts (a `message_posted` interaction), once per ts."""
