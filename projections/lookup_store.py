@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from domain.records import IssueEventRecord
 from projections.generations import GenerationRegistry
 from projections.lookup import iso_utc, issue_row, issue_view, latest_events
+from projections.lookup_retention import apply_retention
 from projections.lookup_tables import (
     LookupTables,
     create_tables,
@@ -34,13 +35,8 @@ from projections.lookup_tables import (
     sqlite_values_upsert,
 )
 from projections.move_mapping_store import read_move_mappings, write_move_changes
-from projections.move_mappings import MappingKey, MoveMapping, mapping_changes
-from projections.retention import (
-    CLOSED_STATUSES,
-    RetentionPolicy,
-    RetentionResult,
-    snapshot_without_alert,
-)
+from projections.move_mappings import MoveMapping, mapping_changes
+from projections.retention import RetentionPolicy, RetentionResult
 
 T = TypeVar("T")
 
@@ -161,7 +157,7 @@ class LookupStore:
         moves = mapping_changes(event for _partition, _offset, event in records)
         with self._writing(generation) as (conn, tables):
             self._write_positions(conn, tables, projection, topic, positions)
-            self._write_moves(conn, tables, moves)
+            write_move_changes(conn, tables.moves, moves, postgres=self._postgres)
             return self._write_issues(conn, tables, latest)
 
     @contextmanager
@@ -193,14 +189,6 @@ class LookupStore:
                 for p, n in sorted(positions.items())
             ],
         )
-
-    def _write_moves(
-        self,
-        conn: sa.Connection,
-        tables: LookupTables,
-        changes: Sequence[tuple[MappingKey, MoveMapping | None, int]],
-    ) -> None:
-        write_move_changes(conn, tables.moves, changes, postgres=self._postgres)
 
     def move_mappings(self, *, generation: int | None = None) -> list[MoveMapping]:
         """Where alerts of moved issues go, oldest move first."""
@@ -241,35 +229,8 @@ class LookupStore:
         A row the projector moves to a newer version meanwhile is left alone: the strip is
         conditional on the version it was decided for.
         """
-        cutoffs = policy.cutoffs(now)
         with self._writing(generation) as (conn, tables):
-            issues = tables.issues
-            deleted = conn.execute(
-                issues.delete().where(
-                    issues.c.status.in_(CLOSED_STATUSES),
-                    issues.c.updated_at < cutoffs.closed_issues_before,
-                )
-            ).rowcount
-            expired = conn.execute(
-                sa.select(issues.c.id, issues.c.version, issues.c.snapshot).where(
-                    issues.c.last_alert_at < cutoffs.alerts_before
-                )
-            ).all()
-            stripped = 0
-            if expired:
-                stripped = conn.execute(
-                    issues.update()
-                    .where(
-                        issues.c.id == sa.bindparam("b_id"),
-                        issues.c.version == sa.bindparam("b_version"),
-                    )
-                    .values(snapshot=sa.bindparam("b_snapshot"), last_alert_at=None),
-                    [
-                        {"b_id": i, "b_version": v, "b_snapshot": snapshot_without_alert(s)}
-                        for i, v, s in expired
-                    ],
-                ).rowcount
-        return RetentionResult(issues_deleted=deleted, alerts_stripped=stripped)
+            return apply_retention(conn, tables.issues, policy.cutoffs(now))
 
     # -- reading -------------------------------------------------------------------------
 
