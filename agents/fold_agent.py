@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, cast
 
 import faust
@@ -237,14 +236,8 @@ class AlertFolder:
                 topic=record.topic, partition=record.partition, offset=record.offset
             ),
             folded_before=self._progress.folded_before(record, self._inputs),
+            silences=read_silence_book(self._table, record.partition).silences,
         )
-        book, starting = read_silence_book(self._table, record.partition).ticked(at, record.offset)
-        if book != read_silence_book(self._table, record.partition):
-            write_silence_book(self._table, record.partition, book)
-        tick = replace(tick, silences=book.silences)
-        if starting:
-            changed = SilencesChanged(book.silences, at, tick.position, tick.folded_before)
-            await self._reconsider_silences(record, changed, "last_tick_offset")
         for key in self.deadlines.take_due(record.partition, at):
             slot = read_slot(self._table, key)
             if slot is None or slot.issue is None:
@@ -279,21 +272,16 @@ class AlertFolder:
         write_silence_book(self._table, partition, book)
         position = InputPosition(topic=record.topic, partition=partition, offset=record.offset)
         changed = SilencesChanged(book.silences, silence_set.at, position, folded_before)
-        await self._reconsider_silences(record, changed, "last_interaction_offset")
-
-    async def _reconsider_silences(
-        self, record: InputRecord, changed: SilencesChanged, offset_field: str
-    ) -> None:
-        """Every live issue of the partition not yet past this record, one at a time."""
-        for key in self._slot_keys(record.partition):
+        for key in self._slot_keys(partition):  # every live issue not yet past the record
             slot = read_slot(self._table, key)
-            if slot is None or slot.issue is None or getattr(slot, offset_field) >= record.offset:
+            if slot is None or slot.issue is None or slot.last_interaction_offset >= record.offset:
                 continue
             folded = fold_silences(slot.issue, changed)
             if folded.events:
-                after = slot.model_copy(update={"issue": folded.state, offset_field: record.offset})
-                decided = Decided(channel_of(key), record.partition, key, folded, after)
-                await self._apply(record, decided)
+                after = slot.model_copy(
+                    update={"issue": folded.state, "last_interaction_offset": record.offset}
+                )
+                await self._apply(record, Decided(channel_of(key), partition, key, folded, after))
 
     def _slot_keys(self, partition: int) -> list[str]:
         return sorted(

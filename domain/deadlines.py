@@ -19,15 +19,16 @@ from domain.severity import Severity
 
 class DeadlineKind(StrEnum):
     SILENCE_END = "silence_end"
+    SILENCE_START = "silence_start"
     NOTIFICATION = "notification"
     ESCALATION = "escalation"
     AUTO_RESOLVE = "auto_resolve"
     ARCHIVE = "archive"
 
 
-# Deadlines due at the same instant fire in this order: a silence ends before anything is
-# shown, an issue is shown before it escalates, escalates before it resolves, and resolves
-# before it is archived.
+# Deadlines due at the same instant fire in this order: silences end and start before
+# anything is shown, an issue is shown before it escalates, escalates before it resolves,
+# and resolves before it is archived.
 _RANK = {kind: rank for rank, kind in enumerate(DeadlineKind)}
 
 
@@ -45,8 +46,11 @@ def deadlines_of(state: IssueState) -> list[Deadline]:
     """Every deadline the issue has now, earliest first."""
     policy = IssuePolicy.of(state.last_alert)
     found: list[Deadline] = []
-    if state.silenced_until is not None and state.status != "archived":
-        found.append(Deadline(DeadlineKind.SILENCE_END, state.silenced_until))
+    if state.status != "archived":
+        if state.silenced_until is not None:
+            found.append(Deadline(DeadlineKind.SILENCE_END, state.silenced_until))
+        if state.silence_starts_at is not None:
+            found.append(Deadline(DeadlineKind.SILENCE_START, state.silence_starts_at))
     if state.status == "open":
         if state.held_until is not None:
             found.append(Deadline(DeadlineKind.NOTIFICATION, state.held_until))

@@ -84,8 +84,8 @@ class InteractionReceived:
 
 @dataclass(frozen=True)
 class SilencesChanged:
-    """The partition's silences changed (one set or expired, or a set-for-later one started):
-    every issue of the partition is reconsidered against them, at `at`."""
+    """The partition's silences changed (one set, or expired early): every issue of the
+    partition is reconsidered against them, at `at`."""
 
     silences: tuple[Silence, ...]
     at: datetime
@@ -254,7 +254,7 @@ def _closed_or_kept(folded: Folded) -> Folded:
 
 def _fire(issue: Issue, deadline: Deadline, tick: TickReceived) -> None:
     due_at, now = deadline.due_at, tick.at
-    if deadline.kind is DeadlineKind.SILENCE_END:
+    if deadline.kind in (DeadlineKind.SILENCE_END, DeadlineKind.SILENCE_START):
         reconsider_silence(issue, tick.silences, at=now)
     elif deadline.kind is DeadlineKind.NOTIFICATION:
         issue.end_notification_delay(due_at=due_at, at=now)

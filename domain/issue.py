@@ -137,6 +137,7 @@ class Issue(Aggregate):
         self.recent_interactions: tuple[str, ...] = ()
         self.silenced_until: datetime | None = None
         self.silence_id: str | None = None
+        self.silence_starts_at: datetime | None = None
         self.last_alert: dict[str, Any] = alert
         self.last_alert_at: datetime = self.created_on
         self.severity = _severity_of(alert)

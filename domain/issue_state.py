@@ -41,3 +41,4 @@ class IssueState(BaseModel):
     recent_interactions: tuple[str, ...] = ()
     silenced_until: datetime | None = None
     silence_id: str | None = None
+    silence_starts_at: datetime | None = None

@@ -20,30 +20,10 @@ class SilenceBook(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     silences: tuple[Silence, ...] = ()
-    # Started silences, with the `ticks` offset whose tick started them (-1: started when
-    # set), so a tick folded again after a crash knows it must apply them again.
-    started: dict[str, int] = {}
 
     def with_silence(self, silence: Silence, *, at: datetime) -> SilenceBook:
-        """Set or replace (expire early: the same id with an earlier end) a silence."""
-        others = tuple(s for s in self.silences if s.id != silence.id)
-        started = {k: v for k, v in self.started.items() if k != silence.id}
-        if silence.starts_at <= at:
-            started[silence.id] = -1
-        return SilenceBook(silences=(*others, silence), started=started).ended_dropped(at)
-
-    def ticked(self, at: datetime, offset: int) -> tuple[SilenceBook, bool]:
-        """The book once time reached `at` (tick at `offset`), and whether silences started
-        with this tick (the partition's issues must then be reconsidered)."""
-        started = dict(self.started)
-        for silence in self.silences:
-            if silence.id not in started and silence.starts_at <= at:
-                started[silence.id] = offset
-        starting = offset in started.values()
-        return self.model_copy(update={"started": started}).ended_dropped(at), starting
-
-    def ended_dropped(self, at: datetime) -> SilenceBook:
-        live = tuple(s for s in self.silences if s.ends_at > at)
-        ids = {s.id for s in live}
-        started = {k: v for k, v in self.started.items() if k in ids}
-        return self.model_copy(update={"silences": live, "started": started})
+        """Set or replace (expire early: the same id with an earlier end) a silence; the
+        ones over by `at` are dropped (only here, so the book changes only with a silence
+        record, at a definite place in the log)."""
+        others = (s for s in self.silences if s.id != silence.id)
+        return SilenceBook(silences=tuple(s for s in (*others, silence) if s.ends_at > at))

@@ -94,6 +94,15 @@ def silence_for(silences: list[Silence], alert: dict[str, Any], at: datetime) ->
     return max(covering, key=lambda s: (s.ends_at, s.id), default=None)
 
 
+def next_silence_start(
+    silences: list[Silence], alert: dict[str, Any], at: datetime
+) -> datetime | None:
+    """When the first silence set for later that matches the alert starts, if any."""
+    return min(
+        (s.starts_at for s in silences if s.starts_at > at and s.matches(alert)), default=None
+    )
+
+
 def _read(alert: dict[str, Any], name: str) -> str:
     if name.startswith("labels."):
         labels = (alert.get("metadata") or {}).get("labels") or {}

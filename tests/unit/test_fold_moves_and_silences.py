@@ -215,6 +215,42 @@ async def test_silence_set_for_later_silences_its_issues_when_a_tick_reaches_its
     await opened_issue(folder, sent, autoResolveSeconds=86_400)
     start = T0 + timedelta(minutes=30)
     await handle(folder, silence_record(0, starts_at=start, ends_at=start + timedelta(hours=1)))
-    assert [e["type"] for e in events(sent)] == ["IssueOpened"]
-    await handle(folder, tick(start, 0))
-    assert events(sent)[-1]["type"] == "IssueSilenced"
+    scheduled = events(sent)[-1]
+    assert scheduled["type"] == "IssueSilenceScheduled"
+    assert scheduled["data"]["next_start"] == "2026-11-23T09:30:00Z"
+    await handle(folder, tick(start - timedelta(seconds=1), 0))
+    assert events(sent)[-1]["type"] == "IssueSilenceScheduled"
+    await handle(folder, tick(start, 1))
+    silenced = events(sent)[-1]
+    assert silenced["type"] == "IssueSilenced"
+    assert silenced["issue"]["silenced_until"] == "2026-11-23T10:30:00Z"
+
+
+async def test_silence_start_end_and_auto_resolve_fire_as_ticks_reach_them(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent, autoResolveSeconds=60)
+    start = T0 + timedelta(seconds=30)
+    ends = start + timedelta(seconds=20)
+    await handle(folder, silence_record(0, starts_at=start, ends_at=ends, at=T0))
+    await handle(folder, tick(T0 + timedelta(seconds=40), 0))  # silence start, nothing else
+    await handle(folder, tick(T0 + timedelta(minutes=2), 1))  # silence end and auto-resolve
+    assert [e["type"] for e in events(sent)] == [
+        "IssueOpened",
+        "IssueSilenceScheduled",
+        "IssueSilenced",
+        "IssueSilenceEnded",
+        "IssueResolved",
+    ]
+
+
+async def test_one_late_tick_fires_a_silence_start_and_the_deadlines_after_it(
+    folder: AlertFolder, sent: list[Sent]
+) -> None:
+    await opened_issue(folder, sent, autoResolveSeconds=60)
+    start = T0 + timedelta(seconds=30)
+    ends = start + timedelta(seconds=20)
+    await handle(folder, silence_record(0, starts_at=start, ends_at=ends, at=T0))
+    await handle(folder, tick(T0 + timedelta(minutes=2), 0))  # the silence is over by then
+    assert [e["type"] for e in events(sent)][-2:] == ["IssueSilenceScheduled", "IssueResolved"]
+    assert events(sent)[-2]["data"]["next_start"] is None

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.silence_book import SilenceBook
-from domain.silences import Matcher, MatchOperator, Silence, silence_for
+from domain.silences import Matcher, MatchOperator, Silence, next_silence_start, silence_for
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ALERT: dict[str, Any] = {
@@ -80,19 +80,27 @@ def test_of_several_covering_silences_the_one_ending_last_counts() -> None:
     assert silence_for([short, long], ALERT, T0) == long
 
 
-def test_book_marks_a_silence_started_when_a_tick_reaches_its_start() -> None:
-    later = silence(Matcher(name="severity", value="error"), start=T0 + timedelta(minutes=10))
-    book = SilenceBook().with_silence(later, at=T0)
-    book, starting = book.ticked(T0 + timedelta(minutes=5), offset=1)
-    assert not starting
-    book, starting = book.ticked(T0 + timedelta(minutes=10), offset=2)
-    assert starting
-    _, again = book.ticked(T0 + timedelta(minutes=10), offset=2)  # the same tick folded again
-    assert again
+def test_next_start_is_the_first_later_silence_matching_the_alert() -> None:
+    soon = silence(
+        Matcher(name="severity", value="error"), id="soon", start=T0 + timedelta(hours=1)
+    )
+    later = silence(
+        Matcher(name="severity", value="error"), id="later", start=T0 + timedelta(hours=2)
+    )
+    other = silence(
+        Matcher(name="severity", value="info"), id="other", start=T0 + timedelta(minutes=5)
+    )
+    assert next_silence_start([later, soon, other], ALERT, T0) == T0 + timedelta(hours=1)
+    assert next_silence_start([later, soon], ALERT, T0 + timedelta(hours=1)) == T0 + timedelta(
+        hours=2
+    )
 
 
-def test_book_drops_silences_once_they_end() -> None:
-    rule = silence(Matcher(name="severity", value="error"))
-    book = SilenceBook().with_silence(rule, at=T0)
-    book, _ = book.ticked(T0 + timedelta(hours=1), offset=7)
-    assert book.silences == ()
+def test_book_replaces_a_silence_by_id_and_drops_those_over() -> None:
+    first = silence(Matcher(name="severity", value="error"))
+    over = silence(Matcher(name="severity", value="info"), id="s0", start=T0 - timedelta(hours=2))
+    book = SilenceBook(silences=(over,)).with_silence(first, at=T0)
+    assert book.silences == (first,)
+    expired = first.model_copy(update={"ends_at": T0 + timedelta(minutes=5)})
+    assert SilenceBook(silences=(first,)).with_silence(expired, at=T0).silences == (expired,)
+    assert book.with_silence(expired, at=T0 + timedelta(minutes=5)).silences == ()
