@@ -323,7 +323,14 @@ class AlertFolder:
         slot = decided.slot
         if folded.moved is not None:
             await self._hand_over(folded.moved, folded.events)
-            slot = slot.model_copy(update={"moved_to": folded.moved.channel_id})
+            moved = folded.moved
+            slot = slot.model_copy(
+                update={
+                    "moved_to": moved.channel_id,
+                    "moved_issue_id": moved.id,
+                    "moved_issue_version": moved.version,
+                }
+            )
         write_slot(self._table, decided.slot_key, slot)
         self.deadlines.note(decided.slot_key, next_due(folded.state))
         if folded.outcome is not FoldOutcome.GROUPED:

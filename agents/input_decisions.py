@@ -152,6 +152,8 @@ def _decide_handover(
     slot = read_slot(table, key) or Slot(issue=None, last_alert_offset=-1)
     if slot.last_interaction_offset >= record.offset:
         return None
+    if slot.moved_issue_id == arriving.id and arriving.version <= slot.moved_issue_version:
+        return Ignored(f"issue {arriving.id} arrived here before and has moved on")
     received = IssueHandedOver(
         arriving,
         handover.from_channel_id,

@@ -71,6 +71,9 @@ class Slot(BaseModel):
     last_interaction_offset: int = -1
     # The issue moved to this channel: later alerts for the correlation id follow it there.
     moved_to: str | None = None
+    # Which issue left, at which version: a hand-over of it repeated later is recognised.
+    moved_issue_id: str | None = None
+    moved_issue_version: int = 0
 
 
 class ChannelPartitionedTable(Table[str, bytes]):

@@ -137,6 +137,43 @@ async def test_an_issue_handed_over_twice_arrives_once(
     assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived"]
 
 
+async def test_a_repeated_hand_over_after_the_issue_moved_on_does_not_bring_it_back(
+    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+) -> None:
+    issue_id, handover = await moved(folder, sent)
+    arrival = Record(
+        handover.value, offset=0, key=handover.key, partition=THERE, topic="interactions"
+    )
+    await handle(folder, arrival)
+    onward = Interaction(
+        interaction_id="onward",
+        kind=InteractionKind.MOVED,
+        channel_id=TARGET,
+        correlation_id="db",
+        issue_id=issue_id,
+        at=T0 + timedelta(minutes=3),
+        actor=Actor(kind="slack_user", id="U1", name="ana"),
+        target_channel_id="C0ELSEWHERE",
+    )
+    await handle(
+        folder,
+        Record(
+            encode_interaction(onward),
+            offset=1,
+            key=TARGET.encode(),
+            partition=THERE,
+            topic="interactions",
+        ),
+    )
+    repeated = Record(
+        handover.value, offset=2, key=handover.key, partition=THERE, topic="interactions"
+    )
+    await handle(folder, repeated)
+    assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived", "IssueMoved"]
+    left = read_slot(slots, slot_key(TARGET, "db"))
+    assert left is not None and left.issue is None and left.moved_to == "C0ELSEWHERE"
+
+
 async def test_later_alert_for_a_moved_issue_follows_it_to_the_new_channel(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
