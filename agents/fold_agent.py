@@ -322,8 +322,8 @@ class AlertFolder:
             )
         slot = decided.slot
         if folded.moved is not None:
-            await self._hand_over(folded.moved, folded.events)
             moved = folded.moved
+            await self._hand_over(moved, folded.events)
             slot = slot.model_copy(
                 update={
                     "moved_to": moved.channel_id,
