@@ -72,16 +72,20 @@ def up(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Output]]:
                 process.kill()
 
 
-def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(
-    up: tuple[str, subprocess.Popen[str], Output],
-) -> None:
-    api, process, output = up
+def wait_until_up(process: subprocess.Popen[str], output: Output) -> None:
     eventually(
         lambda: output.has("up. API listening on") or process.poll() is not None,
         timeout=180,
         what="alertfold up to announce the API",
     )
     assert process.poll() is None, str(output)
+
+
+def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(
+    up: tuple[str, subprocess.Popen[str], Output],
+) -> None:
+    api, process, output = up
+    wait_until_up(process, output)
 
     for text in ("primary does not answer", "still down"):
         response = httpx.post(f"{api}/alert", json={**ALERT, "text": text}, timeout=30)
@@ -106,11 +110,7 @@ def test_a_part_that_dies_is_started_again_and_the_product_keeps_working(
     up: tuple[str, subprocess.Popen[str], Output],
 ) -> None:
     api, process, output = up
-    eventually(
-        lambda: output.has("up. API listening on") or process.poll() is not None,
-        timeout=180,
-        what="alertfold up to announce the API",
-    )
+    wait_until_up(process, output)
     os.kill(child_running(process.pid, "projector"), signal.SIGKILL)
     eventually(lambda: output.has("starting the projector again"), what="the projector restarted")
 

@@ -33,18 +33,34 @@ def events(sent: list[Sent], partition: int | None = None) -> list[dict[str, Any
     ]
 
 
-def interaction_record(kind: InteractionKind, issue_id: str, offset: int, **extra: Any) -> Record:
+def interaction_record(
+    kind: InteractionKind, issue_id: str, offset: int, channel: str = CHANNEL, **extra: Any
+) -> Record:
     interaction = Interaction(
-        interaction_id=f"i-{offset}",
+        interaction_id=f"i-{channel}-{offset}",
         kind=kind,
-        channel_id=CHANNEL,
+        channel_id=channel,
         correlation_id="db",
         issue_id=issue_id,
         at=T0 + timedelta(minutes=1),
         actor=Actor(kind="slack_user", id="U1", name="ana"),
         **extra,
     )
-    return Record(encode_interaction(interaction), offset=offset, topic="interactions")
+    partition = partition_for_channel(channel, PARTITIONS)
+    return Record(
+        encode_interaction(interaction),
+        offset=offset,
+        key=channel.encode(),
+        partition=partition,
+        topic="interactions",
+    )
+
+
+def arrival(handover: Sent, offset: int) -> Record:
+    """The hand-over as the new channel's partition holds it."""
+    return Record(
+        handover.value, offset=offset, key=handover.key, partition=THERE, topic="interactions"
+    )
 
 
 def silence_record(offset: int, partition: int = RIGHT, **fields: Any) -> Record:
@@ -107,10 +123,7 @@ async def test_handed_over_issue_arrives_in_the_new_channel_as_the_same_issue(
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
     issue_id, handover = await moved(folder, sent)
-    arrival = Record(
-        handover.value, offset=0, key=handover.key, partition=THERE, topic="interactions"
-    )
-    await handle(folder, arrival)
+    await handle(folder, arrival(handover, 0))
     arrived = events(sent, THERE)
     assert [e["type"] for e in arrived] == ["IssueArrived"]
     assert arrived[0]["issue_id"] == issue_id
@@ -124,16 +137,7 @@ async def test_an_issue_handed_over_twice_arrives_once(
 ) -> None:
     _, handover = await moved(folder, sent)
     for offset in (0, 1):
-        await handle(
-            folder,
-            Record(
-                handover.value,
-                offset=offset,
-                key=handover.key,
-                partition=THERE,
-                topic="interactions",
-            ),
-        )
+        await handle(folder, arrival(handover, offset))
     assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived"]
 
 
@@ -141,34 +145,12 @@ async def test_a_repeated_hand_over_after_the_issue_moved_on_does_not_bring_it_b
     folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
     issue_id, handover = await moved(folder, sent)
-    arrival = Record(
-        handover.value, offset=0, key=handover.key, partition=THERE, topic="interactions"
+    await handle(folder, arrival(handover, 0))
+    onward = interaction_record(
+        InteractionKind.MOVED, issue_id, 1, TARGET, target_channel_id="C0ELSEWHERE"
     )
-    await handle(folder, arrival)
-    onward = Interaction(
-        interaction_id="onward",
-        kind=InteractionKind.MOVED,
-        channel_id=TARGET,
-        correlation_id="db",
-        issue_id=issue_id,
-        at=T0 + timedelta(minutes=3),
-        actor=Actor(kind="slack_user", id="U1", name="ana"),
-        target_channel_id="C0ELSEWHERE",
-    )
-    await handle(
-        folder,
-        Record(
-            encode_interaction(onward),
-            offset=1,
-            key=TARGET.encode(),
-            partition=THERE,
-            topic="interactions",
-        ),
-    )
-    repeated = Record(
-        handover.value, offset=2, key=handover.key, partition=THERE, topic="interactions"
-    )
-    await handle(folder, repeated)
+    await handle(folder, onward)
+    await handle(folder, arrival(handover, 2))  # the first hand-over, sent again
     assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived", "IssueMoved"]
     left = read_slot(slots, slot_key(TARGET, "db"))
     assert left is not None and left.issue is None and left.moved_to == "C0ELSEWHERE"
