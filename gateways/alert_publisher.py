@@ -6,8 +6,9 @@ The API answers 202 only after this returns, so an alert that got a 202 is in th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -54,35 +55,37 @@ class AlertPublisher:
 
     async def publish_to(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
         """The same onto another topic (the API's PagerDuty webhooks go to `interactions`)."""
-        producer = await self._ready_producer()
-        try:
+        async with self._producing(f"publishing {len(records)} record(s)") as producer:
             futures = [
                 await producer.send(topic, key=channel.encode(), value=value)
                 for channel, value in records
             ]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
-        except (KafkaError, TimeoutError, OSError) as error:
-            log.warning("publishing %d record(s) failed: %s", len(records), _describe(error))
-            self._retire(producer)
-            raise BrokerUnavailable(_describe(error)) from None
 
     async def broadcast(self, topic: str, key: str, value: bytes) -> int:
         """Put one copy of the value on every partition of the topic; return how many.
 
         For inputs every channel's actor must see in its own order (silences)."""
-        producer = await self._ready_producer()
-        try:
+        async with self._producing(f"broadcasting onto {topic}") as producer:
             partitions = await asyncio.wait_for(producer.partitions_for(topic), self._timeout)
             futures = [
                 await producer.send(topic, key=key.encode(), value=value, partition=partition)
                 for partition in sorted(partitions)
             ]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        return len(futures)
+
+    @contextlib.asynccontextmanager
+    async def _producing(self, what: str) -> AsyncIterator[AIOKafkaProducer]:
+        """The producer, for sends that all count or none: a failure retires it and says
+        `BrokerUnavailable`, so the caller reports nothing as accepted."""
+        producer = await self._ready_producer()
+        try:
+            yield producer
         except (KafkaError, TimeoutError, OSError) as error:
-            log.warning("broadcasting onto %s failed: %s", topic, _describe(error))
+            log.warning("%s failed: %s", what, _describe(error))
             self._retire(producer)
             raise BrokerUnavailable(_describe(error)) from None
-        return len(futures)
 
     def _retire(self, producer: AIOKafkaProducer) -> None:
         """Replace a producer that failed: the next request starts a fresh one.

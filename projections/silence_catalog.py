@@ -39,7 +39,6 @@ def state_of(silence: Silence, now: datetime) -> SilenceState:
 class SilenceCatalog:
     def __init__(self) -> None:
         self._silences: dict[str, Silence] = {}
-        self.caught_up = asyncio.Event()
 
     def apply(self, silence: Silence) -> None:
         self._silences[silence.id] = silence
@@ -73,10 +72,6 @@ class SilenceCatalog:
                 batches = await consumer.getmany(partition, timeout_ms=500)
                 for record in batches.get(partition, []):
                     self._take(record.value)
-                if not batches and not self.caught_up.is_set():
-                    end = (await consumer.end_offsets([partition]))[partition]
-                    if await consumer.position(partition) >= end:
-                        self.caught_up.set()
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
