@@ -14,7 +14,7 @@ from datetime import datetime
 import faust
 
 from agents.topics import Topics
-from infra.tick_wire import encode_tick
+from wire.ticks import encode_tick
 
 log = logging.getLogger("alertfold.clock")
 

@@ -27,7 +27,6 @@ from typing import Any, cast
 import faust
 from faust.types import Message
 from mode import BaseSignalT
-from pydantic import ValidationError
 
 from agents.deadline_index import DeadlineIndex
 from agents.fold_progress import FoldProgress, InputRecord
@@ -61,9 +60,11 @@ from domain.fold import FoldOutcome, SilencesChanged, TickReceived, fold_silence
 from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.routing import RouteTable
-from infra.alert_wire import UndecodableAlert
-from infra.interaction_wire import IssueHandover, SilenceSet, encode_handover
-from infra.tick_wire import decode_tick
+from wire.envelope import UndecodableInput
+from wire.handovers import IssueHandover, encode_handover
+from wire.issue_events import decode_issue_event, encode_issue_event
+from wire.silences import SilenceSet
+from wire.ticks import decode_tick
 
 log = logging.getLogger("alertfold.fold")
 
@@ -208,7 +209,7 @@ class AlertFolder:
                 decision = decide_alert(
                     record, self._table, self._routes, self._partitions, folded_before
                 )
-        except UndecodableAlert as error:
+        except UndecodableInput as error:
             await self._outbox.dead_letter(record, error.reason, error.problems)
             return
         except DomainError as error:
@@ -316,7 +317,7 @@ class AlertFolder:
             await self._outbox.send(
                 self._topics.issue_events_topic,
                 key=decided.channel.encode(),
-                value=event.to_json(),
+                value=encode_issue_event(event),
                 partition=decided.partition,
                 timestamp=record.timestamp,
             )
@@ -365,8 +366,8 @@ def _decoded(records: list[InputRecord]) -> list[IssueEventRecord]:
     events = []
     for record in records:
         try:
-            events.append(IssueEventRecord.from_json(record.value or b""))
-        except ValidationError:
+            events.append(decode_issue_event(record.value))
+        except UndecodableInput:
             log.warning("skipped an undecodable issue event at %s", _where(record))
     return events
 

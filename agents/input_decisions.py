@@ -32,8 +32,10 @@ from domain.fold import (
 )
 from domain.records import InputPosition
 from domain.routing import RouteTable
-from infra.alert_wire import decode_alert, encode_alert
-from infra.interaction_wire import IssueHandover, SilenceSet, decode_partition_input
+from wire.alerts import decode_alert, encode_alert
+from wire.handovers import IssueHandover
+from wire.partition_inputs import decode_partition_input
+from wire.silences import SilenceSet
 
 
 @dataclass(frozen=True)

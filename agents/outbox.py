@@ -17,7 +17,7 @@ from faust.types import TopicT
 
 from agents.fold_progress import InputRecord
 from agents.topics import Topics
-from infra.alert_wire import DeadLetter
+from wire.dead_letters import DeadLetter
 
 log = logging.getLogger("alertfold.fold")
 

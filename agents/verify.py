@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
 
 from agents.fold_agent import AlertFolder
 from agents.fold_progress import FoldProgress, InputRecord
 from agents.input_order import decisions_in, fold_plan
 from agents.topics import Topics
-from domain.records import IssueEventRecord
 from domain.routing import RouteTable
+from wire.envelope import UndecodableInput
+from wire.issue_events import decode_issue_event
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ async def verify_partition(
     result = PartitionResult(partition)
     try:
         logged, duplicate = _distinct(logs.events)
-        decided = [IssueEventRecord.from_json(raw) for raw in logged]
-    except (ValueError, ValidationError) as error:
+        decided = [decode_issue_event(raw) for raw in logged]
+    except UndecodableInput as error:
         result.divergence = Divergence(partition, 0, f"the log holds an undecodable event: {error}")
         return result
     if duplicate is not None:

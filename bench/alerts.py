@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.alert import Alert
-from infra.alert_wire import encode_alert
+from wire.alerts import encode_alert
 
 
 def channel_id(index: int) -> str:

@@ -9,7 +9,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.product import BenchProduct, bench_product
+from bench.product import bench_product
+from harness.product import Product
 from infra.progress import ProgressDisplay
 
 DEFAULT_PARTITIONS = 8
@@ -28,7 +29,7 @@ class BenchContext:
         """`full` for a measurement, `quick` for a smoke run that proves the command works."""
         return quick if self.quick else full
 
-    def product(self, name: str, **env: str) -> AbstractContextManager[BenchProduct]:
+    def product(self, name: str, **env: str) -> AbstractContextManager[Product]:
         return bench_product(self.bootstrap, self.workdir / name, self.partitions, **env)
 
     def say(self, text: str) -> None:

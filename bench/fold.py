@@ -20,8 +20,8 @@ from bench.alerts import alert_records
 from bench.context import BenchContext
 from bench.figures import Figure, Target
 from bench.kafka_io import Arrival, produce, wait_for_total
-from bench.product import BenchProduct, Memory
 from bench.profiling import Profiler
+from harness.product import Memory, Product
 
 CHANNELS = 64
 WINDOW_S = 60.0
@@ -47,7 +47,7 @@ class Folded:
 
 def fold_preloaded(
     ctx: BenchContext,
-    product: BenchProduct,
+    product: Product,
     count: int,
     alerts_per_issue: int,
     window: float | None = None,

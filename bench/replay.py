@@ -19,7 +19,8 @@ from bench.context import BenchContext
 from bench.figures import Figure, Target
 from bench.kafka_io import produce
 from bench.profiling import record_prefix, summarise_file
-from tests.support.events import IssueStory
+from harness.stories import IssueStory
+from wire.issue_events import encode_issue_event
 
 EVENTS_PER_ISSUE = 10
 CHANNELS = 64
@@ -38,7 +39,7 @@ def issue_events(count: int) -> Iterator[tuple[bytes, bytes]]:
     story.opened()
     for _ in range(EVENTS_PER_ISSUE - 1):
         story.grouped()
-    template = [event.to_json() for event in story.events]
+    template = [encode_issue_event(event) for event in story.events]
     for issue in range(count // EVENTS_PER_ISSUE):
         channel = channel_id(issue % CHANNELS).encode()
         ids = f"bench-issue-{issue}".encode(), f"corr-{issue}".encode()
@@ -69,6 +70,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         prefix = (record_prefix(stacks) or []) if ctx.profile else []
         started = time.perf_counter()
         done = product.command("replay", timeout=120 + count / 1_000, prefix=prefix)
+        done.check_returncode()
         wall = time.perf_counter() - started
     found = _SUMMARY.search(done.stdout)
     if found is None:

@@ -33,12 +33,12 @@ import httpx
 
 from bench.context import BenchContext
 from bench.figures import Figure, Target
-from bench.product import BenchProduct
 from domain.records import IssueSnapshot
 from gateways.slack.blocks import issue_id_of, render_issue
-from tests.support.slack_server import SlackWebApiServer, running_slack_server
-from tests.support.slack_server_workspace import SLACK_PER_CHANNEL, SLACK_PER_METHOD, SlackCall
-from tests.support.waiting import eventually
+from harness.product import Product
+from harness.slack_server import SlackWebApiServer, running_slack_server
+from harness.slack_server_workspace import SLACK_PER_CHANNEL, SLACK_PER_METHOD, SlackCall
+from harness.waiting import eventually
 
 CHANNEL = "CSTORM0001"
 WARM_CHANNEL = "CSTORMWARM"
@@ -108,7 +108,7 @@ def _alert(index: int, issue: int, channel: str, kind: str = "storm") -> dict[st
     }
 
 
-def _warm_up(ctx: BenchContext, product: BenchProduct, slack: SlackWebApiServer) -> None:
+def _warm_up(ctx: BenchContext, product: Product, slack: SlackWebApiServer) -> None:
     """Post warm-up alerts, a new issue every 10 s, until the presenter shows one."""
     ctx.say("warming up until the presenter shows an issue")
 
@@ -148,7 +148,7 @@ def _post_all(url: str, bodies: list[bytes], progress: Callable[[int], None]) ->
 
 
 def _until_exact(
-    ctx: BenchContext, product: BenchProduct, slack: SlackWebApiServer, storm: Storm
+    ctx: BenchContext, product: Product, slack: SlackWebApiServer, storm: Storm
 ) -> tuple[float, int]:
     """Poll the view and the stand-in until every message is exact, or give up: when the
     last poll ran, and how many messages were exact then."""

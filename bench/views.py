@@ -19,10 +19,10 @@ from bench.alerts import alert_records, channel_id
 from bench.context import BenchContext
 from bench.figures import Figure, Target
 from bench.kafka_io import produce, wait_for_total
-from bench.product import BenchProduct
 from bench.profiling import Profiler
 from bench.stats import milliseconds, percentile
-from tests.support.waiting import eventually
+from harness.product import Product
+from harness.waiting import eventually
 
 CLIENTS = 100
 ISSUES_PER_CHANNEL = 10
@@ -81,7 +81,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     return figures
 
 
-def _fill(ctx: BenchContext, product: BenchProduct, issues: int, channels: int) -> list[str]:
+def _fill(ctx: BenchContext, product: Product, issues: int, channels: int) -> list[str]:
     product.create_topics()
     ctx.say(f"filling the view with {issues:,} issues in {channels:,} channels")
     records = alert_records(issues, channels=channels, run="view")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from domain.silences import Silence
 from gateways.alert_publisher import AlertPublisher
-from infra.interaction_wire import encode_silence
+from wire.silences import encode_silence
 
 # A pending silence expired before it started still needs an end after its start.
 _INSTANT = timedelta(microseconds=1)

@@ -13,9 +13,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pydantic import ValidationError
 
 from domain.records import IssueEventRecord
+from wire.envelope import UndecodableInput
+from wire.issue_events import decode_issue_event
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,8 @@ def decode_records(
     for tp, messages in batch.items():
         for message in messages:
             try:
-                if message.value is None:
-                    raise ValueError("empty value (tombstone)")
-                event = IssueEventRecord.from_json(message.value)
-            except (ValidationError, ValueError, TypeError) as exc:
+                event = decode_issue_event(message.value)
+            except UndecodableInput as exc:
                 skipped += 1
                 log.error(
                     "projection %s: skipping undecodable record %s[%d]@%d: %s",

@@ -18,8 +18,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from domain.silences import Silence
-from infra.alert_wire import UndecodableAlert
-from infra.interaction_wire import SilenceSet, decode_partition_input
+from wire.envelope import UndecodableInput
+from wire.partition_inputs import decode_partition_input
+from wire.silences import SilenceSet
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class SilenceCatalog:
             return  # interactions and hand-overs: not ours
         try:
             decoded = decode_partition_input(raw)
-        except UndecodableAlert:
+        except UndecodableInput:
             return  # the fold dead-letters it
         if isinstance(decoded, SilenceSet):
             self.apply(decoded.silence)

@@ -16,7 +16,7 @@ from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
 from gateways.api.webhook_seals import sealed_webhooks
-from infra.alert_wire import encode_alert
+from wire.alerts import encode_alert
 
 
 def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:

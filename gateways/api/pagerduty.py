@@ -21,7 +21,7 @@ from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.pagerduty_events import Ignored, NotAnEvent, looks_like_an_issue_id, read_event
 from gateways.api.pagerduty_signature import BadSignature, verify_signature
-from infra.interaction_wire import encode_interaction
+from wire.interactions import encode_interaction
 
 RETRY_AFTER_SECONDS = "60"
 

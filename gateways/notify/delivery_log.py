@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from domain.records import IssueEventRecord
 from projections.lookup_tables import UTCDateTime
+from wire.issue_events import decode_issue_event
 
 LedgerState = Literal["pending", "sending", "delivered", "failed", "dropped", "interrupted"]
 
@@ -163,7 +164,7 @@ class DeliveryLog:
                 .where(ledger_table.c.state == "pending")
                 .order_by(ledger_table.c.seq)
             ).all()
-        return [Intent(c, k, IssueEventRecord.from_json(e)) for c, k, e in rows]
+        return [Intent(c, k, decode_issue_event(e)) for c, k, e in rows]
 
     # -- sending -------------------------------------------------------------------------
 

@@ -11,16 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-import httpx
-
 from domain.records import IssueEventRecord
-from gateways.notify.targets import (
-    EmailTarget,
-    NtfyTarget,
-    PagerDutyTarget,
-    Target,
-    WebhookTarget,
-)
 
 
 class NotificationKind(StrEnum):
@@ -56,23 +47,3 @@ class Sender(Protocol):
     async def send(self, notification: Notification) -> DeliveryResult:
         """One attempt, bounded by the sender's own timeout; never raises."""
         ...
-
-
-def sender_for(target: Target, *, http: httpx.AsyncClient) -> Sender:
-    """The sender for a channel's target; HTTP senders share the pipeline's client."""
-    # Imported here: the sender modules import this one for the types above.
-    from gateways.notify.email import EmailSender
-    from gateways.notify.ntfy import NtfySender
-    from gateways.notify.pagerduty import PagerDutySender
-    from gateways.notify.webhook import WebhookSender
-
-    match target:
-        case WebhookTarget():
-            return WebhookSender(target, http=http)
-        case NtfyTarget():
-            return NtfySender(target, http=http)
-        case EmailTarget():
-            return EmailSender(target)
-        case PagerDutyTarget():
-            return PagerDutySender(target, http=http)
-    raise TypeError(f"no sender for {type(target).__name__}")  # pragma: no cover

@@ -14,7 +14,8 @@ import httpx
 from gateways.notify.channel_store import ChannelStore
 from gateways.notify.channels import NotificationChannel
 from gateways.notify.delivery_log import DeliveryLog
-from gateways.notify.sending import DeliveryResult, Sender, sender_for
+from gateways.notify.senders import sender_for
+from gateways.notify.sending import DeliveryResult, Sender
 from gateways.notify.targets import Target
 from gateways.notify.trial import trial_notification
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateways.slack.surface_context import Issue, Surfaces
+from gateways.slack.ports import Issue
+from gateways.slack.surface_context import Surfaces
 from gateways.slack.surface_requests import DETAILS_CALLBACK, OpenModal
 
 TEXT_MAX = 3000

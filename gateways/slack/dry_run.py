@@ -12,11 +12,12 @@ import json
 import logging
 
 from aiokafka import AIOKafkaConsumer
-from pydantic import ValidationError
 
 from domain.records import IssueEventRecord
 from gateways.slack.blocks import render_issue
 from gateways.slack.moves import moved_away
+from wire.envelope import UndecodableInput
+from wire.issue_events import decode_issue_event
 
 log = logging.getLogger("alertfold.slack")
 
@@ -69,11 +70,9 @@ class DryRunPresenter:
     @staticmethod
     def _show(raw: bytes | None) -> None:
         try:
-            event = IssueEventRecord.from_json(raw or b"")
-        except ValidationError as error:
-            log.warning(
-                "dry-run: skipped an undecodable issue event (%d errors)", error.error_count()
-            )
+            event = decode_issue_event(raw)
+        except UndecodableInput as error:
+            log.warning("dry-run: skipped an undecodable issue event: %s", error.reason)
             return
         if event.issue.presentable:
             log.info("%s", describe(event))

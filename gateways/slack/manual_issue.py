@@ -21,7 +21,7 @@ from domain.interactions import Actor
 from domain.routing import RouteTable
 from gateways.slack.surface_context import Surfaces
 from gateways.slack.surface_requests import OPEN_ISSUE_CALLBACK, OpenModal, ViewSubmitted
-from infra.alert_wire import encode_alert
+from wire.alerts import encode_alert
 
 log = logging.getLogger("alertfold.slack.manual")
 

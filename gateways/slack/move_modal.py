@@ -16,9 +16,10 @@ from typing import Any
 
 from domain.interactions import Interaction, InteractionKind
 from gateways.slack.permissions import NotAllowed
-from gateways.slack.surface_context import Issue, Surfaces, Tell
+from gateways.slack.ports import Issue
+from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import MOVE_CALLBACK, OpenModal, ViewSubmitted
-from infra.interaction_wire import encode_interaction
+from wire.interactions import encode_interaction
 
 log = logging.getLogger("alertfold.slack.move")
 

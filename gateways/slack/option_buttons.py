@@ -14,7 +14,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from gateways.slack.blocks import SILENCE_CHOICES
-from gateways.slack.surface_context import Issue, Surfaces, Tell
+from gateways.slack.ports import Issue
+from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import (
     DETAILS_ACTION,
     MOVE_ACTION,

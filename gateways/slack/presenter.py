@@ -37,10 +37,9 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
 
 from domain.interactions import Actor, Interaction, InteractionKind
-from domain.records import IssueEventRecord, IssueSnapshot
+from domain.records import IssueSnapshot
 from gateways.slack.adoption import adopt_message
 from gateways.slack.blocks import render_issue
 from gateways.slack.channel_queue import DELETE, POST, UPDATE, ChannelQueue, Pending
@@ -52,7 +51,9 @@ from gateways.slack.web_api import (
     SlackRejected,
     SlackUnavailable,
 )
-from infra.interaction_wire import encode_interaction
+from wire.envelope import UndecodableInput
+from wire.interactions import encode_interaction
+from wire.issue_events import decode_issue_event
 
 log = logging.getLogger("alertfold.slack")
 
@@ -175,13 +176,13 @@ class SlackPresenter:
 
     def _take(self, partition: int, offset: int, raw: bytes | None) -> None:
         try:
-            event = IssueEventRecord.from_json(raw or b"")
-        except ValidationError as error:
+            event = decode_issue_event(raw)
+        except UndecodableInput as error:
             log.warning(
-                "slack: skipped an undecodable issue event at %s:%d (%d errors)",
+                "slack: skipped an undecodable issue event at %s:%d: %s",
                 partition,
                 offset,
-                error.error_count(),
+                error.reason,
             )
             return
         issue = event.issue

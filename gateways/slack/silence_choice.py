@@ -12,7 +12,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from domain.silences import Matcher, Silence
-from gateways.slack.surface_context import Issue, Surfaces, Tell
+from gateways.slack.ports import Issue
+from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import SilenceChosen
 
 log = logging.getLogger("alertfold.slack.silence")

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
@@ -28,12 +28,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from domain.interactions import Actor, Interaction, InteractionKind
 from gateways.alert_publisher import BrokerUnavailable
 from gateways.slack.permissions import NotAllowed, SlackPermissions
+from gateways.slack.ports import Issue, IssueFinder, Publisher
 from gateways.slack.socket_requests import IssueAct, ReactionNames, SlashCommand, read_request
 from gateways.slack.surface_context import Surfaces
 from gateways.slack.surface_requests import read_surface_request
 from gateways.slack.surfaces import handle_surface
 from gateways.slack.usergroups import Admins
-from infra.interaction_wire import encode_interaction
+from wire.interactions import encode_interaction
 
 if TYPE_CHECKING:
     from gateways.slack.webhook_clicks import WebhookClicks
@@ -41,21 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("alertfold.slack.socket")
 
 REFUSAL_INTERVAL = timedelta(minutes=30)
-Issue = dict[str, Any]
-
-
-class IssueFinder(Protocol):
-    """The lookup view, as far as the gateway reads it (blocking calls: run in a thread)."""
-
-    def get_issue(self, issue_id: str) -> Issue | None: ...
-
-    def issue_by_slack_ts(self, channel_id: str, slack_ts: str) -> Issue | None: ...
-
-    def list_issues(self, *, channel_id: str, status: str, limit: int) -> list[Issue]: ...
-
-
-class Publisher(Protocol):
-    async def publish(self, records: Sequence[tuple[str, bytes]]) -> None: ...
 
 
 class SlackInteractions:

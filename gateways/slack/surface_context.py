@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,24 +19,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.silences import Silence
+from gateways.slack.ports import Issue, IssueReader, Publisher
 from gateways.slack.usergroups import Admins
 
 log = logging.getLogger("alertfold.slack.surfaces")
 
-Issue = dict[str, Any]
 Tell = Callable[[str, str, str], Awaitable[None]]
-
-
-class IssueReader(Protocol):
-    """The lookup view (blocking calls: run in a thread)."""
-
-    def get_issue(self, issue_id: str) -> Issue | None: ...
-
-    def issue_by_slack_ts(self, channel_id: str, slack_ts: str) -> Issue | None: ...
-
-
-class Publisher(Protocol):
-    async def publish(self, records: Sequence[tuple[str, bytes]]) -> None: ...
 
 
 class SilenceCreator(Protocol):

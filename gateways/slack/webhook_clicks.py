@@ -26,10 +26,10 @@ import httpx
 from domain.alert_webhooks import WebhookAccessLevel, is_sealed
 from domain.interactions import Actor, Interaction, InteractionKind, WebhookResult
 from gateways.alert_publisher import BrokerUnavailable
-from gateways.slack.socket_gateway import IssueFinder, Publisher
+from gateways.slack.ports import IssueFinder, Publisher
 from gateways.slack.webhook_calls import call_webhook
-from infra.interaction_wire import encode_interaction
 from infra.webhook_sealing import SealBroken, WebhookSealer
+from wire.interactions import encode_interaction
 
 log = logging.getLogger("alertfold.slack.webhooks")
 

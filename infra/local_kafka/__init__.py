@@ -39,7 +39,7 @@ from infra.local_kafka.constants import (
     SERVER_PROPERTIES_NAME,
     STATE_FILE_NAME,
 )
-from infra.local_kafka.errors import AlreadyRunningError, LocalKafkaError, PortInUseError
+from infra.local_kafka.errors import LocalKafkaError, PortInUseError
 from infra.local_kafka.files import tail_file
 from infra.local_kafka.java import (
     MIN_JAVA_VERSION,
@@ -58,6 +58,7 @@ from infra.local_kafka.ports import (
 )
 from infra.local_kafka.progress import Progress, print_progress
 from infra.local_kafka.state import (
+    AlreadyRunningError,
     BrokerState,
     is_local_broker,
     parse_pid,

@@ -31,7 +31,7 @@ from infra.local_kafka.constants import (
     SERVER_PROPERTIES_NAME,
     STATE_FILE_NAME,
 )
-from infra.local_kafka.errors import AlreadyRunningError, LocalKafkaError
+from infra.local_kafka.errors import LocalKafkaError
 from infra.local_kafka.files import (
     atomic_write,
     file_size,
@@ -45,6 +45,7 @@ from infra.local_kafka.java import check_java
 from infra.local_kafka.ports import pick_ports, wait_for_kafka
 from infra.local_kafka.progress import Progress, no_progress
 from infra.local_kafka.state import (
+    AlreadyRunningError,
     BrokerState,
     remove_broker_state,
     running_broker,

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from infra.local_kafka.state import BrokerState
-
 
 class LocalKafkaError(RuntimeError):
     """A local broker could not be prepared, started, found or stopped.
@@ -31,15 +26,4 @@ class PortInUseError(LocalKafkaError):
             f"KAFKA_BOOTSTRAP_SERVERS to use the broker already listening there"
             if role == "Kafka"
             else f"{role} port {port} is in use by another process; pick another one"
-        )
-
-
-class AlreadyRunningError(LocalKafkaError):
-    """A broker from the same data directory is already running."""
-
-    def __init__(self, state: BrokerState) -> None:
-        self.state = state
-        super().__init__(
-            f"Kafka is already running from {state.data_dir} (pid {state.pid}) on "
-            f"{state.bootstrap_servers}; stop it first with `alertfold kafka stop`"
         )

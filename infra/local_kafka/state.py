@@ -248,3 +248,14 @@ def _wait_gone(pid: int, data_dir: Path, timeout: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+class AlreadyRunningError(LocalKafkaError):
+    """A broker from the same data directory is already running."""
+
+    def __init__(self, state: BrokerState) -> None:
+        self.state = state
+        super().__init__(
+            f"Kafka is already running from {state.data_dir} (pid {state.pid}) on "
+            f"{state.bootstrap_servers}; stop it first with `alertfold kafka stop`"
+        )

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.waiting import eventually
 from infra.local_kafka import free_port
-from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 ALERT = {
@@ -53,7 +53,7 @@ def up(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Output]]:
         "ALERTFOLD_KAFKA_PORT": str(kafka_port),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "up"],
+        [sys.executable, "-m", "app.cli", "up"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

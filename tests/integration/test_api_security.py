@@ -16,8 +16,8 @@ import httpx
 import pytest
 import sqlalchemy
 
+from harness.waiting import eventually
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -273,7 +273,7 @@ def test_no_secret_reaches_any_log_or_error(secured: Product, database_url: str)
         what="the invalid alert in alerts.dlq",
     )
     refused = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "api"],
+        [sys.executable, "-m", "app.cli", "api"],
         env={**secured.env, "ALERTFOLD_API_PORT": "eighty", "ALERTFOLD_VIEW_API_KEYS": WEAK_KEY},
         capture_output=True,
         text=True,

@@ -14,10 +14,10 @@ from domain.severity import Severity
 from gateways.alert_publisher import AlertPublisher
 from gateways.api.app import create_api
 from gateways.api.dependencies import ApiDependencies
+from harness.stories import IssueStory
 from infra.database import create_database_engine
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
-from tests.support.events import IssueStory
 
 ISSUE = "5c1d7e0a-0000-4000-8000-0000000a0001"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from domain.records import InputPosition
 from domain.severity import Severity
-from infra.cli import main
+from harness.stories import IssueStory, issue_event
 from projections.audit_store import AuditStore
-from tests.support.events import IssueStory, issue_event
 
 ISSUE = "5c1d7e0a-0000-4000-8000-00000000c111"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from harness.waiting import eventually
 from tests.support.product import Product
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

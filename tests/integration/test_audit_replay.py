@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.stories import BASE_TIME
 from infra.database import create_database_engine
 from projections.audit_generations import AuditGenerations, AuditReplayTarget
 from projections.audit_runner import Auditor
 from projections.replay import Replay
 from tests.integration.test_auditor import consumed, running, until
 from tests.integration.test_lookup_projector import all_events, create_topic, history, produce
-from tests.support.events import BASE_TIME
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

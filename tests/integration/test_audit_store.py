@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from domain.records import IssueEventRecord
 from domain.severity import Severity
+from harness.stories import BASE_TIME, IssueStory
 from infra.database import create_database_engine
 from projections.audit_store import (
     AuditStore,
@@ -21,7 +22,6 @@ from projections.audit_store import (
 )
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_store import LookupStore
-from tests.support.events import BASE_TIME, IssueStory
 
 TOPIC = "issue-events"
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from agents.issue_table import partition_for_channel
-from infra.tick_wire import encode_tick
+from harness.waiting import eventually
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
+from wire.ticks import encode_tick
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +125,7 @@ def test_the_clock_releases_a_delayed_notification(sqlite_product: Product) -> N
 
 def verify(product: Product) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli", "verify"],
+        [sys.executable, "-m", "app.cli", "verify"],
         env=product.env,
         capture_output=True,
         text=True,

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.waiting import eventually
 from infra.local_kafka import LocalKafka, free_port, java_version_ok
 from tests.support.kafka import JAR_CACHE_DIR, START_TIMEOUT_S
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
 
 pytestmark = [
     pytest.mark.integration,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from harness.waiting import eventually
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -95,7 +95,7 @@ def test_worker_killed_at_random_points_folds_every_alert_exactly_once(product: 
     assert len(folded_alerts(product)) == ALERTS
 
     verified = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "verify"],
+        [sys.executable, "-m", "app.cli", "verify"],
         env=product.env,
         capture_output=True,
         text=True,

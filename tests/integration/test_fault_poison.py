@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from harness.waiting import eventually
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

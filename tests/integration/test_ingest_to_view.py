@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from agents.issue_table import partition_for_channel
+from harness.waiting import eventually
 from tests.support.product import Product
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -113,7 +113,7 @@ def alertfold(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``alertfold`` command line in its own process."""
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -18,11 +18,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
 from domain.records import IssueEventRecord
+from harness.stories import IssueStory
 from infra.database import create_database_engine
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_store import LookupStore
 from projections.runner import LookupProjector
-from tests.support.events import IssueStory
+from wire.issue_events import encode_issue_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -84,7 +85,7 @@ async def produce(
     try:
         for item in events:
             if isinstance(item, IssueEventRecord):
-                value, record_key = item.to_json(), item.channel_id.encode()
+                value, record_key = encode_issue_event(item), item.channel_id.encode()
             else:
                 value, record_key = item, key or b"C-bad"
             await producer.send_and_wait(topic, value, key=record_key, partition=partition)
@@ -244,10 +245,14 @@ async def test_transaction_markers_do_not_hold_back_catching_up(
     try:
         async with producer.transaction():
             for event in committed:
-                await producer.send_and_wait(topic, event.to_json(), key=event.channel_id.encode())
+                await producer.send_and_wait(
+                    topic, encode_issue_event(event), key=event.channel_id.encode()
+                )
         await producer.begin_transaction()
         for event in aborted:
-            await producer.send_and_wait(topic, event.to_json(), key=event.channel_id.encode())
+            await producer.send_and_wait(
+                topic, encode_issue_event(event), key=event.channel_id.encode()
+            )
         await producer.abort_transaction()
     finally:
         await producer.stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from domain.records import IssueEventRecord
+from harness.stories import BASE_TIME, IssueStory, issue_event
 from infra.database import create_database_engine
 from projections.lookup import fold_lookup
 from projections.lookup_store import LookupStore
@@ -23,7 +24,6 @@ from tests.integration.test_lookup_projector import (
     running,
 )
 from tests.integration.test_replay import until
-from tests.support.events import BASE_TIME, IssueStory, issue_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from domain.records import IssueEventRecord
 from domain.severity import Severity
+from harness.stories import BASE_TIME, IssueStory, issue_event
 from infra.database import create_database_engine, database_reachable
 from projections.lookup import fold_lookup, issue_row, issue_view
 from projections.lookup_store import LookupStore
 from projections.lookup_tables import lookup_tables
-from tests.support.events import BASE_TIME, IssueStory, issue_event
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from domain.interactions import Actor, Interaction, InteractionKind
-from infra.interaction_wire import encode_interaction
+from harness.waiting import eventually
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
+from wire.interactions import encode_interaction
 
 pytestmark = pytest.mark.integration
 

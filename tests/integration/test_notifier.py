@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import SecretStr
 
+from app.composition import create_app
 from domain.records import IssueEventRecord
 from gateways.notify.channel_store import ChannelStore
 from gateways.notify.channels import NotificationChannel
@@ -33,15 +34,15 @@ from gateways.notify.delivery_log import DeliveryLog, Intent, positions_table
 from gateways.notify.dispatcher import DLQ_RECORD_TYPE, NotificationDispatcher, delivery_id
 from gateways.notify.retrying import RetryPolicy
 from gateways.notify.targets import PagerDutyTarget, WebhookTarget
-from infra.composition import create_app
+from harness.stories import IssueStory
 from infra.database import create_database_engine
 from infra.kafka_admin import ensure_topics
 from infra.secret_box import SecretBox
 from infra.settings import load_settings
 from infra.topology import topic_specs
 from projections.notification_routing import RoutingRule
-from tests.support.events import IssueStory
 from tests.support.notify_servers import HttpReceiver, PagerDutyServer, running
+from wire.issue_events import encode_issue_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -112,7 +113,7 @@ class Notify:
         try:
             for event in events:
                 await producer.send_and_wait(
-                    self.topic, event.to_json(), key=event.channel_id.encode()
+                    self.topic, encode_issue_event(event), key=event.channel_id.encode()
                 )
         finally:
             await producer.stop()
@@ -281,7 +282,9 @@ async def test_the_product_notifier_sends_to_channels_of_the_channels_file(
     async with running_dispatcher(notifier):
         await producer.start()
         try:
-            await producer.send_and_wait(settings.issue_events_topic, opened.to_json(), key=b"C")
+            await producer.send_and_wait(
+                settings.issue_events_topic, encode_issue_event(opened), key=b"C"
+            )
         finally:
             await producer.stop()
         [request] = await until(lambda: receiver.requests, "the file channel's delivery")

@@ -24,8 +24,8 @@ from gateways.notify.retrying import RetryPolicy, deliver
 from gateways.notify.sending import DeliveryResult, Notification, NotificationKind, Sender
 from gateways.notify.targets import EmailTarget, NtfyTarget, PagerDutyTarget, WebhookTarget
 from gateways.notify.webhook import WebhookSender
+from harness.stories import IssueStory, issue_event
 from infra.local_kafka import free_port
-from tests.support.events import IssueStory, issue_event
 from tests.support.notify_servers import (
     PAGERDUTY_THROTTLED,
     HttpReceiver,

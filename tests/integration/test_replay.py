@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness.stories import BASE_TIME, IssueStory
 from infra.database import create_database_engine
 from infra.local_kafka import free_port
 from projections.lookup import fold_lookup, issue_view
@@ -29,7 +30,6 @@ from tests.integration.test_lookup_projector import (
     produce,
     running,
 )
-from tests.support.events import BASE_TIME, IssueStory
 from tests.support.product import Product
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from domain.silences import Silence
+from harness.slack_server import SlackWebApiServer, running_slack_server
+from harness.slack_server_surfaces import OpenedView
+from harness.slack_server_workspace import SlackLimits
+from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
+from harness.waiting import eventually
 from tests.support.product import Product
 from tests.support.slack_product import message_posted, running_slack_product
-from tests.support.slack_server import SlackWebApiServer, running_slack_server
-from tests.support.slack_server_surfaces import OpenedView
-from tests.support.slack_server_workspace import SlackLimits
-from tests.support.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

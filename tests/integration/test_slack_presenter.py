@@ -22,10 +22,11 @@ from domain.severity import Severity
 from gateways.slack.blocks import issue_id_of, render_issue
 from gateways.slack.presenter import ArchivedMessage, SlackPresenter
 from gateways.slack.web_api import SlackMessages
-from infra.interaction_wire import decode_interaction
-from tests.support.events import IssueStory, channel_key
-from tests.support.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
-from tests.support.slack_server_workspace import RateLimit, SlackLimits, SlackMessage
+from harness.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
+from harness.slack_server_workspace import RateLimit, SlackLimits, SlackMessage
+from harness.stories import IssueStory, channel_key
+from wire.interactions import decode_interaction
+from wire.issue_events import encode_issue_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -59,7 +60,7 @@ async def produce(bootstrap: str, topic: str, events: Iterable[IssueEventRecord]
     await producer.start()
     try:
         sent = [
-            await producer.send(topic, event.to_json(), key=channel_key(event).encode())
+            await producer.send(topic, encode_issue_event(event), key=channel_key(event).encode())
             for event in events
         ]
         await asyncio.gather(*sent)

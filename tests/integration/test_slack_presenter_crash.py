@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from gateways.slack.blocks import issue_id_of
-from infra.interaction_wire import decode_interaction
+from harness.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
+from harness.slack_server_workspace import SlackCall, SlackLimits
+from harness.stories import IssueStory
+from harness.waiting import eventually
 from tests.integration.test_slack_presenter import PARTITIONS, all_show, produce, read_all
-from tests.support.events import IssueStory
-from tests.support.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
-from tests.support.slack_server_workspace import SlackCall, SlackLimits
-from tests.support.waiting import eventually
+from wire.interactions import decode_interaction
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -45,7 +45,7 @@ class PresenterProcess:
         self.runs += 1
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", "presenter"],
+                [sys.executable, "-m", "app.cli", "presenter"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.support.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
-from tests.support.slack_server_workspace import RateLimit, SlackLimits
+from harness.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
+from harness.slack_server_workspace import RateLimit, SlackLimits
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 from tests.support.product import Product
 from tests.support.slack_product import message_posted, running_slack_product
-from tests.support.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 
 pytestmark = pytest.mark.integration
 

@@ -20,11 +20,11 @@ import pytest
 from aiohttp import web
 
 from gateways.api.pagerduty_signature import sign
+from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
+from harness.waiting import eventually
 from infra.local_kafka import free_port
 from tests.support.product import Product
 from tests.support.slack_product import running_slack_product
-from tests.support.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

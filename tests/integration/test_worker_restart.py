@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.waiting import eventually
 from tests.support.product import Product, running_product
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from domain.interactions import Actor, Interaction, InteractionKind
-from infra.interaction_wire import encode_interaction
+from harness.slack_server import BOT_TOKEN
+from harness.slack_socket_mode import APP_TOKEN, SocketModeStandIn
 from tests.support.product import Product, running_product
-from tests.support.slack_server import BOT_TOKEN
-from tests.support.slack_socket_mode import APP_TOKEN, SocketModeStandIn
+from wire.interactions import encode_interaction
 
 
 @contextmanager

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.alert import Alert
-from infra.alert_wire import DeadLetter, UndecodableAlert, decode_alert, encode_alert
+from wire.alerts import decode_alert, encode_alert
+from wire.dead_letters import DeadLetter
+from wire.envelope import UndecodableInput
 
 RECORD_TIME = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ALERT = {"slackChannelId": "C123", "header": "Disk full", "severity": "warning"}
@@ -45,13 +47,13 @@ def test_bare_slack_manager_alert_is_received_at_the_record_time() -> None:
 def test_values_that_are_not_alerts_are_refused_with_a_reason(
     raw: bytes | None, reason: str
 ) -> None:
-    with pytest.raises(UndecodableAlert) as refused:
+    with pytest.raises(UndecodableInput) as refused:
         decode_alert(raw, RECORD_TIME)
     assert reason in refused.value.reason
 
 
 def test_invalid_alert_reason_carries_field_problems() -> None:
-    with pytest.raises(UndecodableAlert) as refused:
+    with pytest.raises(UndecodableInput) as refused:
         decode_alert(b'{"slackChannelId": "C1", "severity": "loud", "header": "h"}', RECORD_TIME)
     assert [p["field"] for p in refused.value.problems] == ["severity"]
 

@@ -8,8 +8,8 @@ import pytest
 
 from domain.records import InputPosition
 from domain.severity import Severity
+from harness.stories import IssueStory, alert_json, issue_event
 from projections.audit_history import history_entry, parse_time, summarize, who
-from tests.support.events import IssueStory, alert_json, issue_event
 
 
 def test_every_event_of_a_story_gets_a_readable_line() -> None:

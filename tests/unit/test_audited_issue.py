@@ -9,8 +9,8 @@ from eventsourcing.domain import OriginatorVersionError
 
 from domain.records import IssueEventRecord
 from domain.severity import Severity
+from harness.stories import IssueStory, issue_event
 from projections.audited_issue import AuditedIssue
-from tests.support.events import IssueStory, issue_event
 
 
 def rebuilt(events: Iterable[IssueEventRecord]) -> AuditedIssue:

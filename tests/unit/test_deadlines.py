@@ -16,6 +16,7 @@ from domain.fold import AlertReceived, Folded, FoldOutcome, TickReceived, fold_a
 from domain.issue_state import IssueState
 from domain.records import InputPosition
 from domain.severity import Severity
+from wire.issue_events import encode_issue_event
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FOLLOWED = {"issueFollowUpEnabled": True, "autoResolveSeconds": 120}
@@ -262,7 +263,7 @@ def test_same_inputs_give_byte_identical_events() -> None:
     def run() -> list[bytes]:
         channel = opened(**FOLLOWED, escalation=ESCALATION)
         channel.feed(tick(0, 61), alert(1, 90, **FOLLOWED), tick(1, 500), tick(2, 90_000))
-        return [e.to_json() for f in channel.log for e in f.events]
+        return [encode_issue_event(e) for f in channel.log for e in f.events]
 
     assert run() == run()
 

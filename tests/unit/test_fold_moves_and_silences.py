@@ -15,8 +15,9 @@ from agents.fold_agent import AlertFolder
 from agents.issue_table import partition_for_channel, read_slot, slot_key
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.silences import Matcher, MatchOperator, Silence
-from infra.interaction_wire import encode_interaction, encode_silence
 from tests.unit.fold_stand_ins import CHANNEL, PARTITIONS, RIGHT, Record, Sent, alert, handle
+from wire.interactions import encode_interaction
+from wire.silences import encode_silence
 
 TARGET = next(
     c for c in (f"C0TARGET{i}" for i in range(50)) if partition_for_channel(c, PARTITIONS) != RIGHT

@@ -25,7 +25,7 @@ from agents.verify import PartitionLogs, VerifyTopics, _MemoryLog, _scratch_fold
 from domain.interactions import InteractionKind
 from domain.routing import RouteTable
 from domain.silences import Matcher, Silence
-from infra.interaction_wire import encode_silence
+from wire.silences import encode_silence
 
 NAMES = VerifyTopics("alerts", "ticks", "interactions", "issue-events")
 PARTITIONS = 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.input_order import Decision, InputRange, decisions_in, fold_plan
 from domain.records import InputPosition
-from tests.support.events import issue_event
+from harness.stories import issue_event
 
 TOPICS = ("alerts", "ticks")
 

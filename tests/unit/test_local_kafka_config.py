@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import kafka_command
+from app import kafka_command
+from harness.waiting import eventually
 from infra.local_kafka import (
     BrokerState,
     LocalKafka,
@@ -40,7 +41,6 @@ from infra.local_kafka import (
     stop_broker,
     write_broker_state,
 )
-from tests.support.waiting import eventually
 
 
 @pytest.fixture

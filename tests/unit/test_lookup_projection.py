@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from domain.severity import Severity
+from harness.stories import BASE_TIME, IssueStory, issue_event
 from projections.lookup import (
     ISSUE_COLUMNS,
     fold_lookup,
@@ -18,7 +19,6 @@ from projections.lookup import (
     latest_events,
     should_apply,
 )
-from tests.support.events import BASE_TIME, IssueStory, issue_event
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from harness.stories import IssueStory
 from projections.move_mappings import fold_move_mappings, mapping_view
-from tests.support.events import IssueStory
 
 
 def test_move_maps_the_old_channel_and_correlation_id_to_the_new_channel() -> None:

@@ -9,13 +9,13 @@ import pytest
 
 from domain.records import IssueEventRecord
 from domain.severity import Severity
+from harness.stories import IssueStory, issue_event
 from projections.notification_routing import (
     ChannelRoute,
     RoutingRule,
     notification_kind,
     route,
 )
-from tests.support.events import IssueStory, issue_event
 
 HOOK = ChannelRoute("hook", "webhook", RoutingRule())
 PAGER = ChannelRoute("pager", "pagerduty", RoutingRule())

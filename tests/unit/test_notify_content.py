@@ -17,7 +17,7 @@ from gateways.notify.content import (
     webhook_payload,
 )
 from gateways.notify.sending import Notification, NotificationKind
-from tests.support.events import IssueStory, issue_event
+from harness.stories import IssueStory, issue_event
 
 ALICE = {"kind": "slack", "id": "U1", "name": "Alice"}
 

@@ -8,7 +8,7 @@ import pytest
 
 from gateways.notify.retrying import RetryPolicy, deliver
 from gateways.notify.sending import DeliveryResult, Notification, NotificationKind
-from tests.support.events import issue_event
+from harness.stories import issue_event
 
 OK = DeliveryResult(True, 200, "", False, None, 1.0)
 SERVER_ERROR = DeliveryResult(False, 500, "h answered 500", True, None, 1.0)

@@ -18,7 +18,8 @@ from gateways.notify.email import EmailSender, email_message, message_id, thread
 from gateways.notify.http_post import retry_after_seconds
 from gateways.notify.ntfy import NtfySender, header_text, ntfy_headers, ntfy_message, priority
 from gateways.notify.pagerduty import PagerDutySender, pagerduty_event
-from gateways.notify.sending import Notification, NotificationKind, sender_for
+from gateways.notify.senders import sender_for
+from gateways.notify.sending import Notification, NotificationKind
 from gateways.notify.targets import (
     EmailTarget,
     NtfyTarget,
@@ -27,7 +28,7 @@ from gateways.notify.targets import (
     WebhookTarget,
 )
 from gateways.notify.webhook import WebhookSender, signature, webhook_headers
-from tests.support.events import IssueStory, issue_event
+from harness.stories import IssueStory, issue_event
 
 KEY = "K" * 32
 

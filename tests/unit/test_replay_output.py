@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
+from app.replay_command import summary_text
 from infra.progress import ProgressDisplay, duration_text, progress_text
-from infra.replay_command import summary_text
 from projections.replay import ReplayedModel, ReplaySummary
 from projections.retention import RetentionResult
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.restarts import CONFIGURATION_ERROR, Restarts
+from app.restarts import CONFIGURATION_ERROR, Restarts
 
 
 def test_a_crashed_part_is_started_again_after_a_pause_that_doubles() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from harness.stories import BASE_TIME, IssueStory, issue_event
 from projections.lookup import fold_lookup, issue_view
 from projections.retention import (
     RetentionPolicy,
@@ -13,7 +14,6 @@ from projections.retention import (
     apply_retention,
     issue_expires,
 )
-from tests.support.events import BASE_TIME, IssueStory, issue_event
 
 POLICY = RetentionPolicy()  # Slack Manager's ages: 180 days closed issues, 30 days alerts
 DAY = timedelta(days=1)

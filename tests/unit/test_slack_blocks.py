@@ -14,7 +14,7 @@ from gateways.slack.blocks import (
     render_issue,
     status_line,
 )
-from tests.support.events import BASE_TIME, IssueStory, issue_event
+from harness.stories import BASE_TIME, IssueStory, issue_event
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:

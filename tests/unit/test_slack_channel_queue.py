@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from gateways.slack.channel_queue import POST, UPDATE, ChannelQueue, Pending
-from tests.support.events import IssueStory
+from harness.stories import IssueStory
 
 
 class Clock:

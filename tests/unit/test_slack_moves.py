@@ -5,7 +5,7 @@ from __future__ import annotations
 from gateways.slack.channel_queue import DELETE, POST, ChannelQueue, Pending
 from gateways.slack.dry_run import describe
 from gateways.slack.moves import MovedAway, moved_away
-from tests.support.events import IssueStory, channel_key
+from harness.stories import IssueStory, channel_key
 
 
 def test_a_move_names_the_channel_left_and_the_message_there() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.severity import Severity
 from gateways.slack.dry_run import describe
 from gateways.slack.rendering import message_summary, with_status
-from tests.support.events import issue_event
+from harness.stories import issue_event
 
 
 def test_status_placeholder_becomes_the_severity_emoji() -> None:

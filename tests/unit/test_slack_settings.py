@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.composition import create_app
 from gateways.slack.dry_run import DryRunPresenter
 from gateways.slack.presenter import SlackPresenter
-from infra.composition import create_app
 from infra.settings import SettingsError, load_settings
 
 

@@ -19,8 +19,8 @@ from gateways.slack.permissions import InvalidPermissions, NotAllowed, SlackPerm
 from gateways.slack.silence_choice import issue_silence
 from gateways.slack.surface_requests import SilenceChosen
 from gateways.slack.usergroups import Admins, UserGroupMembers
+from harness.stories import IssueStory, alert_json, issue_event
 from projections.lookup import issue_row, issue_view
-from tests.support.events import IssueStory, alert_json, issue_event
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ALICE = Actor(kind="slack_user", id="U0ALICE", name="alice")

@@ -15,9 +15,10 @@ from domain.alert_webhooks import SEALED_KEY, is_sealed
 from domain.errors import AlertRejected
 from gateways.api.errors import ApiError
 from gateways.api.webhook_seals import sealed_webhooks
-from infra.alert_wire import UndecodableAlert, decode_alert, encode_alert
 from infra.settings import SettingsError, load_settings
 from infra.webhook_sealing import InvalidKey, SealBroken, WebhookSealer, check_key
+from wire.alerts import decode_alert, encode_alert
+from wire.envelope import UndecodableInput
 
 KEY = "A" * 16 + "b" * 8 + "01234567"
 OTHER_KEY = "Z" * 32
@@ -123,7 +124,7 @@ def test_alerts_with_webhooks_need_the_key_at_the_api() -> None:
 
 def test_an_unsealed_webhook_written_to_kafka_is_dead_lettered_without_its_url() -> None:
     raw = json.dumps(alert_with_hook().to_json_obj()).encode()
-    with pytest.raises(UndecodableAlert) as refused:
+    with pytest.raises(UndecodableInput) as refused:
         decode_alert(raw, NOW)
     assert refused.value.problems[0]["field"] == "webhooks.0"
     assert "must be sealed" in refused.value.reason

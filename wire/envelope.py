@@ -1,4 +1,4 @@
-"""Reading the typed, versioned JSON values alertfold's input topics carry.
+"""Reading the typed, versioned JSON values alertfold's topics carry.
 
 Ticks and interactions share one envelope, `{"type": …, "schema_version": …, …}`; whatever
 does not match is refused with a reason the dead-letter record keeps.
@@ -9,19 +9,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.alert_wire import UndecodableAlert
+
+class UndecodableInput(Exception):
+    """An input value alertfold cannot read; it goes to the dead-letter topic with `reason`."""
+
+    def __init__(self, reason: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.problems = problems or []
 
 
 def open_envelope(raw: bytes | None, kind: str, version: int) -> dict[str, Any]:
-    """The value's fields besides `type` and `schema_version`, or `UndecodableAlert`."""
+    """The value's fields besides `type` and `schema_version`, or `UndecodableInput`."""
     try:
         obj = json.loads(raw or b"")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UndecodableAlert(f"{kind} is not valid JSON: {error}") from None
+        raise UndecodableInput(f"{kind} is not valid JSON: {error}") from None
     if not isinstance(obj, dict) or obj.get("type") != kind:
-        raise UndecodableAlert(f'expected a JSON object with "type": "{kind}"')
+        raise UndecodableInput(f'expected a JSON object with "type": "{kind}"')
     if obj.get("schema_version") != version:
-        raise UndecodableAlert(
+        raise UndecodableInput(
             f"unknown {kind} schema_version {obj.get('schema_version')!r}: this worker reads "
             f"{version}"
         )

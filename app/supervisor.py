@@ -2,7 +2,7 @@
 
 Each part (worker, projector, auditor, presenter, notifier, API, and Slack interactions when an app
 token is set) runs in its own process, exactly as it does in production, so `up` exercises
-the same code paths. A part that crashes is started again after a pause (`infra.restarts`);
+the same code paths. A part that crashes is started again after a pause (`app.restarts`);
 one that cannot be helped that way (a configuration error, or crashing again and again)
 stops the others too, rather than leaving a half-working product that looks alive.
 """
@@ -18,8 +18,8 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from app.restarts import Restarts
 from infra.local_kafka import LocalKafka
-from infra.restarts import Restarts
 from infra.settings import Settings
 
 PARTS = ("worker", "projector", "auditor", "presenter", "notifier", "api")
@@ -89,7 +89,7 @@ def run_everything(settings: Settings) -> int:
 
 
 def _start(part: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "infra.cli", part], env=env)
+    return subprocess.Popen([sys.executable, "-m", "app.cli", part], env=env)
 
 
 def _kafka(settings: Settings) -> tuple[LocalKafka | None, str]:

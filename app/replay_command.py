@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from infra.composition import create_app
+from app.composition import create_app
 from infra.kafka_admin import ensure_topics
 from infra.logs import configure_logging
 from infra.progress import ProgressDisplay

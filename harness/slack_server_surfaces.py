@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.slack_server_workspace import Workspace
+from harness.slack_server_workspace import Workspace
 
 TRIGGER_SECONDS = 3.0
 TITLE_MAX = 24

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from infra.alert_wire import UndecodableAlert
-from infra.wire_envelope import open_envelope
+from wire.envelope import UndecodableInput, open_envelope
 
 TICK_SCHEMA_VERSION = 1
 
@@ -23,12 +22,12 @@ def encode_tick(at: datetime) -> bytes:
 
 
 def decode_tick(raw: bytes | None) -> datetime:
-    """The tick's time, or `UndecodableAlert` (dead-lettered like a bad alert) saying why."""
+    """The tick's time, or `UndecodableInput` (dead-lettered like a bad alert) saying why."""
     fields = open_envelope(raw, "tick", TICK_SCHEMA_VERSION)
     try:
         at = datetime.fromisoformat(str(fields.get("at")))
     except ValueError:
-        raise UndecodableAlert('tick "at" is not an RFC 3339 timestamp') from None
+        raise UndecodableInput('tick "at" is not an RFC 3339 timestamp') from None
     if at.tzinfo is None:
-        raise UndecodableAlert('tick "at" has no time zone')
+        raise UndecodableInput('tick "at" has no time zone')
     return at.astimezone(UTC)

@@ -7,26 +7,16 @@ JSON; the Kafka record's timestamp then stands for the time it was received.
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from domain.alert import Alert
 from domain.errors import AlertRejected
+from wire.envelope import UndecodableInput
 
 ALERT_SCHEMA_VERSION = 1
-DLQ_SCHEMA_VERSION = 1
-
-
-class UndecodableAlert(Exception):
-    """A value on `alerts` that is not an alert; it goes to the dead-letter topic."""
-
-    def __init__(self, reason: str, problems: list[dict[str, str]] | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -46,22 +36,22 @@ def encode_alert(alert: Alert, received_at: datetime) -> bytes:
 
 
 def decode_alert(raw: bytes | None, record_time: datetime) -> AlertEnvelope:
-    """Read one `alerts` value, or raise `UndecodableAlert` saying precisely why not."""
+    """Read one `alerts` value, or raise `UndecodableInput` saying precisely why not."""
     if not raw:
-        raise UndecodableAlert("empty value: expected an alert JSON object")
+        raise UndecodableInput("empty value: expected an alert JSON object")
     try:
         obj = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UndecodableAlert(f"value is not valid JSON: {error}") from None
+        raise UndecodableInput(f"value is not valid JSON: {error}") from None
     if not isinstance(obj, dict):
-        raise UndecodableAlert(f"expected a JSON object, got {type(obj).__name__}")
+        raise UndecodableInput(f"expected a JSON object, got {type(obj).__name__}")
     received_at = record_time
     if "schema_version" in obj:
         obj, received_at = _open_envelope(obj)
     try:
         alert = Alert.from_json_obj(obj)
     except AlertRejected as error:
-        raise UndecodableAlert(f"invalid alert: {error}", error.problems) from None
+        raise UndecodableInput(f"invalid alert: {error}", error.problems) from None
     _check_sealed(alert)
     return AlertEnvelope(alert, received_at)
 
@@ -81,55 +71,21 @@ def _check_sealed(alert: Alert) -> None:
     ]
     if problems:
         first = problems[0]
-        raise UndecodableAlert(f"invalid alert: {first['field']}: {first['message']}", problems)
+        raise UndecodableInput(f"invalid alert: {first['field']}: {first['message']}", problems)
 
 
 def _open_envelope(obj: dict[str, Any]) -> tuple[Any, datetime]:
     version = obj.get("schema_version")
     if version != ALERT_SCHEMA_VERSION:
-        raise UndecodableAlert(
+        raise UndecodableInput(
             f"unknown schema_version {version!r}: this worker reads {ALERT_SCHEMA_VERSION}"
         )
     if obj.get("type") != "alert":
-        raise UndecodableAlert(f"unknown type {obj.get('type')!r}: expected 'alert'")
+        raise UndecodableInput(f"unknown type {obj.get('type')!r}: expected 'alert'")
     try:
         received_at = datetime.fromisoformat(str(obj.get("received_at")))
     except ValueError:
-        raise UndecodableAlert("received_at is not an RFC 3339 timestamp") from None
+        raise UndecodableInput("received_at is not an RFC 3339 timestamp") from None
     if received_at.tzinfo is None:
-        raise UndecodableAlert("received_at has no time zone")
+        raise UndecodableInput("received_at has no time zone")
     return obj.get("alert"), received_at
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """What goes to `alerts.dlq`: the reason and the original record, bytes intact."""
-
-    reason: str
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    problems: list[dict[str, str]] = field(default_factory=list)
-
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "type": "alert.dead_lettered",
-                "schema_version": DLQ_SCHEMA_VERSION,
-                "reason": self.reason,
-                "problems": self.problems,
-                "source": {"topic": self.topic, "partition": self.partition, "offset": self.offset},
-                "key_base64": _b64(self.key),
-                "value_base64": _b64(self.value),
-            },
-            ensure_ascii=False,
-        ).encode()
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        return [("alertfold-reason", self.reason[:1000].encode())]
-
-
-def _b64(raw: bytes | None) -> str | None:
-    return None if raw is None else base64.b64encode(raw).decode()

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from infra.composition import create_app
+from app.composition import create_app
 from infra.settings import load_settings
 from projections.audit_history import HistoryEntry, iso_z, parse_time
 from projections.audit_store import AuditQueryError

@@ -28,9 +28,8 @@ from typing import Any
 
 from aiohttp import web
 
-from infra.local_kafka import free_port
-from tests.support.slack_server_surfaces import Surfaces
-from tests.support.slack_server_workspace import (
+from harness.slack_server_surfaces import Surfaces
+from harness.slack_server_workspace import (
     BOT_USER,
     RateLimited,
     SlackCall,
@@ -38,6 +37,7 @@ from tests.support.slack_server_workspace import (
     SlackMessage,
     Workspace,
 )
+from infra.local_kafka import free_port
 
 BOT_TOKEN = "xoxb-alertfold-test"
 HISTORY_PAGE_MAX = 999

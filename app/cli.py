@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from infra.audit_command import add_audit_parser
-from infra.composition import Alertfold, create_app
+from app.audit_command import add_audit_parser
+from app.composition import Alertfold, create_app
+from app.kafka_command import add_kafka_parser
+from app.replay_command import add_replay_parser
 from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
-from infra.kafka_command import add_kafka_parser
 from infra.local_kafka import LocalKafkaError
 from infra.logs import configure_logging
-from infra.replay_command import add_replay_parser
 from infra.settings import Settings, SettingsError, load_settings
 from infra.topology import topic_specs
 
@@ -256,7 +256,7 @@ def _verify(_: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from infra.supervisor import run_everything
+    from app.supervisor import run_everything
 
     return run_everything(_settings("up"))
 

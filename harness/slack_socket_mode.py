@@ -28,8 +28,8 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from harness.slack_server import SlackWebApiServer
 from infra.local_kafka import free_port
-from tests.support.slack_server import SlackWebApiServer
 
 APP_TOKEN = "xapp-1-A0TEST-1-secret"
 

@@ -1,6 +1,6 @@
 """The state behind the Slack Web API stand-in: channels, their messages, rate limits, calls.
 
-Kept apart from the HTTP layer (`tests.support.slack_server`) so what Slack *does* reads on
+Kept apart from the HTTP layer (`harness.slack_server`) so what Slack *does* reads on
 its own: which calls are limited and how (token buckets per method, and per method and
 channel for `chat.postMessage`), what a message keeps (text, blocks, attachments, metadata)
 and what a test may later assert on (every call, with its time and payload).
