@@ -16,41 +16,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import MutableMapping
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.tables.table import Table
-from faust.types import Message
 
+from agents.inputs import InputPositions, InputRecord
 from agents.staged_table import StagedTable
 from infra.topology import PROGRESS_TABLE
 
 log = logging.getLogger("alertfold.fold")
-
-
-@dataclass(frozen=True)
-class InputRecord:
-    """One record of an input topic, however it was read (Faust stream or gap read-back)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: float  # seconds since the epoch, as Kafka stamped the record
-
-    @classmethod
-    def from_faust(cls, message: Message) -> InputRecord:
-        return cls(
-            message.topic,
-            message.partition,
-            message.offset,
-            message.key,
-            message.value,
-            message.timestamp,
-        )
 
 
 class ProgressTable(Table[str, bytes]):
@@ -90,33 +66,24 @@ class InputReader(Protocol):
     ) -> list[InputRecord]: ...
 
 
-class FoldProgress:
+class FoldProgress(InputPositions):
+    """The bookmarks, staged with the batch like the issue slots, and the gap reader."""
+
     def __init__(self, table: MutableMapping[str, bytes], gaps: InputReader) -> None:
-        self._table = StagedTable(table)
+        self._staged = StagedTable(table)
+        super().__init__(self._staged)
         self.gaps = gaps
 
     def commit(self) -> None:
         """Make the positions staged by this batch durable (see `StagedTable`)."""
-        self._table.commit()
+        self._staged.commit()
 
     def discard(self) -> None:
-        self._table.discard()
-
-    def next_offset(self, record: InputRecord) -> int | None:
-        return self.position(record.topic, record.partition)
-
-    def position(self, topic: str, partition: int) -> int | None:
-        """The next offset of `topic`'s partition the fold has not applied (None: none yet)."""
-        stored = self._table.get(f"{topic}:{partition}")
-        return int(stored) if stored else None
-
-    def move(self, topic: str, partition: int, next_offset: int) -> None:
-        """Record the next offset of a partition: of an input, or how far events are stated."""
-        self._table[f"{topic}:{partition}"] = str(next_offset).encode()
+        self._staged.discard()
 
     async def missed_before(self, record: InputRecord) -> list[InputRecord] | None:
         """None when the record was folded already; else the records skipped before it."""
-        expected = self.next_offset(record)
+        expected = self.position(record.topic, record.partition)
         if expected is None or record.offset == expected:
             return []
         if record.offset < expected:
@@ -132,19 +99,6 @@ class FoldProgress:
             len(missed),
         )
         return missed
-
-    def folded_before(self, record: InputRecord, topics: tuple[str, ...]) -> dict[str, int]:
-        """Where the fold stands in each input topic of the record's partition (next offset)."""
-        return {
-            topic: record.offset
-            if topic == record.topic
-            else self.position(topic, record.partition) or 0
-            for topic in topics
-        }
-
-    def advance(self, record: InputRecord) -> None:
-        """Record that this record's effects are durable."""
-        self.move(record.topic, record.partition, record.offset + 1)
 
 
 class GapReader:

@@ -50,6 +50,13 @@ def partition_of_key(key: str, partitions: int) -> int:
     return partition_for_channel(channel_of(key), partitions)
 
 
+def slot_keys_of(table: SlotTable, partition: int, partitions: int) -> list[str]:
+    """The keys of the partition's issue slots, in a fixed order (a re-fold repeats it)."""
+    return sorted(
+        key for key in table if is_slot_key(key) and partition_of_key(key, partitions) == partition
+    )
+
+
 def partition_for_channel(channel_id: str, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner picks for this channel key."""
     every = list(range(partitions))

@@ -1,6 +1,6 @@
 """`alertfold verify`: fold the inputs again and compare with `issue-events`, event by event.
 
-The re-fold runs the worker's own `AlertFolder` on an in-memory table, fed in the order the
+The re-fold runs the worker's own channel actors on an in-memory table, fed in the order the
 log's decisions record (`input_order.fold_plan`), so what is checked is the code that wrote
 the log, not a second implementation of it. Identical output proves the fold deterministic
 on this history; the first difference is reported with where it came from.
@@ -13,14 +13,13 @@ import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from agents.fold_agent import AlertFolder
-from agents.fold_progress import FoldProgress, InputRecord
+from agents.channel_actors import ChannelActors, Destination, InputTopics, Output
 from agents.input_order import decisions_in, fold_plan
-from agents.topics import Topics
+from agents.inputs import InputPositions, InputRecord
 from domain.routing import RouteTable
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event
@@ -69,7 +68,7 @@ class PartitionLogs:
         }
 
 
-async def verify_partition(
+def verify_partition(
     partition: int, logs: PartitionLogs, names: VerifyTopics, routes: RouteTable, partitions: int
 ) -> PartitionResult:
     """Re-fold one partition's inputs and compare with its logged events."""
@@ -86,24 +85,41 @@ async def verify_partition(
         )
         return result
     inputs = logs.inputs(names)
-    memory = _MemoryLog(inputs)
-    written: list[bytes] = []
-    folder = _scratch_folder(names, memory, written, routes, partitions)
+    fold = ScratchFold(names.inputs, routes, partitions)
     plan = fold_plan(decisions_in(decided), {}, tuple(inputs))
     for step in plan:
-        for record in await memory.read(step.topic, partition, step.start, step.end):
-            await folder.handle_record(record)
+        for record in inputs[step.topic]:
+            if step.start <= record.offset < step.end:
+                fold.fold(record)
     result.events = len(logged)
-    result.divergence = _first_difference(partition, logged, written)
+    result.divergence = _first_difference(partition, logged, fold.written)
     if result.divergence is None:
-        before = len(written)
+        before = len(fold.written)
         for topic, records in inputs.items():
             done = max((s.end for s in plan if s.topic == topic), default=0)
             for record in records:
                 if record.offset >= done:
-                    await folder.handle_record(record)
-        result.not_yet_folded = len(written) - before
+                    fold.fold(record)
+        result.not_yet_folded = len(fold.written) - before
     return result
+
+
+class ScratchFold:
+    """The worker's fold on an in-memory table, one record at a time: the re-fold of
+    `alertfold verify`, and what tests drive to see what the worker would write."""
+
+    def __init__(self, topics: InputTopics, routes: RouteTable, partitions: int) -> None:
+        self.actors = ChannelActors({}, routes=routes, partitions=partitions, topics=topics)
+        self.positions = InputPositions({})
+        self.written: list[bytes] = []  # the issue-events values, in order
+
+    def fold(self, record: InputRecord) -> list[Output]:
+        folded_before = self.positions.folded_before(record, self.actors.topics.all)
+        outputs = self.actors.fold(record, folded_before)
+        self.positions.advance(record)
+        self.actors.commit()
+        self.written.extend(o.value for o in outputs if o.destination is Destination.ISSUE_EVENTS)
+        return outputs
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,10 @@ class VerifyTopics:
     ticks: str
     interactions: str
     events: str
+
+    @property
+    def inputs(self) -> InputTopics:
+        return InputTopics(self.alerts, self.ticks, self.interactions)
 
 
 async def verify_log(
@@ -125,7 +145,7 @@ async def verify_log(
     logs = await read_partition_logs(bootstrap_servers, names, partitions, say)
     results = []
     for partition in range(partitions):
-        result = await verify_partition(partition, logs[partition], names, routes, partitions)
+        result = verify_partition(partition, logs[partition], names, routes, partitions)
         say(f"partition {partition}: {result.events:,} events re-folded")
         results.append(result)
         if result.divergence is not None:
@@ -189,73 +209,6 @@ async def _read_topic(servers: str, topic: str, partitions: int) -> list[InputRe
     finally:
         with contextlib.suppress(asyncio.CancelledError):
             await consumer.stop()
-
-
-# -- the scratch fold --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Sent:
-    offset: int
-
-
-class _CollectingTopic:
-    """Stands in for a Kafka topic the fold writes: keeps what would be sent."""
-
-    def __init__(self, name: str, written: list[bytes] | None = None) -> None:
-        self._name = name
-        self._written = written if written is not None else []
-
-    def get_topic_name(self) -> str:
-        return self._name
-
-    async def send(self, *, value: bytes, **_: Any) -> Any:
-        self._written.append(value)
-        offset = len(self._written) - 1
-
-        async def acked() -> _Sent:
-            return _Sent(offset)
-
-        return acked()
-
-
-class _MemoryLog:
-    """The inputs read from the broker, served the way the worker's gap reader serves them."""
-
-    def __init__(self, records: dict[str, list[InputRecord]]) -> None:
-        self._records = records
-
-    async def read(self, topic: str, partition: int, start: int, end: int) -> list[InputRecord]:
-        return [r for r in self._records.get(topic, []) if start <= r.offset < end]
-
-    async def read_to_end(
-        self, topic: str, partition: int, start: int, limit: int | None = None
-    ) -> list[InputRecord]:
-        return []  # nothing to recover: the scratch fold never crashed
-
-
-def _scratch_folder(
-    names: VerifyTopics,
-    memory: _MemoryLog,
-    written: list[bytes],
-    routes: RouteTable,
-    partitions: int,
-) -> AlertFolder:
-    topics = Topics(
-        alerts_topic=cast(Any, _CollectingTopic(names.alerts)),
-        ticks_topic=cast(Any, _CollectingTopic(names.ticks)),
-        interactions_topic=cast(Any, _CollectingTopic(names.interactions)),
-        inputs_topic=cast(Any, _CollectingTopic("inputs")),
-        issue_events_topic=cast(Any, _CollectingTopic(names.events, written)),
-        alerts_dlq_topic=cast(Any, _CollectingTopic("dead letters")),
-    )
-    return AlertFolder(
-        table={},
-        progress=FoldProgress({}, memory),
-        topics=topics,
-        routes=routes,
-        partitions=partitions,
-    )
 
 
 def _distinct(events: Sequence[InputRecord]) -> tuple[list[bytes], int | None]:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from agents.fold_agent import AlertFolder
-from agents.fold_progress import FoldProgress, InputRecord
+from agents.fold_progress import FoldProgress
+from agents.inputs import InputRecord
 from agents.issue_table import partition_for_channel
 from agents.topics import Topics
 from domain.routing import RouteTable
@@ -87,11 +88,7 @@ class FakeGapReader:
             return (await self.read_to_end(topic, partition, start))[: end - start]
         self.reads.append((start, end))
         source = self.ticks if topic == "ticks" else self.log
-        return [
-            InputRecord.from_faust(source[o])  # type: ignore[arg-type]
-            for o in range(start, end)
-            if o in source
-        ]
+        return [InputRecord.of(source[o]) for o in range(start, end) if o in source]
 
     async def read_to_end(
         self, topic: str, partition: int, start: int, limit: int | None = None

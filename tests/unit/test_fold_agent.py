@@ -7,6 +7,7 @@ with each kind of record and in which order its effects happen.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -110,7 +111,7 @@ class BrokenRoutes:
 async def test_a_record_that_trips_a_bug_is_dead_lettered_and_the_fold_goes_on(
     folder: AlertFolder, sent: list[Sent], bookmarks: dict[str, bytes]
 ) -> None:
-    folder._routes = BrokenRoutes()  # type: ignore[assignment]
+    folder.actors.at = replace(folder.actors.at, routes=BrokenRoutes())  # type: ignore[arg-type]
     routed = json.dumps({"routeKey": "payments", "header": "h"}).encode()
     await handle(folder, Record(routed, offset=0))
     await handle(folder, Record(alert(), offset=1))
@@ -168,7 +169,7 @@ async def test_tick_refolded_after_a_lost_bookmark_fires_nothing_twice(
     await handle(folder, Record(alert(**FOLLOWED), offset=0))
     await handle(folder, tick(0, "2026-11-23T10:00:00Z"))
     del bookmarks[f"ticks:{RIGHT}"]
-    folder.deadlines.forget()  # as after a restart: rebuilt from the table
+    folder.actors.deadlines.forget()  # as after a restart: rebuilt from the table
     await handle(folder, tick(0, "2026-11-23T10:00:00Z"))
     assert sent_types(sent) == ["IssueOpened", "IssueResolved"]
 
@@ -193,7 +194,7 @@ async def test_deadlines_are_found_in_the_table_after_a_restart(
     folder: AlertFolder, sent: list[Sent]
 ) -> None:
     await handle(folder, Record(alert(**FOLLOWED), offset=0))
-    folder.deadlines.forget()
+    folder.actors.deadlines.forget()
     await handle(folder, tick(0, "2026-11-23T11:00:00Z"))
     assert sent_types(sent)[-1] == "IssueResolved"
 
@@ -335,11 +336,11 @@ async def test_a_batch_decides_exactly_as_one_record_at_a_time(
     other = AlertFolder(
         table={},
         progress=FoldProgress({}, FakeGapReader(sent=one_by_one)),
-        topics=folder._topics,
+        topics=folder.topics,
         routes=RouteTable([]),
         partitions=PARTITIONS,
     )
-    for topic in vars(folder._topics).values():
+    for topic in vars(folder.topics).values():
         topic.log = one_by_one
     for record in batch:
         await handle(other, record)
@@ -360,7 +361,7 @@ async def test_state_is_not_committed_when_an_event_is_not_acknowledged(
 
         return nack()
 
-    folder._topics.issue_events_topic.send = refused  # type: ignore[method-assign]
+    folder.topics.issue_events_topic.send = refused  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         await folder.handle([Record(alert(text="second"), offset=1)])  # type: ignore[list-item]
     assert slots == saved_slots and bookmarks == saved_bookmarks

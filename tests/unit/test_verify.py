@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents.fold_progress import InputRecord
+from agents.inputs import InputRecord
 from agents.issue_table import partition_for_channel
-from agents.verify import (
-    PartitionLogs,
-    VerifyTopics,
-    _CollectingTopic,
-    _MemoryLog,
-    _scratch_folder,
-    verify_partition,
-)
+from agents.verify import PartitionLogs, ScratchFold, VerifyTopics, verify_partition
 from domain.routing import RouteTable
 
 NAMES = VerifyTopics("alerts", "ticks", "interactions", "issue-events")
@@ -42,19 +35,18 @@ def tick_record(offset: int, seconds: int) -> InputRecord:
     return InputRecord("ticks", P, offset, None, value, 0.0)
 
 
-async def live_run(order: list[InputRecord]) -> PartitionLogs:
+def live_run(order: list[InputRecord]) -> PartitionLogs:
     """What a worker wrote when its inputs reached it in `order`."""
-    written: list[bytes] = []
     by_topic = {
         topic: sorted((r for r in order if r.topic == topic), key=lambda r: r.offset)
         for topic in ("alerts", "ticks", "interactions")
     }
-    memory = _MemoryLog(by_topic)
-    folder = _scratch_folder(NAMES, memory, written, RouteTable([]), PARTITIONS)
+    fold = ScratchFold(NAMES.inputs, RouteTable([]), PARTITIONS)
     for record in order:
-        await folder.handle_record(record)
+        fold.fold(record)
     events = [
-        InputRecord("issue-events", P, n, CHANNEL.encode(), v, 0.0) for n, v in enumerate(written)
+        InputRecord("issue-events", P, n, CHANNEL.encode(), v, 0.0)
+        for n, v in enumerate(fold.written)
     ]
     return PartitionLogs(
         alerts=by_topic["alerts"],
@@ -76,64 +68,58 @@ LATE_ALERT_ORDER = [
 
 
 async def test_refold_of_an_untouched_log_is_identical() -> None:
-    logs = await live_run(LATE_ALERT_ORDER)
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    logs = live_run(LATE_ALERT_ORDER)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is None
     assert result.events == len(logs.events) >= 3
 
 
 async def test_the_order_alerts_and_ticks_were_folded_in_is_repeated() -> None:
-    logs = await live_run(LATE_ALERT_ORDER)
+    logs = live_run(LATE_ALERT_ORDER)
     types = [json.loads(e.value or b"")["type"] for e in logs.events]
     assert types[:3] == ["IssueOpened", "IssueResolved", "IssueReopened"]
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is None
 
 
 async def test_crash_repeats_of_the_same_events_are_not_divergences() -> None:
-    logs = await live_run(LATE_ALERT_ORDER)
+    logs = live_run(LATE_ALERT_ORDER)
     logs.events.insert(2, logs.events[1])
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is None
 
 
 async def test_a_tampered_event_is_the_first_divergence() -> None:
-    logs = await live_run(LATE_ALERT_ORDER)
+    logs = live_run(LATE_ALERT_ORDER)
     forged = json.loads(logs.events[1].value or b"")
     forged["issue"]["alert_count"] = 7
     record = logs.events[1]
     logs.events[1] = InputRecord(
         record.topic, record.partition, 99, record.key, json.dumps(forged).encode(), 0.0
     )
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is not None
     assert result.divergence.index == 1
     assert "issue: log has" in result.divergence.describe()
 
 
 async def test_a_missing_event_is_a_divergence() -> None:
-    logs = await live_run(LATE_ALERT_ORDER)
+    logs = live_run(LATE_ALERT_ORDER)
     del logs.events[2]
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is not None and result.divergence.index == 2
 
 
 async def test_inputs_the_worker_has_not_folded_yet_are_counted_not_failed() -> None:
-    logs = await live_run(LATE_ALERT_ORDER)
+    logs = live_run(LATE_ALERT_ORDER)
     logs.alerts.append(alert_record(2, 300))
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is None
     assert result.not_yet_folded >= 1
 
 
-def test_collecting_topic_keeps_what_would_be_sent() -> None:
-    written: list[bytes] = []
-    topic = _CollectingTopic("issue-events", written)
-    assert topic.get_topic_name() == "issue-events"
-
-
 async def test_interactions_are_refolded_in_their_place() -> None:
-    logs = await live_run(LATE_ALERT_ORDER[:2])
+    logs = live_run(LATE_ALERT_ORDER[:2])
     issue_id = json.loads(logs.events[0].value or b"")["issue_id"]
     body = {
         "type": "interaction",
@@ -147,8 +133,8 @@ async def test_interactions_are_refolded_in_their_place() -> None:
         "actor": {"kind": "slack_user", "id": "U1", "name": "Ann"},
     }
     resolved = InputRecord("interactions", P, 0, CHANNEL.encode(), json.dumps(body).encode(), 0.0)
-    logs = await live_run([*LATE_ALERT_ORDER[:2], resolved, alert_record(1, 50)])
+    logs = live_run([*LATE_ALERT_ORDER[:2], resolved, alert_record(1, 50)])
     types = [json.loads(e.value or b"")["type"] for e in logs.events]
     assert types == ["IssueOpened", "IssueResolvedByHand", "IssueReopened"]
-    result = await verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is None
