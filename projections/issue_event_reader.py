@@ -7,12 +7,13 @@ they share is here; what they do with the events is a *sink* (`IssueEventSink`).
 
 The reader assigns itself every partition (no consumer group), seeks each to the sink's
 stored position (or the beginning), polls, decodes, and hands each batch to the sink in a
-worker thread. It stores the consumer's position, not the last record's offset: that also
-steps over undecodable values and transaction markers, which never reach the sink. A batch
-the sink cannot commit is retried while the database is down and never dropped: until it
-is committed the reader does not move on, and if it is stopped meanwhile the stored
-positions still point before the batch. While Kafka is out of reach the reader backs off
-and reconnects; partitions added to the topic are picked up while it runs.
+worker thread, with the consumer's positions after it rather than the last record's offset:
+those also step over undecodable values and transaction markers, which never reach the
+sink, so neither is read again after a restart. A batch the sink cannot commit is retried
+while the database is down and never dropped: until it is committed the reader does not
+move on, and if it is stopped meanwhile the stored positions still point before the batch.
+While Kafka is out of reach the reader backs off and reconnects; partitions added to the
+topic are picked up while it runs.
 
 What differs between sinks are hooks, not copies of this loop: chores between batches (a
 generation check, retention, re-reading channels), `PositionsMoved` when a replay moved
