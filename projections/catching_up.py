@@ -1,7 +1,7 @@
-"""Waiting for a projector to catch up with its topic: for replays, tests and health checks.
+"""Waiting for a reader to catch up with its topic: for replays, tests and health checks.
 
-A projector that keeps its positions in its read model knows how far it got; this compares
-that with the topic's end offsets at the moment of asking.
+A reader whose sink keeps its positions knows how far it got; this compares that with the
+topic's end offsets at the moment of asking.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
 class CatchingUp:
-    """Mixed into a projector with these attributes, set by its run loop."""
+    """Mixed into `IssueEventReader`, whose run loop sets these attributes."""
 
-    projection: str
+    name: str
     topic: str
     _ready: asyncio.Event
     _consumer: AIOKafkaConsumer | None
@@ -27,20 +27,19 @@ class CatchingUp:
         """Wait until everything on the topic when called is applied to the store.
 
         Raises `TimeoutError` naming the lagging partitions if that takes longer, and
-        `RuntimeError` if the projector stops or fails meanwhile.
+        `RuntimeError` if the reader stops or fails meanwhile.
         """
         deadline = time.monotonic() + timeout
         while not self._ready.is_set():
             self._check_alive()
             if time.monotonic() >= deadline:
                 raise TimeoutError(
-                    f"projector {self.projection!r} not consuming {self.topic!r} "
-                    f"after {timeout:.1f}s"
+                    f"reader {self.name!r} not consuming {self.topic!r} after {timeout:.1f}s"
                 )
             await asyncio.sleep(0.02)
         consumer = self._consumer
         if consumer is None:
-            raise RuntimeError(f"projector {self.projection!r} stopped")
+            raise RuntimeError(f"reader {self.name!r} stopped")
         partitions = [TopicPartition(self.topic, p) for p in sorted(self._positions)]
         async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
             ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
@@ -57,15 +56,12 @@ class CatchingUp:
             if time.monotonic() >= deadline:
                 detail = ", ".join(f"{p}: at {at} of {end}" for p, (at, end) in lagging.items())
                 raise TimeoutError(
-                    f"projector {self.projection!r} behind on {self.topic!r} "
-                    f"after {timeout:.1f}s ({detail})"
+                    f"reader {self.name!r} behind on {self.topic!r} after {timeout:.1f}s ({detail})"
                 )
             await asyncio.sleep(0.02)
 
     def _check_alive(self) -> None:
         if self._failure is not None:
-            raise RuntimeError(
-                f"projector {self.projection!r} failed: {self._failure!r}"
-            ) from self._failure
+            raise RuntimeError(f"reader {self.name!r} failed: {self._failure!r}") from self._failure
         if self._stopping.is_set():
-            raise RuntimeError(f"projector {self.projection!r} stopped")
+            raise RuntimeError(f"reader {self.name!r} stopped")

@@ -1,7 +1,7 @@
 """Reading `issue-events` with manual assignment: clients, partitions, decoding, bounds.
 
-Shared by the projector and `alertfold replay`, which both read every partition of the topic
-themselves (no consumer group) and keep their positions in their read model.
+Shared by the one reader of the topic (`projections.issue_event_reader`) and by `alertfold
+replay`, which both read every partition themselves (no consumer group).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def decode_records(
             except UndecodableInput as exc:
                 skipped += 1
                 log.error(
-                    "projection %s: skipping undecodable record %s[%d]@%d: %s",
+                    "%s: skipping undecodable record %s[%d]@%d: %s",
                     reader,
                     tp.topic,
                     tp.partition,

@@ -31,7 +31,7 @@ from domain.records import IssueEventRecord
 from gateways.notify.channel_store import ChannelStore
 from gateways.notify.channels import NotificationChannel
 from gateways.notify.delivery_log import DeliveryLog, Intent, positions_table
-from gateways.notify.dispatcher import DLQ_RECORD_TYPE, NotificationDispatcher, delivery_id
+from gateways.notify.dispatcher import NotificationDispatcher, delivery_id
 from gateways.notify.retrying import RetryPolicy
 from gateways.notify.targets import PagerDutyTarget, WebhookTarget
 from harness.stories import IssueStory
@@ -43,6 +43,7 @@ from infra.topology import topic_specs
 from projections.notification_routing import RoutingRule
 from tests.support.notify_servers import HttpReceiver, PagerDutyServer, running
 from wire.issue_events import encode_issue_event
+from wire.notification_dead_letters import NOTIFICATION_UNDELIVERED
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -203,7 +204,7 @@ async def test_a_failing_channel_is_retried_then_dead_lettered_with_the_reason(
         await notify.produce(opened)
         [letter] = await notify.dead_letters(1)
     assert len(receiver.requests) == FAST_RETRIES.attempts
-    assert letter["type"] == DLQ_RECORD_TYPE
+    assert letter["type"] == NOTIFICATION_UNDELIVERED
     assert letter["channel_id"] == "flaky" and letter["attempts"] == FAST_RETRIES.attempts
     assert "503" in letter["reason"] and letter["status_code"] == 503
     assert letter["delivery_id"] == delivery_id(opened.event_id, "flaky")

@@ -1,0 +1,379 @@
+"""The one reader of `issue-events`: the Kafka side of every consumer that keeps its own positions.
+
+The lookup view, the audit store and the notifier each keep their Kafka positions in their
+own database, committed in the same transaction as what a batch changed there, so a restart
+resumes exactly after the last committed batch and several copies may run at once. What
+they share is here; what they do with the events is a *sink* (`IssueEventSink`).
+
+The reader assigns itself every partition (no consumer group), seeks each to the sink's
+stored position (or the beginning), polls, decodes, and hands each batch to the sink in a
+worker thread, with the consumer's positions after it rather than the last record's offset:
+those also step over undecodable values and transaction markers, which never reach the
+sink, so neither is read again after a restart. A batch the sink cannot commit is retried
+while the database is down and never dropped: until it is committed the reader does not
+move on, and if it is stopped meanwhile the stored positions still point before the batch.
+While Kafka is out of reach the reader backs off and reconnects; partitions added to the
+topic are picked up while it runs.
+
+What differs between sinks are hooks, not copies of this loop: chores between batches (a
+generation check, retention, re-reading channels), `PositionsMoved` when a replay moved
+the sink's positions to a new generation (the reader seeks again from them, re-reading the
+refused batch), `SinkClosed` when the sink can take nothing more (`run()` fails with it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from projections.catching_up import CatchingUp
+from projections.issue_event_reading import (
+    Record,
+    decode_records,
+    one_line,
+    reader_clients,
+    stop_consumer,
+    topic_partitions,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PositionsMoved(Exception):
+    """The sink's stored positions are elsewhere now (a replay switched generations).
+
+    Raised by `apply` (with nothing written) or by a chore; the reader seeks every partition
+    to the sink's positions again and carries on from there.
+    """
+
+
+class SinkClosed(Exception):
+    """The sink can take no more records (what it writes to was dropped); `run()` fails."""
+
+
+@dataclass(frozen=True)
+class Chore:
+    """Work a sink does between batches every `interval` seconds, in a worker thread.
+
+    Runs first after one interval, or at once with `at_start`. It may raise `PositionsMoved`
+    or `SinkClosed`; any other error is logged and the chore runs again at its next turn.
+    """
+
+    name: str
+    interval: float
+    work: Callable[[], None]
+    at_start: bool = False
+
+
+class IssueEventSink(Protocol):
+    """What the reader feeds. `positions`, `apply` and chores block: they run in a thread."""
+
+    @property
+    def name(self) -> str:
+        """Names the sink in logs and in the Kafka client id."""
+        ...
+
+    def positions(self, topic: str, partitions: Collection[int]) -> dict[int, int]:
+        """Partition → next offset to read, for the partitions with a stored position."""
+        ...
+
+    def apply(self, topic: str, records: Sequence[Record], next_offsets: Mapping[int, int]) -> None:
+        """Commit the records and the positions after them in one transaction.
+
+        `next_offsets` has the consumer's position for every partition that moved since the
+        last commit, including partitions whose records were all stepped over; `records`
+        may be empty. Positions never move backwards.
+        """
+        ...
+
+    def chores(self) -> Sequence[Chore]:
+        """The sink's periodic work; empty when it has none."""
+        ...
+
+
+SinkT = TypeVar("SinkT", bound=IssueEventSink)
+
+
+class ReadingOptions(TypedDict, total=False):
+    """`IssueEventReader`'s tuning, for the readers built on it to pass through."""
+
+    max_records: int
+    poll_timeout_ms: int
+    retry_backoff: float
+    max_retry_backoff: float
+    partition_refresh_interval: float
+
+
+class IssueEventReader(CatchingUp, Generic[SinkT]):
+    """An asyncio loop: poll a batch, decode it, apply it in a worker thread, repeat.
+
+    `applied_offsets` (partition → next offset, as committed by the sink) and the counters
+    are for tests, health checks and metrics: `applied` counts decoded records committed
+    (replayed duplicates included, though they changed nothing), `skipped` undecodable
+    records, `errors` failed attempts to commit a batch (each retried).
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        sink: SinkT,
+        *,
+        max_records: int = 1000,
+        poll_timeout_ms: int = 200,
+        retry_backoff: float = 0.5,
+        max_retry_backoff: float = 5.0,
+        partition_refresh_interval: float = 30.0,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.sink = sink
+        self.name = sink.name
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.retry_backoff = retry_backoff
+        self.max_retry_backoff = max_retry_backoff
+        self.partition_refresh_interval = partition_refresh_interval
+
+        self.applied = 0
+        self.skipped = 0
+        self.errors = 0
+
+        self._consumer: AIOKafkaConsumer | None = None
+        self._positions: dict[int, int] = {}
+        self._chores: list[tuple[Chore, float]] = []  # each with when it is next due
+        self._backoff = retry_backoff  # before reconnecting
+        self._stopping = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._running = False
+        self._failure: BaseException | None = None
+        self._finished = asyncio.Event()
+        self._finished.set()
+
+    # -- public --------------------------------------------------------------------------
+
+    @property
+    def applied_offsets(self) -> dict[int, int]:
+        """Partition → next offset to read; everything before it is committed by the sink."""
+        return dict(self._positions)
+
+    @property
+    def ready(self) -> bool:
+        """Whether partitions are assigned and positioned: what is produced now is seen."""
+        return self._ready.is_set()
+
+    async def run(self) -> None:
+        """Read and apply until `stop()` is called (or the task is cancelled).
+
+        A stopped reader stays stopped; a restart is a new reader on the same sink, which
+        resumes from the stored positions.
+        """
+        if self._running:
+            raise RuntimeError(f"reader {self.name!r} is already running")
+        self._running = True
+        self._finished.clear()
+        now = time.monotonic()
+        self._chores = [
+            (chore, now if chore.at_start else now + chore.interval) for chore in self.sink.chores()
+        ]
+        try:
+            await self._reconnecting()
+        except BaseException as exc:
+            self._failure = exc
+            raise
+        finally:
+            self._running = False
+            self._finished.set()
+
+    async def stop(self) -> None:
+        """Ask `run()` to finish after the batch in progress, and wait until it has."""
+        self._stopping.set()
+        await self._finished.wait()
+
+    # -- connections ---------------------------------------------------------------------
+
+    async def _reconnecting(self) -> None:
+        """Read through fresh clients after each failure, backing off while they keep failing."""
+        while not self._stopping.is_set():
+            try:
+                await self._read()
+            except SinkClosed:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "%s: cannot read %s from %s (%s); retrying in %.1fs",
+                    self.name,
+                    self.topic,
+                    self.bootstrap_servers,
+                    one_line(exc),
+                    self._backoff,
+                )
+                await self._sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, self.max_retry_backoff)
+
+    async def _read(self) -> None:
+        """One connection: start the clients, wait for the topic, assign, consume until stopped."""
+        consumer, admin = reader_clients(self.bootstrap_servers, f"alertfold-{self.name}")
+        try:
+            await consumer.start()
+            await admin.start()
+            self._consumer = consumer
+            partitions = await self._wait_for_partitions(admin)
+            if partitions is not None:
+                await self._assign(consumer, partitions)
+                self._backoff = self.retry_backoff  # the next outage backs off from the start
+                await self._consume(consumer, admin)
+        finally:
+            self._ready.clear()
+            self._consumer = None
+            await stop_consumer(consumer)
+            await admin.close()
+
+    async def _wait_for_partitions(self, admin: AIOKafkaAdminClient) -> set[int] | None:
+        """The topic's partitions, waiting (with a log line) while the topic does not exist."""
+        backoff = self.retry_backoff
+        while not self._stopping.is_set():
+            partitions = await topic_partitions(admin, self.topic)
+            if partitions:
+                return partitions
+            log.info(
+                "%s: topic %s has no partitions yet; retrying in %.1fs",
+                self.name,
+                self.topic,
+                backoff,
+            )
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, self.max_retry_backoff)
+        return None
+
+    async def _assign(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
+        """Assign every partition and position each at its stored offset (or the start)."""
+        self._ready.clear()
+        stored = await asyncio.to_thread(self.sink.positions, self.topic, partitions)
+        assignment = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        consumer.assign(assignment)
+        fresh = []
+        for tp in assignment:
+            if tp.partition in stored:
+                consumer.seek(tp, stored[tp.partition])
+            else:
+                fresh.append(tp)
+        if fresh:
+            await consumer.seek_to_beginning(*fresh)
+        self._positions = {tp.partition: await consumer.position(tp) for tp in assignment}
+        log.info(
+            "%s: reading %s partitions %s from %s",
+            self.name,
+            self.topic,
+            sorted(partitions),
+            self._positions,
+        )
+        self._ready.set()
+
+    async def _refresh_partitions(
+        self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient
+    ) -> None:
+        """Pick up partitions added to the topic since they were assigned."""
+        try:
+            partitions = await topic_partitions(admin, self.topic)
+        except Exception as exc:
+            log.warning("%s: metadata refresh failed (%s)", self.name, one_line(exc))
+            return
+        if partitions - set(self._positions):
+            log.info("%s: %s now has partitions %s", self.name, self.topic, sorted(partitions))
+            await self._assign(consumer, partitions | set(self._positions))
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _consume(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
+        next_refresh = time.monotonic() + self.partition_refresh_interval
+        while not self._stopping.is_set():
+            batch = await consumer.getmany(
+                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+            )
+            # Decoding a thousand records takes milliseconds: off the loop, like the writes.
+            records = await asyncio.to_thread(self._decode, batch) if batch else []
+            advanced = await self._consumed_positions(consumer)
+            try:
+                if records or advanced:
+                    await self._apply(records, advanced)
+                await self._do_chores()
+            except PositionsMoved as moved:
+                log.info("%s: %s; reading on from its positions", self.name, moved)
+                await self._assign(consumer, set(self._positions))
+            if time.monotonic() >= next_refresh:
+                next_refresh = time.monotonic() + self.partition_refresh_interval
+                await self._refresh_partitions(consumer, admin)
+
+    def _decode(
+        self, batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
+    ) -> list[Record]:
+        records, skipped = decode_records(batch, self.name)
+        self.skipped += skipped
+        return records
+
+    async def _consumed_positions(self, consumer: AIOKafkaConsumer) -> dict[int, int]:
+        """Partitions whose consumer position moved past the committed one, and where to."""
+        advanced: dict[int, int] = {}
+        for partition, committed in self._positions.items():
+            position: int = await consumer.position(TopicPartition(self.topic, partition))
+            if position > committed:
+                advanced[partition] = position
+        return advanced
+
+    async def _apply(self, records: list[Record], next_offsets: dict[int, int]) -> None:
+        """Have the sink commit one batch, retrying while it fails; never drop the batch."""
+        backoff = self.retry_backoff
+        while True:
+            try:
+                await asyncio.to_thread(self.sink.apply, self.topic, records, next_offsets)
+                break
+            except (PositionsMoved, SinkClosed):
+                raise
+            except Exception:
+                self.errors += 1
+                log.exception(
+                    "%s: applying %d records failed; retrying in %.1fs",
+                    self.name,
+                    len(records),
+                    backoff,
+                )
+                await self._sleep(backoff)
+                if self._stopping.is_set():
+                    return
+                backoff = min(backoff * 2, self.max_retry_backoff)
+        self.applied += len(records)
+        for partition, position in next_offsets.items():
+            self._positions[partition] = max(self._positions.get(partition, 0), position)
+
+    async def _do_chores(self) -> None:
+        for index, (chore, due) in enumerate(self._chores):
+            if time.monotonic() < due:
+                continue
+            self._chores[index] = (chore, time.monotonic() + chore.interval)
+            try:
+                await asyncio.to_thread(chore.work)
+            except (PositionsMoved, SinkClosed):
+                raise
+            except Exception as exc:
+                log.warning(
+                    "%s: %s failed (%s); again in %.1fs",
+                    self.name,
+                    chore.name,
+                    one_line(exc),
+                    chore.interval,
+                )
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, waking early when `stop()` is called."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
