@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from gateways.notify.sending import Notification, NotificationKind
 
 WEBHOOK_SCHEMA_VERSION = 1
