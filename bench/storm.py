@@ -33,7 +33,7 @@ import httpx
 
 from bench.context import BenchContext
 from bench.figures import Figure, Target
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from gateways.slack.blocks import issue_id_of, render_issue
 from harness.product import Product
 from harness.slack_server import SlackWebApiServer, running_slack_server

@@ -5,6 +5,10 @@ Command methods are actions (`open`, `group`, `resolve`, `reopen`, and the deadl
 event whose `apply` is the only place state changes. Event ids, issue ids and timestamps are
 always passed in, never drawn from a clock or a random source, so folding the same inputs
 again yields the same events (DESIGN.md invariant 3).
+
+The issue's fields are those of `IssueState` (`domain.issue_state`, where they are defined
+once): the aggregate holds one as `state`, which its events change in place; `to_state` and
+`snapshot` copy it out and `from_state` copies a stored one in.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from pydantic import ConfigDict
 
 from domain.alert import Alert
 from domain.errors import IssueAlreadyArchived, IssueNotOpen, IssueNotResolved
 from domain.issue_policy import EscalationStep, IssuePolicy
-from domain.issue_state import IssueState
-from domain.records import IssueSnapshot, IssueStatus, Resolution
+from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution
 from domain.severity import Severity
 
 
@@ -35,15 +39,14 @@ class Issue(Aggregate):
         alert: dict[str, Any]
 
         def apply(self, aggregate: Aggregate) -> None:
-            issue = cast(Issue, aggregate)
-            issue._take_alert(self.alert, self.timestamp)
+            cast(Issue, aggregate)._take_alert(self.alert, self.timestamp)
 
     class SeverityChanged(Aggregate.Event):
         previous: str
         severity: str
 
         def apply(self, aggregate: Aggregate) -> None:
-            cast(Issue, aggregate).severity = Severity(self.severity)
+            cast(Issue, aggregate).state.severity = Severity(self.severity)
 
     class IssueResolved(Aggregate.Event):
         """Resolved by a `resolved` alert (`alert` set) or by the auto-resolve deadline."""
@@ -56,12 +59,13 @@ class Issue(Aggregate):
             issue = cast(Issue, aggregate)
             if self.alert is not None:
                 issue._take_alert(self.alert, self.timestamp)
-            issue.status = "resolved"
-            issue.severity = Severity.RESOLVED
+            state = issue.state
+            state.status = "resolved"
+            state.severity = Severity.RESOLVED
             # Auto-resolved issues resolved when their time ran out, not when a tick noticed.
-            issue.resolved_at = self.due_at or self.timestamp
-            issue.resolution = cast(Resolution, self.resolution)
-            issue.held_until = None  # resolved before it was shown: it never will be
+            state.resolved_at = self.due_at or self.timestamp
+            state.resolution = cast(Resolution, self.resolution)
+            state.held_until = None  # resolved before it was shown: it never will be
 
     class IssueReopened(Aggregate.Event):
         alert: dict[str, Any]
@@ -70,13 +74,14 @@ class Issue(Aggregate):
         def apply(self, aggregate: Aggregate) -> None:
             issue = cast(Issue, aggregate)
             issue._take_alert(self.alert, self.timestamp)
-            issue.status = "open"
-            issue.severity = Severity(self.severity)
-            issue.resolved_at = None
-            issue.resolution = None
-            if not issue.presentable:
-                issue.held_until = _hold_until(self.alert, self.timestamp)
-                issue.presentable = issue.held_until is None
+            state = issue.state
+            state.status = "open"
+            state.severity = Severity(self.severity)
+            state.resolved_at = None
+            state.resolution = None
+            if not state.presentable:
+                state.held_until = _hold_until(self.alert, self.timestamp)
+                state.presentable = state.held_until is None
 
     class NotificationDelayElapsed(Aggregate.Event):
         """The issue stayed open through its notification delay: now it may be shown."""
@@ -84,9 +89,9 @@ class Issue(Aggregate):
         due_at: datetime
 
         def apply(self, aggregate: Aggregate) -> None:
-            issue = cast(Issue, aggregate)
-            issue.held_until = None
-            issue.presentable = True
+            state = cast(Issue, aggregate).state
+            state.held_until = None
+            state.presentable = True
 
     class IssueEscalated(Aggregate.Event):
         """Still open at an escalation point: its severity, mentions, and maybe a move."""
@@ -99,10 +104,10 @@ class Issue(Aggregate):
         due_at: datetime
 
         def apply(self, aggregate: Aggregate) -> None:
-            issue = cast(Issue, aggregate)
-            issue.escalation_level = self.level
-            issue.severity = Severity(self.severity)
-            issue.mentions = tuple(self.mentions)
+            state = cast(Issue, aggregate).state
+            state.escalation_level = self.level
+            state.severity = Severity(self.severity)
+            state.mentions = list(self.mentions)
 
     class IssueArchived(Aggregate.Event):
         """Closed for good: a later alert with the same correlation id opens a new issue."""
@@ -111,36 +116,34 @@ class Issue(Aggregate):
         due_at: datetime
 
         def apply(self, aggregate: Aggregate) -> None:
-            issue = cast(Issue, aggregate)
-            issue.status = "archived"
-            issue.archived_at = self.timestamp
-            issue.held_until = None
+            state = cast(Issue, aggregate).state
+            state.status = "archived"
+            state.archived_at = self.timestamp
+            state.held_until = None
+
+    class State(IssueState):
+        """The issue's state as its events change it, in place; `to_state` copies it out."""
+
+        model_config = ConfigDict(frozen=False)
 
     def __init__(self, channel_id: str, correlation_id: str, alert: dict[str, Any]) -> None:
-        self.channel_id = channel_id
-        self.correlation_id = correlation_id
-        self.status: IssueStatus = "open"
-        self.alert_count = 0
-        self.resolved_at: datetime | None = None
-        self.resolution: Resolution | None = None
-        self.archived_at: datetime | None = None
-        self.escalation_level = 0
-        self.mentions: tuple[str, ...] = ()
-        self.held_until = _hold_until(alert, self.created_on)
-        self.presentable = self.held_until is None
-        self.slack_ts: str | None = None
-        self.acknowledged_by: dict[str, Any] | None = None
-        self.acknowledged_at: datetime | None = None
-        self.investigated_by: dict[str, Any] | None = None
-        self.muted_by: dict[str, Any] | None = None
-        self.resolved_by: dict[str, Any] | None = None
-        self.recent_interactions: tuple[str, ...] = ()
-        self.silenced_until: datetime | None = None
-        self.silence_id: str | None = None
-        self.silence_starts_at: datetime | None = None
-        self.last_alert: dict[str, Any] = alert
-        self.last_alert_at: datetime = self.created_on
-        self.severity = _severity_of(alert)
+        held_until = _hold_until(alert, self.created_on)
+        # Every field not given starts at its default in `IssueState`.
+        self.state = Issue.State(
+            id=str(self.id),
+            version=self.version,
+            channel_id=channel_id,
+            correlation_id=correlation_id,
+            status="open",
+            severity=_severity_of(alert),
+            alert_count=0,
+            opened_at=self.created_on,
+            updated_at=self.created_on,
+            last_alert=alert,
+            last_alert_at=self.created_on,
+            held_until=held_until,
+            presentable=held_until is None,
+        )
         self._take_alert(alert, self.created_on)
 
     # Commands ---------------------------------------------------------------------------
@@ -165,7 +168,7 @@ class Issue(Aggregate):
         Manager does: a flapping source must not quietly undo an escalation.
         """
         self.check_open()
-        previous = self.severity
+        previous = self.state.severity
         self.trigger_event(self.AlertGrouped, timestamp=at, alert=alert.to_json_obj())
         severity = self._raised(alert.severity)
         if severity is not previous:
@@ -209,7 +212,7 @@ class Issue(Aggregate):
             self.IssueEscalated,
             timestamp=at,
             level=level,
-            previous=self.severity.value,
+            previous=self.state.severity.value,
             severity=step.severity.value,
             mentions=list(step.mentions),
             move_to_channel=step.move_to_channel,
@@ -250,72 +253,57 @@ class Issue(Aggregate):
     @property
     def last_alert_severity(self) -> Severity:
         """The severity the issue returns to when reopened by hand."""
-        severity = _severity_of(self.last_alert)
+        severity = _severity_of(self.state.last_alert)
         return severity if severity.is_firing else Severity.ERROR
 
     @property
     def policy(self) -> IssuePolicy:
         """Deadline settings, from the latest alert as Slack Manager takes them."""
-        return IssuePolicy.of(self.last_alert)
+        return IssuePolicy.of(self.state.last_alert)
 
     def _raised(self, severity: Severity) -> Severity:
-        if self.escalation_level and severity.priority < self.severity.priority:
-            return self.severity
+        current = self.state.severity
+        if self.state.escalation_level and severity.priority < current.priority:
+            return current
         return severity
 
     def is_older_than_last_alert(self, alert: Alert) -> bool:
         """An alert stamped before the issue's latest one is stale news, already superseded."""
-        return alert.timestamp is not None and alert.timestamp < self.last_alert_at
+        return alert.timestamp is not None and alert.timestamp < self.state.last_alert_at
 
     # State ------------------------------------------------------------------------------
 
+    # What the fold asks of the issue it holds; everything else is read from `state`.
+    @property
+    def status(self) -> IssueStatus:
+        return self.state.status
+
+    @property
+    def channel_id(self) -> str:
+        return self.state.channel_id
+
+    @property
+    def correlation_id(self) -> str:
+        return self.state.correlation_id
+
     def _take_alert(self, alert: dict[str, Any], at: datetime) -> None:
-        self.last_alert = alert
-        self.last_alert_at = _alert_time(alert, at)
-        self.alert_count += 1
+        self.state.last_alert = alert
+        self.state.last_alert_at = _alert_time(alert, at)
+        self.state.alert_count += 1
 
     def snapshot(self) -> IssueSnapshot:
         """The issue as read models and presenters see it."""
-        resolved = self.status == "resolved"
-        alert = self.last_alert
-        header = (resolved and alert.get("headerWhenResolved")) or alert.get("header") or ""
-        text = (resolved and alert.get("textWhenResolved")) or alert.get("text") or ""
-        return IssueSnapshot(
-            id=str(self.id),
-            channel_id=self.channel_id,
-            correlation_id=self.correlation_id,
-            status=self.status,
-            severity=self.severity,
-            alert_count=self.alert_count,
-            header=header,
-            text=text,
-            opened_at=self.created_on,
-            updated_at=self.modified_on,
-            resolved_at=self.resolved_at,
-            resolution=self.resolution,
-            archived_at=self.archived_at,
-            escalation_level=self.escalation_level,
-            mentions=list(self.mentions),
-            presentable=self.presentable,
-            slack_ts=self.slack_ts,
-            acknowledged_by=self.acknowledged_by,
-            acknowledged_at=self.acknowledged_at,
-            investigated_by=self.investigated_by,
-            muted_by=self.muted_by,
-            resolved_by=self.resolved_by,
-            silenced_until=self.silenced_until,
-            silence_id=self.silence_id,
-            last_alert=alert,
-        )
+        return IssueSnapshot.of(self._latest())
 
     def to_state(self) -> IssueState:
-        return IssueState(
-            id=str(self.id),
-            version=self.version,
-            opened_at=self.created_on,
-            updated_at=self.modified_on,
-            **{name: getattr(self, name) for name in _STATE_ATTRIBUTES},
-        )
+        """A frozen copy of the issue's state, as the fold stores it."""
+        return IssueState.model_validate(vars(self._latest()))
+
+    def _latest(self) -> Issue.State:
+        """The state, with the version and time of the latest event (the aggregate's own)."""
+        self.state.version = self.version
+        self.state.updated_at = self.modified_on
+        return self.state
 
     @classmethod
     def from_state(cls, state: IssueState) -> Issue:
@@ -323,17 +311,8 @@ class Issue(Aggregate):
         issue = cls.__new__(cls)
         issue.__base_init__(UUID(state.id), state.version, state.opened_at)
         issue.modified_on = state.updated_at
-        for name in _STATE_ATTRIBUTES:
-            setattr(issue, name, getattr(state, name))
+        issue.state = Issue.State.model_validate(vars(state))  # a model's vars are its fields
         return issue
-
-
-# Every other field of IssueState is an attribute of the same name on the aggregate.
-_STATE_ATTRIBUTES = tuple(
-    name
-    for name in IssueState.model_fields
-    if name not in ("id", "version", "opened_at", "updated_at")
-)
 
 
 def _severity_of(alert: dict[str, Any]) -> Severity:

@@ -40,82 +40,82 @@ class _Act(Aggregate.Event):
     interaction_id: str
 
     def apply(self, aggregate: Aggregate) -> None:
-        issue = cast("Issue", aggregate)
-        recent = (*issue.recent_interactions, self.interaction_id)
-        issue.recent_interactions = recent[-RECENT_INTERACTIONS:]
-        self.change(issue)
+        state = cast("Issue", aggregate).state
+        recent = (*state.recent_interactions, self.interaction_id)
+        state.recent_interactions = recent[-RECENT_INTERACTIONS:]
+        self.change(state)
 
-    def change(self, issue: Issue) -> None:
+    def change(self, state: Issue.State) -> None:
         raise NotImplementedError
 
 
 class SlackMessagePosted(_Act):
     slack_ts: str
 
-    def change(self, issue: Issue) -> None:
-        issue.slack_ts = self.slack_ts
+    def change(self, state: Issue.State) -> None:
+        state.slack_ts = self.slack_ts
 
 
 class IssueAcknowledged(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.acknowledged_by = self.actor
-        issue.acknowledged_at = self.timestamp
+    def change(self, state: Issue.State) -> None:
+        state.acknowledged_by = self.actor
+        state.acknowledged_at = self.timestamp
 
 
 class IssueUnacknowledged(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.acknowledged_by = None
-        issue.acknowledged_at = None
+    def change(self, state: Issue.State) -> None:
+        state.acknowledged_by = None
+        state.acknowledged_at = None
 
 
 class IssueResolvedByHand(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.status = "resolved"
-        issue.severity = Severity.RESOLVED
-        issue.resolved_at = self.timestamp
-        issue.resolution = "manual"
-        issue.resolved_by = self.actor
-        issue.held_until = None
+    def change(self, state: Issue.State) -> None:
+        state.status = "resolved"
+        state.severity = Severity.RESOLVED
+        state.resolved_at = self.timestamp
+        state.resolution = "manual"
+        state.resolved_by = self.actor
+        state.held_until = None
 
 
 class IssueUnresolved(_Act):
     severity: str
 
-    def change(self, issue: Issue) -> None:
-        issue.status = "open"
-        issue.severity = Severity(self.severity)
-        issue.resolved_at = None
-        issue.resolution = None
-        issue.resolved_by = None
+    def change(self, state: Issue.State) -> None:
+        state.status = "open"
+        state.severity = Severity(self.severity)
+        state.resolved_at = None
+        state.resolution = None
+        state.resolved_by = None
 
 
 class InvestigationStarted(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.investigated_by = self.actor
+    def change(self, state: Issue.State) -> None:
+        state.investigated_by = self.actor
 
 
 class InvestigationStopped(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.investigated_by = None
+    def change(self, state: Issue.State) -> None:
+        state.investigated_by = None
 
 
 class IssueMuted(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.muted_by = self.actor
+    def change(self, state: Issue.State) -> None:
+        state.muted_by = self.actor
 
 
 class IssueUnmuted(_Act):
-    def change(self, issue: Issue) -> None:
-        issue.muted_by = None
+    def change(self, state: Issue.State) -> None:
+        state.muted_by = None
 
 
 class IssueTerminated(_Act):
     """Deleted from Slack and archived at once; a later alert opens a new issue."""
 
-    def change(self, issue: Issue) -> None:
-        issue.status = "archived"
-        issue.archived_at = self.timestamp
-        issue.held_until = None
+    def change(self, state: Issue.State) -> None:
+        state.status = "archived"
+        state.archived_at = self.timestamp
+        state.held_until = None
 
 
 class IssueMoved(_Act):
@@ -130,9 +130,9 @@ class IssueMoved(_Act):
     from_slack_ts: str | None
     reason: str
 
-    def change(self, issue: Issue) -> None:
-        issue.channel_id = self.to_channel_id
-        issue.slack_ts = None
+    def change(self, state: Issue.State) -> None:
+        state.channel_id = self.to_channel_id
+        state.slack_ts = None
 
 
 def move_by_escalation(issue: Issue, channel_id: str, *, level: int, at: datetime) -> None:
@@ -152,13 +152,13 @@ class WebhookCalled(_Act):
 
     webhook: dict[str, Any]
 
-    def change(self, issue: Issue) -> None:
+    def change(self, state: Issue.State) -> None:
         pass  # a record of the call; the issue's own state is unchanged
 
 
 def act_on(issue: Issue, interaction: Interaction, *, at: datetime) -> None:
     """Apply one interaction to the issue, or raise why it changes nothing."""
-    if interaction.interaction_id in issue.recent_interactions:
+    if interaction.interaction_id in issue.state.recent_interactions:
         raise AlreadyFolded(f"interaction {interaction.interaction_id} was folded already")
     kind = interaction.kind
     event, extra = _RULES[kind](issue, interaction)
@@ -177,19 +177,19 @@ Checked = tuple[type[_Act], dict[str, Any]]
 def _posted(issue: Issue, interaction: Interaction) -> Checked:
     if not interaction.slack_ts:
         raise NothingToChange("a posted message needs its slack_ts")
-    if interaction.slack_ts == issue.slack_ts:
-        raise NothingToChange(f"issue {issue.id} already has message {issue.slack_ts}")
+    if interaction.slack_ts == issue.state.slack_ts:
+        raise NothingToChange(f"issue {issue.id} already has message {issue.state.slack_ts}")
     return SlackMessagePosted, {"slack_ts": interaction.slack_ts}
 
 
 def _acknowledge(issue: Issue, _: Interaction) -> Checked:
     issue.check_open()
-    _check(issue.acknowledged_by is None, f"issue {issue.id} is acknowledged already")
+    _check(issue.state.acknowledged_by is None, f"issue {issue.id} is acknowledged already")
     return IssueAcknowledged, {}
 
 
 def _unacknowledge(issue: Issue, _: Interaction) -> Checked:
-    _check(issue.acknowledged_by is not None, f"issue {issue.id} is not acknowledged")
+    _check(issue.state.acknowledged_by is not None, f"issue {issue.id} is not acknowledged")
     return IssueUnacknowledged, {}
 
 
@@ -205,23 +205,23 @@ def _unresolve(issue: Issue, _: Interaction) -> Checked:
 
 def _investigate(issue: Issue, _: Interaction) -> Checked:
     issue.check_not_archived()
-    _check(issue.investigated_by is None, f"issue {issue.id} is investigated already")
+    _check(issue.state.investigated_by is None, f"issue {issue.id} is investigated already")
     return InvestigationStarted, {}
 
 
 def _stop_investigating(issue: Issue, _: Interaction) -> Checked:
-    _check(issue.investigated_by is not None, f"issue {issue.id} is not being investigated")
+    _check(issue.state.investigated_by is not None, f"issue {issue.id} is not being investigated")
     return InvestigationStopped, {}
 
 
 def _mute(issue: Issue, _: Interaction) -> Checked:
     issue.check_not_archived()
-    _check(issue.muted_by is None, f"issue {issue.id} is muted already")
+    _check(issue.state.muted_by is None, f"issue {issue.id} is muted already")
     return IssueMuted, {}
 
 
 def _unmute(issue: Issue, _: Interaction) -> Checked:
-    _check(issue.muted_by is not None, f"issue {issue.id} is not muted")
+    _check(issue.state.muted_by is not None, f"issue {issue.id} is not muted")
     return IssueUnmuted, {}
 
 
@@ -243,7 +243,7 @@ def _move_fields(issue: Issue, target: str, reason: str) -> dict[str, Any]:
     return {
         "from_channel_id": issue.channel_id,
         "to_channel_id": target,
-        "from_slack_ts": issue.slack_ts,
+        "from_slack_ts": issue.state.slack_ts,
         "reason": reason,
     }
 

@@ -30,10 +30,10 @@ class IssueSilenced(Aggregate.Event):
     next_start: datetime | None
 
     def apply(self, aggregate: Aggregate) -> None:
-        issue = cast("Issue", aggregate)
-        issue.silence_id = self.silence_id
-        issue.silenced_until = self.until
-        issue.silence_starts_at = self.next_start
+        state = cast("Issue", aggregate).state
+        state.silence_id = self.silence_id
+        state.silenced_until = self.until
+        state.silence_starts_at = self.next_start
 
 
 class IssueSilenceEnded(Aggregate.Event):
@@ -43,10 +43,10 @@ class IssueSilenceEnded(Aggregate.Event):
     next_start: datetime | None
 
     def apply(self, aggregate: Aggregate) -> None:
-        issue = cast("Issue", aggregate)
-        issue.silence_id = None
-        issue.silenced_until = None
-        issue.silence_starts_at = self.next_start
+        state = cast("Issue", aggregate).state
+        state.silence_id = None
+        state.silenced_until = None
+        state.silence_starts_at = self.next_start
 
 
 class IssueSilenceScheduled(Aggregate.Event):
@@ -55,23 +55,24 @@ class IssueSilenceScheduled(Aggregate.Event):
     next_start: datetime | None
 
     def apply(self, aggregate: Aggregate) -> None:
-        cast("Issue", aggregate).silence_starts_at = self.next_start
+        cast("Issue", aggregate).state.silence_starts_at = self.next_start
 
 
 def reconsider_silence(issue: Issue, silences: Sequence[Silence], *, at: datetime) -> None:
     """Silence the issue, move it to another silence, end its silence, or note when one set
     for later starts, as the silences say at `at`."""
-    if issue.status == "archived":
+    state = issue.state
+    if state.status == "archived":
         return
-    covering = silence_for(list(silences), issue.last_alert, at)
-    next_start = next_silence_start(list(silences), issue.last_alert, at)
-    if covering is None and issue.silence_id is not None:
+    covering = silence_for(list(silences), state.last_alert, at)
+    next_start = next_silence_start(list(silences), state.last_alert, at)
+    if covering is None and state.silence_id is not None:
         issue.trigger_event(
-            IssueSilenceEnded, timestamp=at, silence_id=issue.silence_id, next_start=next_start
+            IssueSilenceEnded, timestamp=at, silence_id=state.silence_id, next_start=next_start
         )
     elif covering is not None and (covering.id, covering.ends_at) != (
-        issue.silence_id,
-        issue.silenced_until,
+        state.silence_id,
+        state.silenced_until,
     ):
         issue.trigger_event(
             IssueSilenced,
@@ -80,5 +81,5 @@ def reconsider_silence(issue: Issue, silences: Sequence[Silence], *, at: datetim
             until=covering.ends_at,
             next_start=next_start,
         )
-    elif next_start != issue.silence_starts_at:
+    elif next_start != state.silence_starts_at:
         issue.trigger_event(IssueSilenceScheduled, timestamp=at, next_start=next_start)

@@ -1,8 +1,11 @@
-"""Wire records: the JSON shapes alertfold writes on its topics.
+"""The fold's decisions as values: each event it decides, as `issue-events` carries it, and
+the place in the input log it was decided on.
 
 They live in the domain because they are the product's public contract (README "Topics"),
-not an implementation detail of one gateway. Every value carries `type` and `schema_version`
-so consumers can reject what they do not understand instead of misreading it.
+not an implementation detail of one gateway; `wire.issue_events` reads and writes them. Each
+event carries `type` and `schema_version` so consumers can reject what they do not
+understand instead of misreading it. The issue inside each event is an `IssueSnapshot`
+(`domain.issue_state`).
 """
 
 from __future__ import annotations
@@ -12,15 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.severity import Severity
+from domain.issue_state import IssueSnapshot
 
 ISSUE_EVENT_SCHEMA_VERSION: Literal[1] = 1
-
-IssueStatus = Literal["open", "resolved", "archived"]
-# How an issue got resolved: by a `resolved` alert, by its auto-resolve deadline (which
-# counts as inconclusive when the alert asked for it with `autoResolveAsInconclusive`), or
-# by a person.
-Resolution = Literal["alert", "auto", "inconclusive", "manual"]
 
 
 class InputPosition(BaseModel):
@@ -31,47 +28,6 @@ class InputPosition(BaseModel):
     topic: str
     partition: int
     offset: int
-
-
-class IssueSnapshot(BaseModel):
-    """An issue's state right after an event: what read models and presenters need."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    channel_id: str
-    correlation_id: str
-    status: IssueStatus
-    severity: Severity
-    alert_count: int
-    header: str
-    text: str
-    opened_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None = None
-    resolution: Resolution | None = None
-    archived_at: datetime | None = None
-    # How many of the latest alert's escalation points have been applied.
-    escalation_level: int = 0
-    mentions: list[str] = Field(
-        default_factory=list, description="Mentions of the escalation point last applied."
-    )
-    slack_ts: str | None = None  # the issue's Slack message, once posted
-    # Who acted, as {kind, id, name}: acknowledged, investigates, muted, resolved by hand.
-    acknowledged_by: dict[str, Any] | None = None
-    acknowledged_at: datetime | None = None
-    investigated_by: dict[str, Any] | None = None
-    muted_by: dict[str, Any] | None = None
-    resolved_by: dict[str, Any] | None = None
-    # False while the issue waits out its notification delay, and for good when it was
-    # resolved before the delay passed: presenters show nothing then.
-    presentable: bool = True
-    # Set while a silence covers the issue: notifiers stay quiet, Slack says until when.
-    silenced_until: datetime | None = None
-    silence_id: str | None = None
-    last_alert: dict[str, Any] = Field(
-        description="The latest alert of the issue, as Slack Manager alert JSON (camelCase)."
-    )
 
 
 class IssueEventRecord(BaseModel):
@@ -102,10 +58,3 @@ class IssueEventRecord(BaseModel):
         "fold interleaved its inputs, so a re-fold (after a crash, or by `alertfold verify`) "
         "can repeat it exactly.",
     )
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes | str) -> IssueEventRecord:
-        return cls.model_validate_json(raw)

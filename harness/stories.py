@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.records import InputPosition, IssueEventRecord, IssueSnapshot, IssueStatus
+from domain.issue_state import IssueSnapshot, IssueStatus
+from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
 
 BASE_TIME = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

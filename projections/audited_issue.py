@@ -27,7 +27,8 @@ from eventsourcing.domain import (
     OriginatorVersionError,
 )
 
-from domain.records import IssueEventRecord, IssueSnapshot
+from domain.issue_state import IssueSnapshot
+from domain.records import IssueEventRecord
 
 
 class AuditedIssue(BaseAggregate[str]):

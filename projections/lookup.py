@@ -14,10 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
+from domain.issue_state import IssueSnapshot
 from domain.records import IssueEventRecord
 
+# The columns of the `issues` table (`projections.lookup_tables`). Those named after a
+# snapshot field hold its value, to be filtered and sorted on; the others say which event
+# left the row, and `snapshot` holds the whole snapshot the views are served from.
 ISSUE_COLUMNS: tuple[str, ...] = (
     "id",
     "channel_id",
@@ -61,25 +66,24 @@ def iso_utc(value: datetime | None) -> str | None:
 def issue_row(event: IssueEventRecord) -> dict[str, Any]:
     """The `issues` row an event leaves behind (datetimes as aware UTC values)."""
     issue = event.issue
-    return {
+    of_event = {
         "id": event.issue_id,
-        "channel_id": issue.channel_id,
-        "correlation_id": issue.correlation_id,
-        "status": issue.status,
-        "severity": issue.severity.value,
-        "alert_count": issue.alert_count,
-        "header": issue.header,
-        "text": issue.text,
-        "opened_at": as_utc(issue.opened_at),
-        "updated_at": as_utc(issue.updated_at),
-        "resolved_at": None if issue.resolved_at is None else as_utc(issue.resolved_at),
         "version": event.version,
         "last_event_type": event.type,
         "last_event_id": event.event_id,
         "snapshot": issue.model_dump_json(),
         "last_alert_at": last_alert_at(event),
-        "slack_ts": issue.slack_ts,
     }
+    return {
+        name: of_event[name] if name in of_event else _column_value(getattr(issue, name))
+        for name in ISSUE_COLUMNS
+    }
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return value.value if isinstance(value, Enum) else value
 
 
 def last_alert_at(event: IssueEventRecord) -> datetime:
@@ -97,44 +101,26 @@ def last_alert_at(event: IssueEventRecord) -> datetime:
 
 
 def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON-ready issue dict served by the views, built from an `issues` row."""
+    """The JSON-ready issue dict served by the views, built from an `issues` row: every
+    snapshot field (from its column where it has one), then the event that left the row."""
     snapshot = json.loads(row["snapshot"]) if row.get("snapshot") else {}
-    return {
-        "id": row["id"],
-        "channel_id": row["channel_id"],
-        "correlation_id": row["correlation_id"],
-        "status": row["status"],
-        "severity": row["severity"],
-        "alert_count": row["alert_count"],
-        "header": row["header"],
-        "text": row["text"],
-        "opened_at": iso_utc(row["opened_at"]),
-        "updated_at": iso_utc(row["updated_at"]),
-        "resolved_at": iso_utc(row["resolved_at"]),
-        "version": row["version"],
-        "last_event_type": row["last_event_type"],
-        "last_event_id": row["last_event_id"],
-        **{name: snapshot.get(name, default) for name, default in _SNAPSHOT_EXTRAS.items()},
-        "last_alert": snapshot.get("last_alert", {}),
+    fields = {
+        name: _view_value(row[name]) if name in row else snapshot.get(name, absent)
+        for name, absent in _ABSENT.items()
     }
+    return fields | {name: row[name] for name in ("version", "last_event_type", "last_event_id")}
 
 
-# Snapshot fields served as they are, with their value when the snapshot predates them.
-_SNAPSHOT_EXTRAS: dict[str, Any] = {
-    "resolution": None,
-    "archived_at": None,
-    "escalation_level": 0,
-    "mentions": [],
-    "presentable": True,
-    "slack_ts": None,
-    "acknowledged_by": None,
-    "acknowledged_at": None,
-    "investigated_by": None,
-    "muted_by": None,
-    "resolved_by": None,
-    "silenced_until": None,
-    "silence_id": None,
-}
+def _view_value(value: Any) -> Any:
+    return iso_utc(value) if isinstance(value, datetime) else value
+
+
+# What each snapshot field stands for when a stored snapshot lacks it, having been written
+# before the field existed: its default, and no alert body for a missing `last_alert`.
+_ABSENT: dict[str, Any] = {
+    name: None if field.is_required() else field.get_default(call_default_factory=True)
+    for name, field in IssueSnapshot.model_fields.items()
+} | {"last_alert": {}}
 
 
 def latest_events(events: Iterable[IssueEventRecord]) -> dict[str, IssueEventRecord]:

@@ -45,26 +45,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from domain.records import IssueSnapshot
+from domain.issue_state import NOTIFIED, IssueSnapshot
 from gateways.notify.sending import Notification, NotificationKind
 
 WEBHOOK_SCHEMA_VERSION = 1
 SUMMARY_LIMIT = 1024
 _EVENT_FIELDS = ("type", "event_id", "issue_id", "version", "occurred_at", "data")
-_ISSUE_FIELDS = (
-    "id",
-    "channel_id",
-    "correlation_id",
-    "status",
-    "severity",
-    "alert_count",
-    "header",
-    "text",
-    "opened_at",
-    "updated_at",
-    "resolved_at",
-    "acknowledged_by",
-    "silenced_until",
+# The issue's fields the webhook document carries, in snapshot order: those marked for it.
+_ISSUE_FIELDS = tuple(
+    name for name, field in IssueSnapshot.model_fields.items() if NOTIFIED in field.metadata
 )
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from domain.records import InputPosition, IssueEventRecord, IssueSnapshot
+from domain.issue_state import IssueSnapshot
+from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
 from gateways.notify.channels import NotificationChannel
 from gateways.notify.sending import Notification, NotificationKind

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
 from gateways.slack.rendering import message_summary, status_emoji, with_status
 

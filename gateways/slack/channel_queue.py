@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 
 POST = "post"
 UPDATE = "update"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from gateways.slack.blocks import RenderedMessage
 
 DEFAULT_SCAN_LIMIT = 1000

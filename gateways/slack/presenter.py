@@ -39,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 
 from domain.interactions import Actor, Interaction, InteractionKind
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from gateways.slack.adoption import adopt_message
 from gateways.slack.blocks import render_issue
 from gateways.slack.channel_queue import DELETE, POST, UPDATE, ChannelQueue, Pending

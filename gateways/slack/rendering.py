@@ -3,7 +3,7 @@ home: a status emoji per severity in place of `:status:`, and the alert count.""
 
 from __future__ import annotations
 
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
 
 STATUS_EMOJI: dict[Severity, str] = {

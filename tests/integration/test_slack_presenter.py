@@ -17,7 +17,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from domain.records import IssueEventRecord, IssueSnapshot
+from domain.issue_state import IssueSnapshot
+from domain.records import IssueEventRecord
 from domain.severity import Severity
 from gateways.slack.blocks import issue_id_of, render_issue
 from gateways.slack.presenter import ArchivedMessage, SlackPresenter

@@ -123,7 +123,7 @@ def test_folding_the_same_input_twice_yields_identical_events() -> None:
     state = fold_alert(None, received(0)).state
     again = [fold_alert(state, received(1, 10)).events for _ in range(2)]
     assert again[0] == again[1]
-    assert again[0][0].to_json() == again[1][0].to_json()
+    assert again[0][0].model_dump_json() == again[1][0].model_dump_json()
 
 
 def test_event_ids_differ_per_input_position() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
 from harness.stories import BASE_TIME, IssueStory, issue_event
 from projections.lookup import (
@@ -210,6 +211,28 @@ def test_view_is_json_ready_with_utc_z_times() -> None:
     assert view["resolved_at"] == "2024-05-01T12:01:00Z"
     assert view["last_alert"]["channelId"] == "C0001"
     assert view["version"] == 2
+
+
+def test_view_serves_every_snapshot_field_then_the_event_that_left_the_row() -> None:
+    view = issue_view(issue_row(issue_event(version=2, type="IssueAcknowledged")))
+
+    assert list(view) == [
+        *IssueSnapshot.model_fields,
+        "version",
+        "last_event_type",
+        "last_event_id",
+    ]
+    assert (view["version"], view["last_event_type"]) == (2, "IssueAcknowledged")
+
+
+def test_a_snapshot_written_before_a_field_existed_is_served_with_its_default() -> None:
+    row = issue_row(issue_event())
+    written_then = json.loads(row["snapshot"])
+    del written_then["mentions"], written_then["presentable"], written_then["silence_id"]
+
+    view = issue_view({**row, "snapshot": json.dumps(written_then)})
+
+    assert (view["mentions"], view["presentable"], view["silence_id"]) == ([], True, None)
 
 
 def test_iso_utc_converts_offsets_and_naive_values() -> None:

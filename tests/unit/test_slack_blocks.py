@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from domain.records import IssueSnapshot
+from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
 from gateways.slack.blocks import (
     SEVERITY_COLOUR,
