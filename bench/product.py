@@ -23,9 +23,11 @@ def bench_product(bootstrap: str, workdir: Path, partitions: int, **env: str) ->
         partitions=partitions,
         base=inherited_environment(),
         prefix="bench",
-        ALERTFOLD_LOG_LEVEL="warning",
-        ALERTFOLD_RATE_LIMIT_PER_SECOND="0",  # a benchmark is a deliberate flood
-        **env,
+        **{
+            "ALERTFOLD_LOG_LEVEL": "warning",
+            "ALERTFOLD_RATE_LIMIT_PER_SECOND": "0",  # a benchmark is a deliberate flood
+            **env,
+        },
     )
     product = Product(env=environment, workdir=workdir)
     try:

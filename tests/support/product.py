@@ -28,9 +28,11 @@ def running_product(
         workdir,
         partitions=4,
         base=os.environ,
-        ALERTFOLD_LOG_LEVEL="info",
-        **({"DATABASE_URL": database_url} if database_url else {}),
-        **env,
+        **{
+            "ALERTFOLD_LOG_LEVEL": "info",
+            **({"DATABASE_URL": database_url} if database_url else {}),
+            **env,
+        },
     )
     product = Product(env=environment, workdir=workdir)
     try:
