@@ -26,9 +26,6 @@ from domain.deadlines import Deadline, DeadlineKind, deadlines_of, escalation_du
 from domain.errors import DomainError
 from domain.interactions import Interaction
 from domain.issue import Issue
-from domain.issue_acts import act_on, move_by_escalation
-from domain.issue_moves import arrive
-from domain.issue_silencing import reconsider_silence
 from domain.issue_state import IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
@@ -148,7 +145,7 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         if alert.severity is Severity.RESOLVED:
             return Folded(None, outcome=FoldOutcome.IGNORED_NO_OPEN_ISSUE)
         issue = Issue.open(alert, issue_id=issue_id_for(alert, received.position), at=at)
-        reconsider_silence(issue, received.silences, at=at)
+        issue.reconsider_silence(received.silences, at=at)
         return _decided(None, issue, received, FoldOutcome.OPENED)
 
     issue = Issue.from_state(current)
@@ -165,7 +162,7 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
     else:
         issue.group(alert, at=at)
         outcome = FoldOutcome.GROUPED
-    reconsider_silence(issue, received.silences, at=at)
+    issue.reconsider_silence(received.silences, at=at)
     return _decided(current, issue, received, outcome)
 
 
@@ -198,7 +195,7 @@ def fold_tick(current: IssueState, tick: TickReceived) -> Folded:
 def fold_silences(current: IssueState, changed: SilencesChanged) -> Folded:
     """Silence or unsilence the issue as the partition's changed silences now say."""
     issue = Issue.from_state(current)
-    reconsider_silence(issue, changed.silences, at=changed.at)
+    issue.reconsider_silence(changed.silences, at=changed.at)
     if not issue.pending_events:
         return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
     return _decided(current, issue, changed, FoldOutcome.SILENCING_CHANGED)
@@ -211,8 +208,7 @@ def fold_handover(current: IssueState | None, handed: IssueHandedOver) -> Folded
         return Folded(current, outcome=FoldOutcome.IGNORED_STALE, reason="arrived already")
     occupied = current is not None and current.status != "archived"
     issue = Issue.from_state(arriving)
-    arrive(
-        issue,
+    issue.arrive(
         from_channel_id=handed.from_channel_id,
         reason=handed.reason,
         occupied=occupied,
@@ -232,7 +228,7 @@ def fold_interaction(current: IssueState | None, received: InteractionReceived) 
         return Folded(current, outcome=FoldOutcome.IGNORED_UNKNOWN_ISSUE, reason=reason)
     issue = Issue.from_state(current)
     try:
-        act_on(issue, interaction, at=interaction.at)
+        issue.act(interaction, at=interaction.at)
     except DomainError as refusal:
         return Folded(current, outcome=FoldOutcome.IGNORED_REFUSED, reason=str(refusal))
     return _closed_or_kept(_decided(current, issue, received, FoldOutcome.ACTED))
@@ -255,7 +251,7 @@ def _closed_or_kept(folded: Folded) -> Folded:
 def _fire(issue: Issue, deadline: Deadline, tick: TickReceived) -> None:
     due_at, now = deadline.due_at, tick.at
     if deadline.kind in (DeadlineKind.SILENCE_END, DeadlineKind.SILENCE_START):
-        reconsider_silence(issue, tick.silences, at=now)
+        issue.reconsider_silence(tick.silences, at=now)
     elif deadline.kind is DeadlineKind.NOTIFICATION:
         issue.end_notification_delay(due_at=due_at, at=now)
     elif deadline.kind is DeadlineKind.ESCALATION:
@@ -264,7 +260,7 @@ def _fire(issue: Issue, deadline: Deadline, tick: TickReceived) -> None:
         level, step = escalation
         issue.escalate(level, step, due_at=due_at, at=now)
         if step.move_to_channel and step.move_to_channel != issue.channel_id:
-            move_by_escalation(issue, step.move_to_channel, level=level, at=now)
+            issue.move_by_escalation(step.move_to_channel, level=level, at=now)
     elif deadline.kind is DeadlineKind.AUTO_RESOLVE:
         issue.auto_resolve(due_at=due_at, at=now)
     else:

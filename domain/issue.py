@@ -6,6 +6,14 @@ event whose `apply` is the only place state changes. Event ids, issue ids and ti
 always passed in, never drawn from a clock or a random source, so folding the same inputs
 again yields the same events (DESIGN.md invariant 3).
 
+What people do to an issue, its arrival after a move, and its silencing are the aggregate's
+own commands and events too, each kept in its own module as a mixin: `IssueActs`
+(`issue.act`, `issue.move_by_escalation`), `IssueArrivals` (`issue.arrive`) and
+`IssueSilencing` (`issue.reconsider_silence`). The `eventsourcing` metaclass redefines the
+event classes nested in a base class on `Issue` as it does those defined here (subclasses of
+`Issue.Event`, under the same names), and the mixins trigger them through `self`, so every
+event is an `Issue.<Event>` and its name, the `type` on `issue-events`, stays the class name.
+
 The issue's fields are those of `IssueState` (`domain.issue_state`, where they are defined
 once): the aggregate holds one as `state`, which its events change in place; `to_state` and
 `snapshot` copy it out and `from_state` copies a stored one in.
@@ -22,12 +30,15 @@ from pydantic import ConfigDict
 
 from domain.alert import Alert
 from domain.errors import IssueAlreadyArchived, IssueNotOpen, IssueNotResolved
+from domain.issue_acts import IssueActs
+from domain.issue_moves import IssueArrivals
 from domain.issue_policy import EscalationStep, IssuePolicy
+from domain.issue_silencing import IssueSilencing
 from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution
 from domain.severity import Severity
 
 
-class Issue(Aggregate):
+class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
     """One Slack message's worth of trouble: the alerts of a (channel, correlation id)."""
 
     class IssueOpened(Aggregate.Created):
@@ -299,7 +310,7 @@ class Issue(Aggregate):
         """A frozen copy of the issue's state, as the fold stores it."""
         return IssueState.model_validate(vars(self._latest()))
 
-    def _latest(self) -> Issue.State:
+    def _latest(self) -> IssueState:
         """The state, with the version and time of the latest event (the aggregate's own)."""
         self.state.version = self.version
         self.state.updated_at = self.modified_on

@@ -7,79 +7,87 @@ and the start of the next silence set for later that matches it. Keeping that ne
 the issue (rather than marking silences "started" as ticks pass) means nothing changes
 without an event saying so, so a re-fold decides the same in whichever order it meets inputs
 that changed nothing. The issue records which silence and until when, so notifiers and Slack
-can say so without knowing the silences themselves.
+can say so without knowing the silences themselves. `IssueSilencing` is mixed into `Issue`
+(`domain.issue`), so reconsidering is the aggregate's own command,
+`issue.reconsider_silence(…)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.domain import Aggregate
 
+from domain.issue_state import IssueState
 from domain.silences import Silence, next_silence_start, silence_for
 
-if TYPE_CHECKING:
-    from domain.issue import Issue
 
+class IssueSilencing:
+    """The silencing of `Issue`: its events and the command `reconsider_silence`."""
 
-class IssueSilenced(Aggregate.Event):
-    silence_id: str
-    until: datetime
-    next_start: datetime | None
+    if TYPE_CHECKING:  # what silencing takes from `Issue`, into which it is mixed
+        state: IssueState  # its `Issue.State`, which the events change in place
 
-    def apply(self, aggregate: Aggregate) -> None:
-        state = cast("Issue", aggregate).state
-        state.silence_id = self.silence_id
-        state.silenced_until = self.until
-        state.silence_starts_at = self.next_start
+        def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 
+    class IssueSilenced(Aggregate.Event):
+        silence_id: str
+        until: datetime
+        next_start: datetime | None
 
-class IssueSilenceEnded(Aggregate.Event):
-    """The silence ended (its time ran out, or it was expired early)."""
+        def apply(self, aggregate: Aggregate) -> None:
+            state = cast(IssueSilencing, aggregate).state
+            state.silence_id = self.silence_id
+            state.silenced_until = self.until
+            state.silence_starts_at = self.next_start
 
-    silence_id: str
-    next_start: datetime | None
+    class IssueSilenceEnded(Aggregate.Event):
+        """The silence ended (its time ran out, or it was expired early)."""
 
-    def apply(self, aggregate: Aggregate) -> None:
-        state = cast("Issue", aggregate).state
-        state.silence_id = None
-        state.silenced_until = None
-        state.silence_starts_at = self.next_start
+        silence_id: str
+        next_start: datetime | None
 
+        def apply(self, aggregate: Aggregate) -> None:
+            state = cast(IssueSilencing, aggregate).state
+            state.silence_id = None
+            state.silenced_until = None
+            state.silence_starts_at = self.next_start
 
-class IssueSilenceScheduled(Aggregate.Event):
-    """A silence set for later matches the issue: it is reconsidered at `next_start`."""
+    class IssueSilenceScheduled(Aggregate.Event):
+        """A silence set for later matches the issue: it is reconsidered at `next_start`."""
 
-    next_start: datetime | None
+        next_start: datetime | None
 
-    def apply(self, aggregate: Aggregate) -> None:
-        cast("Issue", aggregate).state.silence_starts_at = self.next_start
+        def apply(self, aggregate: Aggregate) -> None:
+            cast(IssueSilencing, aggregate).state.silence_starts_at = self.next_start
 
-
-def reconsider_silence(issue: Issue, silences: Sequence[Silence], *, at: datetime) -> None:
-    """Silence the issue, move it to another silence, end its silence, or note when one set
-    for later starts, as the silences say at `at`."""
-    state = issue.state
-    if state.status == "archived":
-        return
-    covering = silence_for(list(silences), state.last_alert, at)
-    next_start = next_silence_start(list(silences), state.last_alert, at)
-    if covering is None and state.silence_id is not None:
-        issue.trigger_event(
-            IssueSilenceEnded, timestamp=at, silence_id=state.silence_id, next_start=next_start
-        )
-    elif covering is not None and (covering.id, covering.ends_at) != (
-        state.silence_id,
-        state.silenced_until,
-    ):
-        issue.trigger_event(
-            IssueSilenced,
-            timestamp=at,
-            silence_id=covering.id,
-            until=covering.ends_at,
-            next_start=next_start,
-        )
-    elif next_start != state.silence_starts_at:
-        issue.trigger_event(IssueSilenceScheduled, timestamp=at, next_start=next_start)
+    def reconsider_silence(self, silences: Sequence[Silence], *, at: datetime) -> None:
+        """Silence the issue, move it to another silence, end its silence, or note when one set
+        for later starts, as the silences say at `at`."""
+        state = self.state
+        if state.status == "archived":
+            return
+        covering = silence_for(list(silences), state.last_alert, at)
+        next_start = next_silence_start(list(silences), state.last_alert, at)
+        if covering is None and state.silence_id is not None:
+            self.trigger_event(
+                self.IssueSilenceEnded,
+                timestamp=at,
+                silence_id=state.silence_id,
+                next_start=next_start,
+            )
+        elif covering is not None and (covering.id, covering.ends_at) != (
+            state.silence_id,
+            state.silenced_until,
+        ):
+            self.trigger_event(
+                self.IssueSilenced,
+                timestamp=at,
+                silence_id=covering.id,
+                until=covering.ends_at,
+                next_start=next_start,
+            )
+        elif next_start != state.silence_starts_at:
+            self.trigger_event(self.IssueSilenceScheduled, timestamp=at, next_start=next_start)
