@@ -93,11 +93,13 @@ class Product:
 
     # processes --------------------------------------------------------------------------
 
-    def start(self, part: str) -> int:
-        """Start `alertfold <part>`; for the API, wait until it answers. Returns the pid."""
+    def start(self, part: str, name: str | None = None) -> int:
+        """Start `alertfold <part>` as `name` (default: the part; a second worker needs its
+        own name); for the API, wait until it answers. Returns the pid."""
+        name = name or part
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / f"{part}.log").open("ab")
-        self.processes[part] = subprocess.Popen(
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "app.cli", part],
             env=self.env,
             stdout=log,
@@ -106,11 +108,11 @@ class Product:
         )
         if part == "api":
             eventually(self._api_answers, timeout=60, what=f"the API on {self.api_url}")
-        return self.processes[part].pid
+        return self.processes[name].pid
 
-    def stop(self, part: str, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Signal the part and wait for it to exit (killed after 60 s); its exit code."""
-        process = self.processes.pop(part)
+    def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Signal the process and wait for it to exit (killed after 60 s); its exit code."""
+        process = self.processes.pop(name)
         if process.poll() is None:
             process.send_signal(sig)
         try:
@@ -123,8 +125,12 @@ class Product:
         for part in list(self.processes):
             self.stop(part)
 
-    def pid(self, part: str) -> int:
-        return self.processes[part].pid
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        """Send a signal without waiting (SIGSTOP, SIGCONT)."""
+        self.processes[name].send_signal(sig)
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
 
     def memory(self, part: str) -> Memory:
         status = Path(f"/proc/{self.pid(part)}/status").read_text()
@@ -153,8 +159,8 @@ class Product:
             timeout=timeout,
         )
 
-    def log(self, part: str) -> str:
-        return (self.workdir / f"{part}.log").read_text(errors="replace")
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
 
     def _api_answers(self) -> bool:
         self.check_alive()
