@@ -52,8 +52,10 @@ def slot_keys_of(table: SlotTable, partition: int, partitions: int) -> list[str]
     )
 
 
+@functools.lru_cache(maxsize=65_536)
 def partition_for_channel(channel_id: str, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner picks for this channel key."""
+    """The partition Kafka's default (murmur2) partitioner picks for this channel key
+    (asked for every input, and hashed in Python: remembered per channel)."""
     every = list(range(partitions))
     return int(DefaultPartitioner()(channel_id.encode(), every, every))
 
@@ -84,7 +86,13 @@ SlotTable = MutableMapping[str, bytes]
 
 def read_slot(table: SlotTable, key: str) -> Slot | None:
     raw = table.get(key)
-    return Slot.model_validate_json(raw) if raw else None
+    return _parsed_slot(raw) if raw else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_slot(raw: bytes) -> Slot:
+    """Slots are immutable: the same bytes (a busy issue read again) parse to the same slot."""
+    return Slot.model_validate_json(raw)
 
 
 def write_slot(table: SlotTable, key: str, slot: Slot) -> None:

@@ -19,14 +19,12 @@ from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
 from domain.alert import Alert
 from domain.deadlines import Deadline, DeadlineKind, deadlines_of, escalation_due
 from domain.errors import DomainError
 from domain.interactions import Interaction
 from domain.issue import Issue
-from domain.issue_state import IssueState
+from domain.issue_state import IssueSnapshot, IssueState
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
 from domain.silences import Silence
@@ -146,7 +144,7 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
             return Folded(None, outcome=FoldOutcome.IGNORED_NO_OPEN_ISSUE)
         issue = Issue.open(alert, issue_id=issue_id_for(alert, received.position), at=at)
         issue.reconsider_silence(received.silences, at=at)
-        return _decided(None, issue, received, FoldOutcome.OPENED)
+        return _decided(issue, received, FoldOutcome.OPENED)
 
     issue = Issue.from_state(current)
     if issue.is_older_than_last_alert(alert):
@@ -163,7 +161,7 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         issue.group(alert, at=at)
         outcome = FoldOutcome.GROUPED
     issue.reconsider_silence(received.silences, at=at)
-    return _decided(current, issue, received, outcome)
+    return _decided(issue, received, outcome)
 
 
 # Enough for every kind of deadline to fire once; a loop beyond it would be a bug.
@@ -189,7 +187,7 @@ def fold_tick(current: IssueState, tick: TickReceived) -> Folded:
         raise RuntimeError(f"issue {issue.id}: deadlines keep firing at {tick.at}")
     if not issue.pending_events:
         return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
-    return _closed_or_kept(_decided(current, issue, tick, FoldOutcome.DEADLINES_FIRED))
+    return _closed_or_kept(_decided(issue, tick, FoldOutcome.DEADLINES_FIRED))
 
 
 def fold_silences(current: IssueState, changed: SilencesChanged) -> Folded:
@@ -198,7 +196,7 @@ def fold_silences(current: IssueState, changed: SilencesChanged) -> Folded:
     issue.reconsider_silence(changed.silences, at=changed.at)
     if not issue.pending_events:
         return Folded(current, outcome=FoldOutcome.NOTHING_DUE)
-    return _decided(current, issue, changed, FoldOutcome.SILENCING_CHANGED)
+    return _decided(issue, changed, FoldOutcome.SILENCING_CHANGED)
 
 
 def fold_handover(current: IssueState | None, handed: IssueHandedOver) -> Folded:
@@ -214,7 +212,7 @@ def fold_handover(current: IssueState | None, handed: IssueHandedOver) -> Folded
         occupied=occupied,
         at=handed.at,
     )
-    folded = _decided(arriving, issue, handed, FoldOutcome.ARRIVED)
+    folded = _decided(issue, handed, FoldOutcome.ARRIVED)
     if occupied:
         return Folded(current, folded.events, folded.outcome)
     return folded
@@ -231,7 +229,7 @@ def fold_interaction(current: IssueState | None, received: InteractionReceived) 
         issue.act(interaction, at=interaction.at)
     except DomainError as refusal:
         return Folded(current, outcome=FoldOutcome.IGNORED_REFUSED, reason=str(refusal))
-    return _closed_or_kept(_decided(current, issue, received, FoldOutcome.ACTED))
+    return _closed_or_kept(_decided(issue, received, FoldOutcome.ACTED))
 
 
 def _moved_away(folded: Folded) -> Folded:
@@ -291,22 +289,15 @@ def _where(position: InputPosition) -> str:
 
 
 def _decided(
-    before: IssueState | None,
     issue: Issue,
     cause: Received,
     outcome: FoldOutcome,
 ) -> Folded:
-    events = issue.collect_events()
-    records = []
-    replayed: Aggregate | None = Issue.from_state(before) if before is not None else None
-    for event in events:
-        replayed = event.mutate(replayed)
-        assert isinstance(replayed, Issue)
-        records.append(_record(event, replayed, cause))
+    records = [_record(event, after, cause) for event, after in issue.collect_decided()]
     return Folded(issue.to_state(), records, outcome)
 
 
-def _record(event: Any, after: Issue, cause: Received) -> IssueEventRecord:
+def _record(event: Any, after: IssueSnapshot, cause: Received) -> IssueEventRecord:
     issue_id = str(event.originator_id)
     return IssueEventRecord(
         type=type(event).__name__,
@@ -318,6 +309,6 @@ def _record(event: Any, after: Issue, cause: Received) -> IssueEventRecord:
         occurred_at=event.timestamp,
         cause=cause.position,
         data={k: v for k, v in event.__dict__.items() if k not in _EVENT_FIELDS},
-        issue=after.snapshot(),
+        issue=after,
         folded_before=dict(cause.folded_before),
     )

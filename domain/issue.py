@@ -156,6 +156,7 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
             presentable=held_until is None,
         )
         self._take_alert(alert, self.created_on)
+        self._shown: list[IssueSnapshot] = [self.snapshot()]
 
     # Commands ---------------------------------------------------------------------------
 
@@ -306,6 +307,18 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         """The issue as read models and presenters see it."""
         return IssueSnapshot.of(self._latest())
 
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """Trigger the event, and keep the issue as it is right after it: every event's record
+        carries that snapshot, which would otherwise take replaying the events again."""
+        super().trigger_event(event_class, **kwargs)
+        self._shown.append(self.snapshot())
+
+    def collect_decided(self) -> list[tuple[Any, IssueSnapshot]]:
+        """The new events, each with the issue as it was right after it."""
+        events = self.collect_events()
+        shown, self._shown = self._shown[-len(events) :] if events else [], []
+        return list(zip(events, shown, strict=True))
+
     def to_state(self) -> IssueState:
         """A frozen copy of the issue's state, as the fold stores it."""
         return IssueState.model_validate(vars(self._latest()))
@@ -323,6 +336,7 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         issue.__base_init__(UUID(state.id), state.version, state.opened_at)
         issue.modified_on = state.updated_at
         issue.state = Issue.State.model_validate(vars(state))  # a model's vars are its fields
+        issue._shown = []
         return issue
 
 
