@@ -4,7 +4,7 @@ The alerts are on the topic before the worker starts, so the worker reads as fas
 The clock is off (`ALERTFOLD_TICK_SECONDS=0`): ticks would add events this count does not
 expect. The rate runs from the first issue event on the topic to the last one (or to the end
 of a time window, for a fold too slow to finish in reasonable time), so it excludes start-up
-(Python imports, Faust's consumer group join, topic recovery), which is reported apart.
+(Python imports, joining the consumer group, taking the partitions over), reported apart.
 Events are counted from the topic's end offsets: the worker writes each event's input record
 timestamp, so record timestamps say nothing about when it wrote them.
 """

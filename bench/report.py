@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.figures import Figure
 
-PACKAGES = ("aiokafka", "faust-streaming", "fastapi", "uvicorn", "httpx", "SQLAlchemy", "pydantic")
+PACKAGES = ("aiokafka", "fastapi", "uvicorn", "httpx", "SQLAlchemy", "pydantic")
 SETUP_KEYS_SHOWN = 5
 
 

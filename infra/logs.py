@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-_RECORD_PAYLOAD_LOGGERS = ("aiokafka.producer.producer", "faust.topics")
+_RECORD_PAYLOAD_LOGGERS = ("aiokafka.producer.producer",)
 
 
 def configure_logging(level: str, process: str) -> None:
@@ -18,9 +18,9 @@ def configure_logging(level: str, process: str) -> None:
     # httpx logs every request's URL, and webhook URLs (opened on a click) are secrets.
     for url_logger in ("httpx", "httpcore"):
         logging.getLogger(url_logger).setLevel(logging.WARNING)
-    # Kafka clients and faust narrate every rebalance; keep their warnings, drop the chatter.
+    # Kafka clients narrate every rebalance; keep their warnings, drop the chatter.
     if level.lower() != "debug":
-        for chatty in ("aiokafka", "faust", "mode", "kafka", "uvicorn.access"):
+        for chatty in ("aiokafka", "kafka", "uvicorn.access"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
     else:
         # These print every produced record's bytes, and records carry data that must not

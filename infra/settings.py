@@ -160,7 +160,7 @@ class Settings(BaseModel):
                 raise ValueError(f"{server!r} is not host:port")
             if not 1 <= int(port) <= 65535:
                 raise ValueError(f"{server!r} has a port outside 1 to 65535")
-        # The Faust app prefixes each comma-separated part with kafka://, so spaces must go.
+        # Kafka clients split the list on commas: spaces around the entries must go.
         return ",".join(servers)
 
     @field_validator("database_url")
