@@ -86,13 +86,25 @@ SlotTable = MutableMapping[str, bytes]
 
 def read_slot(table: SlotTable, key: str) -> Slot | None:
     raw = table.get(key)
-    return _parsed_slot(raw) if raw else None
+    if not raw:
+        return None
+    slot = _PARSED.get(raw)
+    if slot is None:
+        slot = _remember(raw, Slot.model_validate_json(raw))
+    return slot
 
 
-@functools.lru_cache(maxsize=4096)
-def _parsed_slot(raw: bytes) -> Slot:
-    """Slots are immutable: the same bytes (a busy issue read again) parse to the same slot."""
-    return Slot.model_validate_json(raw)
+# Slots are immutable, and a busy issue's slot is read right after it was written: the
+# bytes written last map to the slot they were made from, so reading them parses nothing.
+_PARSED: dict[bytes, Slot] = {}
+_PARSED_LIMIT = 4096
+
+
+def _remember(raw: bytes, slot: Slot) -> Slot:
+    if len(_PARSED) >= _PARSED_LIMIT:
+        del _PARSED[next(iter(_PARSED))]  # the oldest
+    _PARSED[raw] = slot
+    return slot
 
 
 def write_slot(table: SlotTable, key: str, slot: Slot) -> None:
@@ -101,7 +113,9 @@ def write_slot(table: SlotTable, key: str, slot: Slot) -> None:
         if key in table:
             del table[key]
         return
-    table[key] = slot.model_dump_json().encode()
+    raw = slot.model_dump_json().encode()
+    _remember(raw, slot)
+    table[key] = raw
 
 
 def read_silence_book(table: SlotTable, partition: int) -> SilenceBook:

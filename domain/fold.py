@@ -12,6 +12,7 @@ deadline one at a time, so the fold takes and returns just that part.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -274,14 +275,23 @@ def issue_id_for(alert: Alert, position: InputPosition) -> UUID:
     )
 
 
-def event_id_for(position: InputPosition, issue_id: str, version: int) -> UUID:
+def event_id_for(position: InputPosition, issue_id: str, version: int) -> str:
     """The id of the event that took the issue to `version`, decided on this input.
 
     A tick decides for many issues one at a time; naming each event by its issue and version
     (not by its place among the tick's events) keeps the id of every event the same when a
     re-fold after a crash finds some of those issues already updated.
     """
-    return uuid5(ALERTFOLD_NAMESPACE, f"event/{_where(position)}/{issue_id}/{version}")
+    return uuid5_text(ALERTFOLD_NAMESPACE, f"event/{_where(position)}/{issue_id}/{version}")
+
+
+def uuid5_text(namespace: UUID, name: str) -> str:
+    """`str(uuid5(namespace, name))`, without the two `UUID` objects: made for every event."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _where(position: InputPosition) -> str:
@@ -299,9 +309,10 @@ def _decided(
 
 def _record(event: Any, after: IssueSnapshot, cause: Received) -> IssueEventRecord:
     issue_id = str(event.originator_id)
-    return IssueEventRecord(
+    # Every value is already of its field's type: constructed, not validated again.
+    return IssueEventRecord.model_construct(
         type=type(event).__name__,
-        event_id=str(event_id_for(cause.position, issue_id, event.originator_version)),
+        event_id=event_id_for(cause.position, issue_id, event.originator_version),
         issue_id=issue_id,
         version=event.originator_version,
         channel_id=after.channel_id,

@@ -46,7 +46,20 @@ class IssuePolicy:
 
     @classmethod
     def of(cls, alert: dict[str, Any]) -> IssuePolicy:
-        """The policy an issue follows while `alert` (camelCase JSON) is its latest alert."""
+        """The policy an issue follows while `alert` (camelCase JSON) is its latest alert.
+
+        Asked several times for the same alert while one input is folded (its deadlines,
+        its hold, its escalation): the latest answer is kept for that very alert object.
+        """
+        latest = _LATEST[0]
+        if latest is not None and latest[0] is alert:
+            return latest[1]
+        policy = cls._read(alert)
+        _LATEST[0] = (alert, policy)
+        return policy
+
+    @classmethod
+    def _read(cls, alert: dict[str, Any]) -> IssuePolicy:
         severity = Severity(alert.get("severity") or Severity.ERROR)
         archiving_seconds = int(alert.get("archivingDelaySeconds") or 0)
         return cls(
@@ -69,6 +82,10 @@ class IssuePolicy:
     def fire_and_forget(self) -> bool:
         """No resolve tracking: follow-up is off, or the alert is only informational."""
         return not self.follow_up or self.severity is Severity.INFO
+
+
+# (alert, its policy): the alert is held, so its identity cannot pass to another object.
+_LATEST: list[tuple[dict[str, Any], IssuePolicy] | None] = [None]
 
 
 def _step(point: dict[str, Any]) -> EscalationStep:
