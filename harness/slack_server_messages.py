@@ -2,9 +2,9 @@
 
 `chat.postMessage` and `chat.update` take form, query or JSON bodies (blocks, attachments
 and metadata as JSON text or as objects), refuse what Slack refuses (`slack_server_blocks`)
-and keep the bot's name and icon when the message sets them (`username`, `icon_emoji`,
-Slack's `chat:write.customize`). A bot changes and deletes only its own messages
-(`cant_update_message`, `cant_delete_message`); a message that is not there is
+and keep the bot's name and icon when the message sets them (`username`, `icon_emoji`;
+`missing_scope` without the `chat:write.customize` scope). A bot changes and deletes only
+its own messages (`cant_update_message`, `cant_delete_message`); a message not there is
 `message_not_found`; a channel the bot is not in (`outside`) is `not_in_channel` for every
 one of these methods. `conversations.history` lists a channel's messages newest first
 without thread replies (a parent carries `reply_count`), with metadata only when asked
@@ -66,6 +66,9 @@ class Messages:
         refused = refusal(args, self.workspace.limits.blocks_text_max)
         if refused is not None:
             return refused
+        customised = args.get("username") or args.get("icon_emoji")
+        if customised and "chat:write.customize" not in self.workspace.scopes:
+            return {**_error("missing_scope"), "needed": "chat:write.customize"}
         message = SlackMessage(
             ts=self.workspace.next_ts(),
             text=str(args.get("text", "")),

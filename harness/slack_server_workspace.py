@@ -159,6 +159,8 @@ class Workspace:
     ) -> None:
         self.lock = threading.RLock()
         self.limits = limits
+        # The bot token's scopes, where a method's answer depends on one.
+        self.scopes: set[str] = {"chat:write.customize"}
         self.clock = clock
         self.calls: list[SlackCall] = []
         self.channels: dict[str, dict[str, SlackMessage]] = {c: {} for c in channels}

@@ -112,6 +112,20 @@ async def test_the_alert_names_the_bot_and_its_fallback_text_is_the_notification
     assert message.text == "&lt;!channel&gt; disk full"
 
 
+async def test_without_the_customize_scope_the_message_is_posted_under_the_apps_name(
+    kafka_bootstrap_servers: str, topics: Topics, server: SlackWebApiServer
+) -> None:
+    server.workspace.scopes.discard("chat:write.customize")
+    story = IssueStory("unnamed", "C1")
+    opened = with_alert(story.opened(), username="Disk watcher")
+    async with presenting(kafka_bootstrap_servers, topics, server, 20):
+        await produce(kafka_bootstrap_servers, topics.issue_events, [opened])
+        message = await until(lambda: message_of(server, "C1", "unnamed"), "the post")
+
+    assert message.username == ""
+    assert [c.error for c in server.calls("chat.postMessage")] == ["missing_scope", None]
+
+
 async def test_an_escalated_message_with_replies_stays_marked_and_the_issue_goes_on_below(
     kafka_bootstrap_servers: str, topics: Topics, server: SlackWebApiServer
 ) -> None:
