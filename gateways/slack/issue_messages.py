@@ -10,7 +10,7 @@ mentions, it is posted anew (Slack Manager's way), because Slack notifies mentio
 new messages, and a new message is where the channel looks. After a restart the level last
 shown is unknown and the message is updated instead, so a mention is never repeated by a
 crash. Escalation notes are not thread replies: a reply sits under a message that may have
-scrolled far up, `<!here>` in a thread does not reach the channel, and a broadcast reply
+scrolled far up, where the channel easily misses it, and a reply also sent to the channel
 would be a second channel message anyway.
 
 Moves: the message in the channel the issue left goes; the target channel's queue posts the
