@@ -6,6 +6,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from domain.records import IssueSnapshot
 from domain.severity import Severity
 from gateways.slack.blocks import (
@@ -19,6 +21,8 @@ from gateways.slack.blocks import (
     text_length,
 )
 from gateways.slack.rendering import message_summary
+from harness.slack_server_blocks import refusal
+from harness.slack_server_workspace import BLOCKS_TEXT_MAX
 from harness.stories import BASE_TIME, IssueStory, issue_event
 
 
@@ -338,3 +342,34 @@ def test_who_acknowledged_silenced_or_resolved_is_shown_as_a_slack_mention() -> 
     assert render_issue(acknowledged).blocks[0]["text"]["text"].startswith(":no_bell:")
     resolved = issue_event(status="resolved").issue.model_copy(update={"resolved_by": bob})
     assert status_line(resolved).startswith("*Resolved* by <@U0BOB> <!date^")
+
+
+def worst_alert(**changes: Any) -> dict[str, Any]:
+    """The latest alert at every limit Slack Manager's contract allows, all escaping."""
+    return {
+        **issue_event().issue.last_alert,
+        "fields": [{"title": "<" * 30, "value": "&" * 200} for _ in range(20)],
+        "footer": "&" * 300,
+        "author": "<" * 100,
+        "host": ">" * 100,
+        "webhooks": [{"id": f"hook-{n}", "buttonText": "<" * 25} for n in range(5)],
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<" * 10_000,
+        "\n".join(["<&>" * 33] * 100),
+        "```\n" + "\n".join("&" * 99 for _ in range(99)) + "\n```",
+        "x" * 10_000,
+    ],
+)
+def test_messages_at_every_limit_are_what_slack_accepts(text: str) -> None:
+    mentions = [f"<@U{n:08}>" for n in range(10)]
+    issue = snapshot(header="&" * 130, text=text, last_alert=worst_alert(), mentions=mentions)
+    message = render_issue(issue)
+    arguments = {"text": message.text, "attachments": message.attachments()}
+    assert refusal(arguments, BLOCKS_TEXT_MAX) is None
+    assert all(mention in message.text for mention in mentions)
