@@ -49,6 +49,9 @@ from gateways.slack.workspace_budget import Priority
 log = logging.getLogger("alertfold.slack")
 
 STATE_CHANGE, COUNT_ONLY = 0, 1
+# What Slack answers an update of a message that is no longer there to change (Slack Manager
+# posts anew on both).
+_GONE = frozenset({"message_not_found", "cant_update_message"})
 
 
 class IssueMessages:
@@ -104,9 +107,11 @@ class IssueMessages:
             try:
                 await self.slack.update(channel, ts, message)
             except SlackRejected as error:
-                if error.error != "message_not_found":
+                if error.error not in _GONE:
                     raise
-                log.warning("slack: the message of %s was deleted; posting it again", issue.id)
+                log.warning(
+                    "slack: the message of %s is gone (%s); posting it again", issue.id, error
+                )
                 self.index.gone(channel, issue.id, ts)
                 return await self.show(calls, issue)
             self.updates += 1
@@ -134,7 +139,7 @@ class IssueMessages:
             try:
                 await self.slack.update(channel, ts, render_left_behind(issue, why))
             except SlackRejected as error:
-                if error.error != "message_not_found":
+                if error.error not in _GONE:
                     raise
             self.kept += 1
             done = "kept (it has replies) and marked"
