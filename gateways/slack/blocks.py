@@ -26,7 +26,7 @@ from typing import Any
 from domain.alert_text import is_slack_link
 from domain.records import IssueSnapshot
 from domain.severity import Severity
-from gateways.slack.long_text import cut, sections
+from gateways.slack.long_text import cut, cut_point, sections
 from gateways.slack.mrkdwn import AlertMarkup, alert_mrkdwn, escaped
 from gateways.slack.rendering import message_summary, status_emoji, with_status
 
@@ -387,10 +387,4 @@ def _actor(issue: IssueSnapshot, name: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     """`text` in at most `limit` characters, never ending inside an escaped `&amp;`."""
-    if len(text) <= limit:
-        return text
-    end = limit - 3
-    entity = text.rfind("&", max(end - 4, 0), end)
-    if entity != -1 and ";" not in text[entity:end]:
-        end = entity
-    return text[:end] + "..."
+    return text if len(text) <= limit else text[: cut_point(text, limit - 3)] + "..."

@@ -26,7 +26,7 @@ def cut(text: str, room: int) -> tuple[str, int]:
     room = max(room - len(_CLOSE), 0)
     end = text.rfind("\n", 0, room + 1)
     if end < room // 2:  # no line break in the second half: cut inside the line
-        end = _safe_end(text, room)
+        end = cut_point(text, room)
     kept = text[:end].rstrip("\n")
     if _opens_fence(kept):
         kept += _CLOSE
@@ -63,14 +63,15 @@ def _lines(text: str, longest: int) -> Iterator[str]:
     """The text's lines, each longer than `longest` in several pieces."""
     for line in text.split("\n"):
         while len(line) > longest:
-            end = _safe_end(line, longest)
+            end = cut_point(line, longest)
             yield line[:end]
             line = line[end:]
         yield line
 
 
-def _safe_end(text: str, end: int) -> int:
-    """`end`, or just before it when that would split an escaped character or a fence."""
+def cut_point(text: str, end: int) -> int:
+    """Where to cut `text` at or before `end` without splitting an escaped character or a
+    code fence."""
     amp = text.rfind("&", max(end - _ENTITY_MAX + 1, 0), end)
     if amp != -1 and ";" in text[amp : end + _ENTITY_MAX] and ";" not in text[amp:end]:
         end = amp
