@@ -126,12 +126,16 @@ class Alertfold:
         from gateways.slack.dry_run import DryRunPresenter
         from gateways.slack.presenter import SlackPresenter
         from gateways.slack.web_api import SlackMessages
+        from gateways.slack.workspace_budget import WorkspaceBudget, tier_3
 
         settings = self.settings
         group_id = f"{settings.app_id}-slack-presenter"
         if settings.slack_bot_token is None:
             return DryRunPresenter(
-                self.bootstrap_servers, settings.issue_events_topic, group_id=group_id
+                self.bootstrap_servers,
+                settings.issue_events_topic,
+                group_id=group_id,
+                markup=settings.slack_alert_markup,
             )
         return SlackPresenter(
             self.bootstrap_servers,
@@ -141,6 +145,8 @@ class Alertfold:
             SlackMessages(settings.slack_bot_token, settings.slack_api_url),
             clock=self.clock,
             calls_per_second=settings.slack_calls_per_second,
+            budget=WorkspaceBudget(tier_3(settings.slack_tier3_calls_per_minute)),
+            markup=settings.slack_alert_markup,
             archived_message=settings.slack_archived_message,
         )
 

@@ -20,6 +20,9 @@ _RFC3339 = re.compile(
     r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?$"
 )
 _CODE_FENCE = "```"
+# Characters Slack reads as the edges and the label separator of a link; in a URL they are
+# written %7C, %3C and %3E.
+SLACK_LINK_SYNTAX = {"|": "%7C", "<": "%3C", ">": "%3E"}
 
 
 # -- cutting -----------------------------------------------------------------------------------
@@ -98,6 +101,20 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def slack_link_syntax(value: str) -> str | None:
+    """The first character of `value` that Slack reads as link syntax (`<url|label>`), if any.
+
+    A link holding one would end early or carry a label of the sender's choosing: shown as
+    one address while opening another.
+    """
+    return next((ch for ch in value if ch in SLACK_LINK_SYNTAX), None)
+
+
+def is_slack_link(value: str) -> bool:
+    """Whether `value` can be put in a Slack link as it is (`<value|label>`)."""
+    return is_http_url(value) and slack_link_syntax(value) is None
 
 
 # -- describing values in error messages -------------------------------------------------------

@@ -23,12 +23,14 @@ from domain.alert_limits import (
     SLACK_CHANNEL_ID_OR_NAME,
 )
 from domain.alert_text import (
+    SLACK_LINK_SYNTAX,
     is_http_url,
     json_type_name,
     one_line,
     parse_rfc3339,
     quoted,
     shorten_text,
+    slack_link_syntax,
     truncate,
 )
 from domain.severity import SEVERITY_ALIASES, Severity
@@ -173,6 +175,13 @@ def clean_icon_emoji(value: str) -> str:
 def http_link(value: str) -> str:
     if value and not is_http_url(value):
         raise invalid("link_invalid", "must be an absolute http:// or https:// URL")
+    syntax = slack_link_syntax(value)
+    if syntax is not None:
+        raise invalid(
+            "link_invalid",
+            f"must not contain {syntax!r}: Slack reads '|', '<' and '>' in a link as link "
+            f"syntax; write it as {SLACK_LINK_SYNTAX[syntax]}",
+        )
     return value
 
 

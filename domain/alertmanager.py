@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from domain.alert import Alert, problems_from
 from domain.alert_limits import MIN_AUTO_RESOLVE_SECONDS
-from domain.alert_text import is_http_url, json_type_name, parse_rfc3339, slack_manager_hash
+from domain.alert_text import is_slack_link, json_type_name, parse_rfc3339, slack_manager_hash
 from domain.errors import AlertRejected, EmptyAlertmanagerPayload, FieldProblem, problem
 from domain.severity import SEVERITY_ALIASES, Severity
 
@@ -311,7 +311,7 @@ def _timestamp(item: AlertmanagerAlert, resolved: bool) -> str | None:
 
 def _usable_link(url: str) -> str:
     """generatorURL is only a fallback link, so one the alert would reject is left out."""
-    return url if is_http_url(url) else ""
+    return url if is_slack_link(url) else ""
 
 
 def _integer(value: str) -> int | None:

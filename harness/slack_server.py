@@ -1,26 +1,26 @@
 """A local server that speaks the Slack Web API methods alertfold calls, the way Slack does.
 
 Tests point the real `slack_sdk` clients at it (`base_url=server.url`). It answers
-`auth.test`, `chat.postMessage`, `chat.update`, `chat.delete` and `conversations.history`
-(with `include_all_metadata`), from form, query or JSON bodies, checks the bot token
-(`not_authed`, `invalid_auth`) and the channel (`channel_not_found`), lets the bot delete
-only its own messages (`message_not_found`, `cant_delete_message`), opens modals and reads
-channels and user groups (`slack_server_surfaces`: `views.open`, `views.update`,
-`conversations.info`, `usergroups.users.list`), and enforces rate
-limits like Slack: HTTP 429 with `Retry-After` (whole seconds) and
-`{"ok": false, "error": "rate_limited"}`. Limits are configurable so tests stay fast.
+`auth.test`, checks the bot token (`not_authed`, `invalid_auth`) and the channel
+(`channel_not_found`), posts, updates, deletes and reads messages and threads as Slack does,
+refusing what Slack refuses (`slack_server_messages`, `slack_server_blocks`: Block Kit
+limits, `msg_too_long`, `msg_blocks_too_long`, `cant_update_message`, `not_in_channel`),
+opens modals and reads channels and user groups (`slack_server_surfaces`: `views.open`,
+`views.update`, `conversations.info`, `usergroups.users.list`), and enforces rate limits
+like Slack, per method and workspace and, for `chat.postMessage`, per channel: HTTP 429
+with `Retry-After` (whole seconds) and `{"ok": false, "error": "ratelimited"}`. Limits are
+configurable so tests stay fast.
 
 Every call is recorded (method, channel, arrival time, answer, payload) and each channel keeps
 its messages, so a test asserts on what a channel finally shows and on how fast it was
 called. `on_call` runs in the server's thread after a call took effect and before it is
 answered: a test can kill a client there, between Slack doing something and the client
-learning about it.
+learning about it; `drop_answers` closes the connection there instead of answering.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.slack_server_messages import Messages
 from harness.slack_server_surfaces import Surfaces
 from harness.slack_server_workspace import (
     BOT_USER,
@@ -40,7 +41,6 @@ from harness.slack_server_workspace import (
 from infra.local_kafka import free_port
 
 BOT_TOKEN = "xoxb-alertfold-test"
-HISTORY_PAGE_MAX = 999
 
 
 class SlackError(Exception):
@@ -65,14 +65,13 @@ class SlackWebApiServer:
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
-            "chat.update": self._update,
-            "chat.delete": self._delete,
-            "conversations.history": self._history,
         }
         # Modals, channel membership and user groups (`slack_server_surfaces`).
         self.surfaces = Surfaces(self.workspace)
         self._handlers.update(self.surfaces.handlers())
+        # Posting, updating, deleting and reading messages (`slack_server_messages`).
+        self._handlers.update(Messages(self.workspace, self.surfaces.outside).handlers())
+        self._drops: dict[str, int] = {}
 
     @property
     def url(self) -> str:
@@ -104,10 +103,33 @@ class SlackWebApiServer:
             self.workspace.channels[channel][message.ts] = message
             return message
 
+    def reply(self, channel: str, ts: str, user: str, text: str) -> SlackMessage:
+        """A person's reply in the thread of the message `ts`."""
+        with self.workspace.lock:
+            parent = self.workspace.channels[channel][ts]
+            message = SlackMessage(
+                self.workspace.next_ts(),
+                text,
+                blocks=[],
+                attachments=[],
+                metadata=None,
+                user=user,
+                thread_ts=parent.ts,
+            )
+            self.workspace.channels[channel][message.ts] = message
+            parent.reply_count += 1
+            return message
+
     def hold(self, method: str, channel: str | None, seconds: float) -> None:
         """Rate-limit `method` in `channel` (or everywhere) for `seconds`, whatever the rate."""
         with self.workspace.lock:
             self.workspace.hold(method, channel, seconds)
+
+    def drop_answers(self, method: str, times: int = 1) -> None:
+        """Let the next `times` calls of `method` take effect, then close their connection
+        unanswered: the client cannot know whether the call did anything (a reset)."""
+        with self.workspace.lock:
+            self._drops[method] = self._drops.get(method, 0) + times
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -161,7 +183,10 @@ class SlackWebApiServer:
                 body = {"ok": False, "error": str(error)}
             except RateLimited as limited:
                 status, headers = 429, {"Retry-After": str(limited.retry_after)}
-                body = {"ok": False, "error": "rate_limited"}
+                body = {"ok": False, "error": "ratelimited"}  # Slack's spelling
+            dropped = bool(body.get("ok")) and self._drops.get(method, 0) > 0
+            if dropped:
+                self._drops[method] -= 1
             call = SlackCall(
                 method=method,
                 channel=channel,
@@ -169,10 +194,13 @@ class SlackWebApiServer:
                 status=status,
                 error=None if body.get("ok") else str(body.get("error")),
                 payload={k: v for k, v in args.items() if k != "token"},
+                answered=not dropped,
             )
             self.workspace.calls.append(call)
         if self.on_call is not None:
             self.on_call(call)
+        if dropped and request.transport is not None:
+            request.transport.close()
         return web.json_response(body, status=status, headers=headers)
 
     def _authenticate(self, request: web.Request, args: dict[str, Any]) -> None:
@@ -196,75 +224,6 @@ class SlackWebApiServer:
             "bot_id": "BALERTFOLD",
         }
 
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _required(args, "channel")
-        message = SlackMessage(
-            ts=self.workspace.next_ts(),
-            text=str(args.get("text", "")),
-            blocks=_json_list(args.get("blocks")),
-            attachments=_json_list(args.get("attachments")),
-            metadata=_metadata(args.get("metadata")),
-        )
-        if not (message.text or message.blocks or message.attachments):
-            raise SlackError("no_text")
-        self.workspace.channels[channel][message.ts] = message
-        return {
-            "ok": True,
-            "channel": channel,
-            "ts": message.ts,
-            "message": message.as_json(with_metadata=True),
-        }
-
-    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _required(args, "channel")
-        message = self.workspace.channels[channel].get(_required(args, "ts"))
-        if message is None:
-            raise SlackError("message_not_found")
-        if "text" in args:
-            message.text = str(args["text"])
-        if "blocks" in args:
-            message.blocks = _json_list(args["blocks"])
-        if "attachments" in args:
-            message.attachments = _json_list(args["attachments"])
-        if args.get("metadata") is not None:
-            message.metadata = _metadata(args["metadata"])
-        message.edited += 1
-        return {
-            "ok": True,
-            "channel": channel,
-            "ts": message.ts,
-            "text": message.text,
-            "message": message.as_json(with_metadata=True),
-        }
-
-    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _required(args, "channel")
-        ts = _required(args, "ts")
-        message = self.workspace.channels[channel].get(ts)
-        if message is None:
-            raise SlackError("message_not_found")
-        if message.user != BOT_USER:
-            raise SlackError("cant_delete_message")  # a bot token deletes only its own
-        del self.workspace.channels[channel][ts]
-        return {"ok": True, "channel": channel, "ts": ts}
-
-    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, `limit` per page (Slack's default 100), paged by `cursor`."""
-        channel = _required(args, "channel")
-        limit = min(max(int(args.get("limit") or 100), 1), HISTORY_PAGE_MAX)
-        start = int(args.get("cursor") or 0)
-        with_metadata = _truthy(args.get("include_all_metadata"))
-        messages = self.workspace.history(channel)
-        page = messages[start : start + limit]
-        more = start + limit < len(messages)
-        return {
-            "ok": True,
-            "messages": [m.as_json(with_metadata=with_metadata) for m in page],
-            "has_more": more,
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
-
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
     """Query string, then a form or JSON body: slack_sdk uses all three."""
@@ -277,44 +236,6 @@ async def _arguments(request: web.Request) -> dict[str, Any]:
         else:
             args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
     return args
-
-
-def _required(args: dict[str, Any], name: str) -> str:
-    value = args.get(name)
-    if not isinstance(value, str) or not value:
-        raise SlackError(f"{name}_not_specified" if name != "channel" else "channel_not_found")
-    return value
-
-
-def _json_list(value: Any) -> list[Any]:
-    """Blocks and attachments arrive as lists (JSON bodies) or JSON text (form bodies)."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise SlackError("invalid_blocks_format") from None
-    if not isinstance(value, list):
-        raise SlackError("invalid_blocks_format")
-    return value
-
-
-def _metadata(value: Any) -> dict[str, Any] | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise SlackError("invalid_metadata_format") from None
-    if not isinstance(value, dict) or not isinstance(value.get("event_type"), str):
-        raise SlackError("invalid_metadata_format")
-    return {"event_type": value["event_type"], "event_payload": value.get("event_payload", {})}
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).lower() in ("1", "true")
 
 
 @contextmanager

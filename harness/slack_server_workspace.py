@@ -1,9 +1,10 @@
 """The state behind the Slack Web API stand-in: channels, their messages, rate limits, calls.
 
 Kept apart from the HTTP layer (`harness.slack_server`) so what Slack *does* reads on
-its own: which calls are limited and how (token buckets per method, and per method and
-channel for `chat.postMessage`), what a message keeps (text, blocks, attachments, metadata)
-and what a test may later assert on (every call, with its time and payload).
+its own: which calls are limited and how (token buckets per method and workspace, and per
+method and channel for `chat.postMessage`), what a message keeps (text, blocks, attachments,
+metadata, its thread) and what a test may later assert on (every call, with its time and
+payload).
 """
 
 from __future__ import annotations
@@ -31,15 +32,17 @@ def _tier(per_minute: int, burst: int) -> RateLimit:
     return RateLimit(per_minute / 60, burst)
 
 
-# Slack's published limits, per app and workspace: chat.postMessage ~1/s per channel (with a
-# short burst allowed), chat.update and conversations.history Tier 3 (50+/min), chat.delete
-# Tier 3, auth.test Tier 4 (100+/min), conversations.info Tier 3, views.open and views.update
-# Tier 4, usergroups.users.list Tier 2 (20+/min).
+# Slack's published limits (api.slack.com/apis/rate-limits), "per API method per app per
+# workspace": chat.postMessage about 1/s per channel ("short bursts >1 allowed"),
+# chat.update, chat.delete, conversations.history and conversations.replies Tier 3 (50+ per
+# minute, "sporadic bursts are welcome"), auth.test Tier 4 (100+/min), conversations.info
+# Tier 3, views.open and views.update Tier 4, usergroups.users.list Tier 2 (20+/min).
 SLACK_PER_CHANNEL: dict[str, RateLimit] = {"chat.postMessage": RateLimit(1.0, 3)}
 SLACK_PER_METHOD: dict[str, RateLimit] = {
     "chat.update": _tier(50, 10),
     "chat.delete": _tier(50, 10),
     "conversations.history": _tier(50, 10),
+    "conversations.replies": _tier(50, 10),
     "conversations.info": _tier(50, 10),
     "views.open": _tier(100, 20),
     "views.update": _tier(100, 20),
@@ -48,13 +51,23 @@ SLACK_PER_METHOD: dict[str, RateLimit] = {
 }
 
 
+# Slack does not document how much text all of a message's blocks may hold together; past it
+# `chat.postMessage` answers `msg_blocks_too_long`. Its maintainers speak of "12,000 text
+# characters with a buffer for block containers" (github.com/slackapi/bolt-js issues 2509
+# and 2867), which is what the stand-in counts: the text of every text object, in the
+# message's blocks and its attachments' blocks.
+BLOCKS_TEXT_MAX = 12_000
+
+
 @dataclass(frozen=True)
 class SlackLimits:
     per_channel: dict[str, RateLimit] = field(default_factory=lambda: dict(SLACK_PER_CHANNEL))
     per_method: dict[str, RateLimit] = field(default_factory=lambda: dict(SLACK_PER_METHOD))
+    blocks_text_max: int = BLOCKS_TEXT_MAX
 
     @classmethod
     def none(cls) -> SlackLimits:
+        """No rate limits (Block Kit limits stay: they are what Slack accepts, not a pace)."""
         return cls(per_channel={}, per_method={})
 
 
@@ -86,6 +99,7 @@ class SlackCall:
     status: int
     error: str | None
     payload: dict[str, Any]
+    answered: bool = True  # False: it took effect, then the connection dropped unanswered
 
     @property
     def ok(self) -> bool:
@@ -100,7 +114,11 @@ class SlackMessage:
     attachments: list[Any]
     metadata: dict[str, Any] | None
     edited: int = 0
-    user: str = BOT_USER  # who wrote it: the bot may delete only its own messages
+    user: str = BOT_USER  # who wrote it: the bot may change and delete only its own messages
+    thread_ts: str | None = None  # set on a reply: the ts of the message it answers
+    username: str = ""  # the bot's name and icon for this message (`chat:write.customize`)
+    icon_emoji: str = ""
+    reply_count: int = 0  # on a thread's parent: how many replies it has
 
     def as_json(self, *, with_metadata: bool) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -110,6 +128,14 @@ class SlackMessage:
             "ts": self.ts,
             "text": self.text,
         }
+        if self.thread_ts or self.reply_count:
+            message["thread_ts"] = self.thread_ts or self.ts
+        if self.reply_count:
+            message["reply_count"] = self.reply_count
+        if self.username:
+            message["username"] = self.username
+        if self.icon_emoji:
+            message["icons"] = {"emoji": self.icon_emoji}
         if self.blocks:
             message["blocks"] = self.blocks
         if self.attachments:
@@ -133,6 +159,8 @@ class Workspace:
     ) -> None:
         self.lock = threading.RLock()
         self.limits = limits
+        # The bot token's scopes, where a method's answer depends on one.
+        self.scopes: set[str] = {"chat:write.customize"}
         self.clock = clock
         self.calls: list[SlackCall] = []
         self.channels: dict[str, dict[str, SlackMessage]] = {c: {} for c in channels}
@@ -174,5 +202,18 @@ class Workspace:
         return f"{now:.6f}"
 
     def history(self, channel: str) -> list[SlackMessage]:
-        """The channel's messages, newest first (the order `conversations.history` uses)."""
-        return sorted(self.channels[channel].values(), key=lambda m: float(m.ts), reverse=True)
+        """The channel's messages, newest first (the order `conversations.history` uses);
+        replies stay in their threads."""
+        return sorted(
+            (m for m in self.channels[channel].values() if m.thread_ts is None),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+
+    def thread(self, channel: str, ts: str) -> list[SlackMessage]:
+        """A thread, oldest first: its parent, then the replies (`conversations.replies`)."""
+        parent = self.channels[channel].get(ts)
+        if parent is None:
+            return []
+        replies = [m for m in self.channels[channel].values() if m.thread_ts == parent.ts]
+        return [parent, *sorted(replies, key=lambda m: float(m.ts))]

@@ -89,6 +89,18 @@ class Settings(BaseModel):
     slack_calls_per_second: float = Field(
         1.0, gt=0, le=100, description="Slack calls per second per channel, at most."
     )
+    slack_tier3_calls_per_minute: float = Field(
+        50.0,
+        gt=0,
+        le=6000,
+        description="Calls per minute of each Slack Tier 3 method (chat.update, chat.delete, "
+        "conversations.history, conversations.replies) for all channels together.",
+    )
+    slack_alert_markup: Literal["escaped", "mrkdwn"] = Field(
+        "escaped",
+        description="How alert text is shown: escaped (as written, nothing in it links or "
+        "notifies) or mrkdwn (its links kept; broadcasts and mentions still shown as text).",
+    )
     slack_archived_message: Literal["keep", "mark"] = Field(
         "keep",
         description="What an archived issue's message becomes: kept as last shown, or "
@@ -308,6 +320,8 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_SLACK_PERMISSIONS_FILE": "slack_permissions_file",
     "SLACK_API_URL": "slack_api_url",
     "ALERTFOLD_SLACK_CALLS_PER_SECOND": "slack_calls_per_second",
+    "ALERTFOLD_SLACK_TIER3_CALLS_PER_MINUTE": "slack_tier3_calls_per_minute",
+    "ALERTFOLD_SLACK_ALERT_MARKUP": "slack_alert_markup",
     "ALERTFOLD_SLACK_ARCHIVED_MESSAGE": "slack_archived_message",
     "ALERTFOLD_PUBLIC_URL": "public_url",
     "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": "webhook_encryption_key",

@@ -3,7 +3,15 @@
 The message is rendered whole from the latest snapshot every time, never patched, so
 re-sending it is harmless (the presenter relies on that for at-least-once delivery) and the
 last state always wins. Blocks sit in one attachment because only attachments carry a colour
-bar; the top-level `text` is what notifications and screen readers show.
+bar; the top-level `text` is what notifications and screen readers show, so escalation
+mentions go there (and in a block of their own): Slack notifies reliably only for mentions in
+a message's top-level text, and a mention is never cut with a long alert text.
+
+Everything an alert says is shown as written (`mrkdwn`): it cannot ping anyone or disguise a
+link. Long text is split over sections (`long_text`) and the message is kept within what Slack
+takes (`BLOCKS_TEXT_BUDGET`); what had to be cut is said in the message. The alert's
+`fallbackText`, `username`, `iconEmoji`, `author` and `host` are shown as Slack Manager shows
+them (the top-level text, the bot's name and icon for this message, context lines).
 
 Who acknowledged, investigates, silenced or resolved the issue is read with `getattr`, so
 snapshots written before those fields existed render the same as before.
@@ -15,18 +23,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.alert_text import is_slack_link
 from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
+from gateways.slack.long_text import cut, cut_point, sections
+from gateways.slack.mrkdwn import AlertMarkup, alert_mrkdwn, escaped
 from gateways.slack.rendering import message_summary, status_emoji, with_status
 
 METADATA_EVENT_TYPE = "alertfold_issue"
 
-# Block Kit limits (characters / elements).
+# Block Kit limits (characters / elements), docs.slack.dev Block Kit reference.
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
 FIELDS_PER_SECTION = 10
 FIELD_TEXT_MAX = 2000
 ACTIONS_MAX = 25
+# How much text all blocks of a message may hold together: Slack refuses more with
+# `msg_blocks_too_long` without documenting the figure; its maintainers speak of about 12,000
+# characters (slackapi/bolt-js issues 2509, 2867). Kept below that, with room to spare.
+BLOCKS_TEXT_BUDGET = 11_000
+# Room kept for the note saying the text was cut, and for the code fences a split adds.
+_CUT_NOTE_ROOM = 150
+_FENCES_PER_SECTION = 8
 
 # The silence menu's choices: label, seconds.
 SILENCE_CHOICES: tuple[tuple[str, int], ...] = (
@@ -50,12 +68,18 @@ Block = dict[str, Any]
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    text: str
+    text: str  # the top-level text: notifications, mentions
     blocks: list[Block]
     colour: str
+    metadata: dict[str, Any]
+    fallback: str = ""  # the attachment's plain summary; the text when empty
+    username: str = ""  # the bot's name and icon for this message, on posting
+    icon_emoji: str = ""
 
     def attachments(self) -> list[dict[str, Any]]:
-        return [{"color": self.colour, "fallback": self.text, "blocks": self.blocks}]
+        return [
+            {"color": self.colour, "fallback": self.fallback or self.text, "blocks": self.blocks}
+        ]
 
 
 def issue_metadata(issue_id: str) -> dict[str, Any]:
@@ -72,17 +96,44 @@ def issue_id_of(metadata: Any) -> str | None:
     return issue_id if isinstance(issue_id, str) and issue_id else None
 
 
-def render_issue(issue: IssueSnapshot) -> RenderedMessage:
-    blocks: list[Block] = [_header(issue)]
-    body = _body_text(issue)
-    if body:
-        blocks.append(_section(body))
-    blocks.extend(_fields(issue))
-    blocks.append(_context(issue))
+def render_issue(issue: IssueSnapshot, markup: AlertMarkup = "escaped") -> RenderedMessage:
+    """The issue's message; `markup` says how the alert's own text is read (`mrkdwn`)."""
+    alert = issue.last_alert
+    top = [header_block(issue), *_mentions(issue)]
+    bottom = [_context(issue, markup)]
     buttons = _buttons(issue)
     if buttons:
-        blocks.append({"type": "actions", "block_id": "alertfold-actions", "elements": buttons})
-    return RenderedMessage(text=message_summary(issue), blocks=blocks, colour=colour(issue))
+        bottom.append({"type": "actions", "block_id": "alertfold-actions", "elements": buttons})
+    fields = _fields(issue, markup)
+    if text_length(top + fields + bottom) > BLOCKS_TEXT_BUDGET - _CUT_NOTE_ROOM:
+        fields = [_note("The alert's fields do not fit in a Slack message and are not shown.")]
+    room = BLOCKS_TEXT_BUDGET - text_length(top + fields + bottom)
+    summary = _summary(issue)
+    mentions = " ".join(issue.mentions) if _mentioning(issue) else ""
+    return RenderedMessage(
+        text=f"{summary} {mentions}".strip(),
+        blocks=[*top, *_body(issue, markup, room), *fields, *bottom],
+        colour=colour(issue),
+        metadata=issue_metadata(issue.id),
+        fallback=summary,
+        username=_alert_string(alert, "username"),
+        icon_emoji=_alert_string(alert, "iconEmoji"),
+    )
+
+
+def text_length(blocks: list[Block]) -> int:
+    """All text of the blocks' text objects together: what Slack's message budget counts."""
+    total = 0
+    stack: list[Any] = list(blocks)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if item.get("type") in ("plain_text", "mrkdwn") and isinstance(item.get("text"), str):
+                total += len(item["text"])
+            stack.extend(item.values())
+    return total
 
 
 def colour(issue: IssueSnapshot) -> str:
@@ -121,34 +172,63 @@ def status_line(issue: IssueSnapshot) -> str:
     return ", ".join(parts) + _silence(issue)
 
 
-def _header(issue: IssueSnapshot) -> Block:
+def header_block(issue: IssueSnapshot) -> Block:
+    """The issue's header: its status emoji and the alert's header, as written."""
     header = with_status(issue.header, issue) or issue.correlation_id
     if ":status:" not in issue.header:
         header = f"{status_emoji(issue)} {header}"
     return {
         "type": "header",
         "block_id": "alertfold-header",
-        "text": {"type": "plain_text", "text": _cut(header, HEADER_MAX), "emoji": True},
+        "text": {"type": "plain_text", "text": _cut(escaped(header), HEADER_MAX), "emoji": True},
     }
 
 
-def _body_text(issue: IssueSnapshot) -> str:
-    text = with_status(issue.text, issue)
-    if issue.mentions and issue.status == "open":
-        text = f"{text}\n*Att:* {' '.join(issue.mentions)}".strip()
-    return text
+def _summary(issue: IssueSnapshot) -> str:
+    """The alert's `fallbackText` if it has one (Slack Manager's top-level text), else one
+    line saying what the message shows."""
+    fallback = _alert_string(issue.last_alert, "fallbackText")
+    return escaped(fallback) if fallback else message_summary(issue)
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_TEXT_MAX)}}
+def _mentioning(issue: IssueSnapshot) -> bool:
+    return bool(issue.mentions) and issue.status == "open"
 
 
-def _fields(issue: IssueSnapshot) -> list[Block]:
+def _mentions(issue: IssueSnapshot) -> list[Block]:
+    """The escalation's mentions (validated at ingest: `<!here>`, `<!channel>`, `<@ID>`)."""
+    if not _mentioning(issue):
+        return []
+    text = f"*Att:* {' '.join(issue.mentions)}"
+    return [{"type": "section", "block_id": "alertfold-mentions", "text": _mrkdwn(text)}]
+
+
+def _body(issue: IssueSnapshot, markup: AlertMarkup, room: int) -> list[Block]:
+    """The alert text in sections, cut to `room` characters with a note saying so."""
+    text = alert_mrkdwn(with_status(issue.text, issue), markup).strip()
+    if not text:
+        return []
+    room -= _FENCES_PER_SECTION * (room // SECTION_TEXT_MAX + 1)
+    kept, left_out = (text, 0) if len(text) <= room else cut(text, room - _CUT_NOTE_ROOM)
+    blocks = [
+        {"type": "section", "text": _mrkdwn(part)} for part in sections(kept, SECTION_TEXT_MAX)
+    ]
+    if left_out:
+        blocks.append(
+            _note(f"The text was cut to fit in a Slack message: {left_out:,} characters not shown.")
+        )
+    return blocks
+
+
+def _fields(issue: IssueSnapshot, markup: AlertMarkup) -> list[Block]:
     fields = [
-        {
-            "type": "mrkdwn",
-            "text": _cut(f"*{f.get('title', '')}*\n{f.get('value', '')}", FIELD_TEXT_MAX),
-        }
+        _mrkdwn(
+            _cut(
+                f"*{alert_mrkdwn(str(f.get('title', '')), markup)}*\n"
+                f"{alert_mrkdwn(str(f.get('value', '')), markup)}",
+                FIELD_TEXT_MAX,
+            )
+        )
         for f in issue.last_alert.get("fields") or []
         if isinstance(f, dict)
     ]
@@ -158,8 +238,9 @@ def _fields(issue: IssueSnapshot) -> list[Block]:
     ]
 
 
-def _context(issue: IssueSnapshot) -> Block:
+def _context(issue: IssueSnapshot, markup: AlertMarkup) -> Block:
     count = "1 alert" if issue.alert_count == 1 else f"{issue.alert_count} alerts"
+    alert = issue.last_alert
     elements = [
         status_line(issue),
         f"{status_emoji(issue)} {issue.severity.value}",
@@ -167,17 +248,34 @@ def _context(issue: IssueSnapshot) -> Block:
         f"First seen {_date(issue.opened_at)}",
         f"Last seen {_date(issue.updated_at)}",
     ]
-    link = issue.last_alert.get("link")
-    if isinstance(link, str) and link:
+    for name in ("author", "host"):
+        value = _alert_string(alert, name)
+        if value:
+            elements.append(f"*{escaped(value)}*")
+    link = _alert_string(alert, "link")
+    if is_slack_link(link):  # checked at ingest; older alerts are checked here
         elements.append(f"<{link}|Open link>")
-    footer = issue.last_alert.get("footer")
-    if isinstance(footer, str) and footer:
-        elements.append(footer)
+    footer = _alert_string(alert, "footer")
+    if footer:
+        elements.append(alert_mrkdwn(footer, markup))
     return {
         "type": "context",
         "block_id": "alertfold-context",
-        "elements": [{"type": "mrkdwn", "text": text} for text in elements],
+        "elements": [_mrkdwn(text) for text in elements],
     }
+
+
+def _note(text: str) -> Block:
+    return {"type": "context", "elements": [_mrkdwn(f":scissors: {text}")]}
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _alert_string(alert: dict[str, Any], name: str) -> str:
+    value = alert.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def _buttons(issue: IssueSnapshot) -> list[Block]:
@@ -284,8 +382,9 @@ def _actor(issue: IssueSnapshot, name: str) -> str:
         return ""
     if actor.get("kind") == "slack_user":
         return f"<@{actor['id']}>"
-    return str(actor.get("name") or actor["id"])
+    return escaped(str(actor.get("name") or actor["id"]))
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """`text` in at most `limit` characters, never ending inside an escaped `&amp;`."""
+    return text if len(text) <= limit else text[: cut_point(text, limit - 3)] + "..."

@@ -4,11 +4,14 @@ Coalescing: each issue has at most one pending entry; a newer state replaces the
 so a storm of a hundred events for one issue costs one Slack call and the last state wins.
 An issue that moved to another channel waits here as a delete of its old message.
 The entry also remembers the lowest `issue-events` offset it stands for, so the presenter
-never commits an offset whose state has not reached Slack yet.
+never commits an offset whose state has not reached Slack yet, and since when it waits, so
+the longest-waiting goes first among equals.
 
-Pacing: every Slack call of the channel takes a turn, at most one per `interval` seconds.
-A 429 blocks only the method that got it (posting, updating or deleting) in this channel
-until its Retry-After has passed; the channel's other issues keep going meanwhile.
+Pacing: every Slack call of the channel takes a turn, at most one per `interval` seconds
+(Slack's `chat.postMessage` limit is about one a second per channel), and a call of a
+method Slack limits per workspace also waits for that method's token (`CallTurns`,
+`workspace_budget`). A 429 on `chat.postMessage` blocks posting in this channel only until
+its Retry-After has passed; the channel's other issues keep going meanwhile.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.issue_state import IssueSnapshot
+from gateways.slack.workspace_budget import Priority, WorkspaceBudget
 
-POST = "post"
-UPDATE = "update"
-DELETE = "delete"
+# The Slack Web API methods the presenter calls, as Slack names them.
+POST = "chat.postMessage"
+UPDATE = "chat.update"
+DELETE = "chat.delete"
+HISTORY = "conversations.history"
+REPLIES = "conversations.replies"
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Pending:
     partition: int
     offset: int  # the offset of the event `issue` came from
     low_offset: int  # the lowest offset whose state has not reached Slack yet
+    since: float = 0.0  # when it started waiting (the queue's clock)
     finish: bool = False  # the issue is archived: forget it once shown
     # The issue moved to another channel: delete its message here (at `old_ts` if known).
     delete: bool = False
@@ -48,13 +56,16 @@ class ChannelQueue:
         self.changed = asyncio.Event()
         self._next_turn = 0.0
         self._blocked_until: dict[str, float] = {}
+        self.told_held_at: float | None = None  # when the channel was told its updates wait
 
     # -- what waits ----------------------------------------------------------------------
 
     def offer(self, issue: IssueSnapshot, partition: int, offset: int, finish: bool) -> None:
         entry = self.pending.get(issue.id)
         if entry is None:
-            self.pending[issue.id] = Pending(issue, partition, offset, offset, finish)
+            self.pending[issue.id] = Pending(
+                issue, partition, offset, offset, self._clock(), finish
+            )
         else:
             entry.issue, entry.offset, entry.partition = issue, offset, partition
             entry.finish = entry.finish or finish
@@ -68,7 +79,9 @@ class ChannelQueue:
         """The issue left this channel: whatever state waited here is replaced by a delete."""
         entry = self.pending.get(issue.id)
         if entry is None:
-            entry = self.pending[issue.id] = Pending(issue, partition, offset, offset)
+            entry = self.pending[issue.id] = Pending(
+                issue, partition, offset, offset, self._clock()
+            )
         else:
             entry.issue, entry.offset, entry.partition = issue, offset, partition
             entry.finish = False
@@ -93,7 +106,7 @@ class ChannelQueue:
         else:
             # Later events of the issue all have higher offsets; move it to the back of the line.
             current.low_offset = offset + 1
-            self.pending[entry.issue.id] = self.pending.pop(entry.issue.id)
+            current.since = self._clock()
 
     def drop(self, issue_id: str) -> None:
         self.pending.pop(issue_id, None)
@@ -114,21 +127,48 @@ class ChannelQueue:
             )
         return lows
 
-    def next_entry(self, method_of: Callable[[Pending], str]) -> Pending | None:
-        """The longest-waiting entry whose call is not blocked by a 429, if any."""
+    def candidates(
+        self, method_of: Callable[[Pending], str], priority_of: Callable[[Pending], Priority]
+    ) -> list[tuple[Pending, str, Priority]]:
+        """The entries whose first call is not blocked by a 429, with that call's method,
+        best first."""
         now = self._clock()
-        for entry in self.pending.values():
-            if self._blocked_until.get(method_of(entry), 0.0) <= now:
-                return entry
-        return None
+        found = [(entry, method_of(entry), priority_of(entry)) for entry in self.pending.values()]
+        ready = [item for item in found if self._blocked_until.get(item[1], 0.0) <= now]
+        return sorted(ready, key=lambda item: item[2])
 
-    async def wait_for_work(self) -> None:
-        """Until something new is offered or the earliest 429 block ends."""
+    def waited(self) -> float:
+        """How long the longest-waiting entry has waited, in seconds (0 when none waits)."""
+        oldest = min((entry.since for entry in self.pending.values()), default=None)
+        return 0.0 if oldest is None else self._clock() - oldest
+
+    def blocked(self, method: str) -> bool:
+        return self._blocked_until.get(method, 0.0) > self._clock()
+
+    def held_notice_due(self, after: float, every: float) -> float | None:
+        """In how many seconds the channel is to be told that its updates are held back
+        (0: now): once its longest-waiting entry waited `after` seconds, at most once every
+        `every` seconds. None while nothing waits."""
+        if not self.pending:
+            return None
+        due = after - self.waited()
+        if self.told_held_at is not None:
+            due = max(due, self.told_held_at + every - self._clock())
+        return max(due, 0.0)
+
+    def told_held(self) -> None:
+        self.told_held_at = self._clock()
+
+    async def wait_for_work(self, at_most: float | None = None) -> None:
+        """Until something new is offered, the earliest 429 block ends, or `at_most` s."""
         self.changed.clear()
-        blocks = [until for until in self._blocked_until.values() if until > self._clock()]
-        timeout = (min(blocks) - self._clock()) if blocks and self.pending else None
+        now = self._clock()
+        ends = [until - now for until in self._blocked_until.values() if until > now]
+        timeouts = ([min(ends)] if ends and self.pending else []) + (
+            [at_most] if at_most is not None else []
+        )
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(min(timeouts) if timeouts else None):
                 await self.changed.wait()
         except TimeoutError:
             pass
@@ -147,3 +187,19 @@ class ChannelQueue:
         self._blocked_until[method] = max(
             self._blocked_until.get(method, 0.0), self._clock() + seconds
         )
+
+
+class CallTurns:
+    """The turns one piece of work in a channel takes: the channel's pace for every call,
+    and the workspace's token for the methods Slack limits per workspace."""
+
+    def __init__(self, queue: ChannelQueue, budget: WorkspaceBudget, priority: Priority) -> None:
+        self.queue = queue
+        self.channel = queue.channel
+        self._budget = budget
+        self._priority = priority
+
+    async def turn(self, method: str) -> None:
+        await self.queue.turn()
+        if self._budget.limited(method):
+            await self._budget.take(method, self.channel, self._priority)

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from domain.records import IssueEventRecord
 from gateways.slack.blocks import render_issue
 from gateways.slack.moves import moved_away
+from gateways.slack.mrkdwn import AlertMarkup
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event
 
@@ -26,7 +27,7 @@ log = logging.getLogger("alertfold.slack")
 _FIRST_SHOWN = frozenset({"IssueOpened", "NotificationDelayElapsed", "IssueArrived"})
 
 
-def describe(event: IssueEventRecord) -> str:
+def describe(event: IssueEventRecord, markup: AlertMarkup = "escaped") -> str:
     moved = moved_away(event)
     if moved is not None:
         message = f"the message {moved.ts}" if moved.ts else "the message"
@@ -35,14 +36,17 @@ def describe(event: IssueEventRecord) -> str:
             f" (moved to {moved.to_channel_id})"
         )
     verb = "post" if event.type in _FIRST_SHOWN else "update"
-    return f"dry-run: would {verb} in {event.channel_id}: {render_issue(event.issue).text}"
+    return f"dry-run: would {verb} in {event.channel_id}: {render_issue(event.issue, markup).text}"
 
 
 class DryRunPresenter:
-    def __init__(self, bootstrap_servers: str, topic: str, group_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, topic: str, group_id: str, markup: AlertMarkup = "escaped"
+    ) -> None:
         self._servers = bootstrap_servers
         self._topic = topic
         self._group_id = group_id
+        self._markup = markup
         self._stopping = False
 
     async def run(self) -> None:
@@ -60,7 +64,7 @@ class DryRunPresenter:
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
-                        self._show(record.value)
+                        self._show(record.value, self._markup)
         finally:
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer.stop()
@@ -69,16 +73,16 @@ class DryRunPresenter:
         self._stopping = True
 
     @staticmethod
-    def _show(raw: bytes | None) -> None:
+    def _show(raw: bytes | None, markup: AlertMarkup) -> None:
         try:
             event = decode_issue_event(raw)
         except UndecodableInput as error:
             log.warning("dry-run: skipped an undecodable issue event: %s", error.reason)
             return
         if event.issue.presentable:
-            log.info("%s", describe(event))
+            log.info("%s", describe(event, markup))
             if log.isEnabledFor(logging.DEBUG):
-                rendered = render_issue(event.issue)
+                rendered = render_issue(event.issue, markup)
                 log.debug("dry-run: blocks %s", json.dumps(rendered.attachments()))
         else:
             log.debug(

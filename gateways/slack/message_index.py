@@ -13,6 +13,7 @@ issue whose message has scrolled further back than that is posted again.
 
 Everything is kept per (channel, issue): a moved issue's old message must be found in the
 old channel to be deleted, and must never be taken for its message in the new channel.
+A message kept for its thread but marked as left behind counts as gone, like a deleted one.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ Key = tuple[str, str]  # (channel id, issue id)
 class MessageIndex:
     scan_limit: int = DEFAULT_SCAN_LIMIT
     ts: dict[Key, str] = field(default_factory=dict)
-    # What each message was last set to, to skip updates that change nothing.
+    # What each message was last set to, to skip updates that change nothing, and the state
+    # it showed, to tell a state change from a count-only update.
     shown: dict[Key, RenderedMessage] = field(default_factory=dict)
+    states: dict[Key, tuple[object, ...]] = field(default_factory=dict)
     # Messages posted or adopted whose ts is not yet on the `interactions` topic.
     unannounced: dict[Key, str] = field(default_factory=dict)
     _found: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -66,6 +69,7 @@ class MessageIndex:
         if ts is not None:
             self.posted(channel, issue_id, ts)
             self.shown.pop((channel, issue_id), None)
+            self.states.pop((channel, issue_id), None)
         return ts
 
     def posted(self, channel: str, issue_id: str, ts: str) -> None:
@@ -79,6 +83,7 @@ class MessageIndex:
         if self.ts.get(key) == ts:
             del self.ts[key]
             self.shown.pop(key, None)
+            self.states.pop(key, None)
         if self.unannounced.get(key) == ts:
             del self.unannounced[key]
 
@@ -87,4 +92,5 @@ class MessageIndex:
         key = (channel, issue_id)
         self.ts.pop(key, None)
         self.shown.pop(key, None)
+        self.states.pop(key, None)
         self.unannounced.pop(key, None)

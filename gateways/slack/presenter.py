@@ -1,9 +1,13 @@
 """Shows every presentable issue as one Slack message, kept current: `issue-events` → Slack.
 
 One consumer (group `{app_id}-slack-presenter`) reads `issue-events` and hands each issue's
-latest state to its channel's queue (`channel_queue`); one task per channel posts or updates,
-at most `calls_per_second` calls in that channel, honouring 429 Retry-After for that method
-in that channel only. Channels never wait for each other.
+latest state to its channel's queue (`channel_queue`); one task per channel posts or updates
+(`issue_messages`), at most `calls_per_second` calls in that channel, and the methods Slack
+limits per workspace (Tier 3: updates, deletes, history and thread reads) within one shared
+budget each (`workspace_budget`), new posts and state changes first. A 429 holds back only
+the method that got it: in that channel for posts, everywhere for the workspace's methods.
+A channel whose updates wait longer than `held_notice_after` is told so in one message, at
+most once an hour.
 
 Delivery is at-least-once. Offsets are committed by hand, per partition, only up to the
 lowest offset whose state has not reached Slack yet; rendering is a pure function of the
@@ -12,14 +16,10 @@ whose ts was never recorded is found again by its metadata (`message_index`). Af
 or an adoption the ts goes back to the fold as a `message_posted` interaction, on the
 channel's partition of `interactions`.
 
-Escalation: when an issue this process has shown reaches a higher escalation level with
-mentions, its message is deleted and posted again (Slack Manager's way), because Slack
-notifies mentions only in new messages. After a restart the level last shown is unknown and
-the message is updated instead, so a mention is never repeated by a crash.
-
-Moves: `IssueMoved` queues a delete of the old message in the old channel's queue, and
-`IssueArrived` a post in the new channel's, each at its channel's pace, in either order. A
-message is adopted only in the channel the snapshot names, never the old one.
+Escalations and moves post the issue anew (`issue_messages`): `IssueMoved` queues the
+removal of the old message in the old channel's queue, and `IssueArrived` a post in the new
+channel's, each at its channel's pace, in either order. A message is adopted only in the
+channel the snapshot names, never the old one.
 
 Archived issues: `archived_message` "keep" leaves the message as it was last shown (Slack
 Manager's behaviour); "mark" updates it one last time as archived, without buttons.
@@ -40,17 +40,18 @@ from aiokafka.errors import KafkaError
 
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.issue_state import IssueSnapshot
-from gateways.slack.adoption import adopt_message
-from gateways.slack.blocks import render_issue
-from gateways.slack.channel_queue import DELETE, POST, UPDATE, ChannelQueue, Pending
+from gateways.slack.channel_queue import POST, CallTurns, ChannelQueue, Pending
+from gateways.slack.issue_messages import STATE_CHANGE, IssueMessages
 from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
 from gateways.slack.moves import moved_away
+from gateways.slack.mrkdwn import AlertMarkup
 from gateways.slack.web_api import (
     SlackMessages,
     SlackRateLimited,
     SlackRejected,
     SlackUnavailable,
 )
+from gateways.slack.workspace_budget import Priority, WorkspaceBudget
 from wire.envelope import UndecodableInput
 from wire.interactions import encode_interaction
 from wire.issue_events import decode_issue_event
@@ -60,6 +61,13 @@ log = logging.getLogger("alertfold.slack")
 ArchivedMessage = Literal["keep", "mark"]
 RETRY_SECONDS = 2.0
 PRESENTER = Actor(kind="alertfold", id="presenter", name="")
+HELD_NOTICE_AFTER = 60.0
+HELD_NOTICE_EVERY = 3600.0
+HELD_NOTICE = (
+    ":hourglass_flowing_sand: Slack's rate limits are holding back updates of alertfold's "
+    "messages in this channel, so counts and times may lag for a while. New issues, "
+    "resolutions and escalations go first; the messages catch up by themselves."
+)
 
 
 class SlackSetupError(Exception):
@@ -67,7 +75,7 @@ class SlackSetupError(Exception):
 
 
 class SlackPresenter:
-    """`run()` until `stop()`; `posts`, `updates`, `deletes` and `ready` are for tests."""
+    """`run()` until `stop()`; `messages` (its counts), `index` and `ready` are for tests."""
 
     def __init__(
         self,
@@ -79,7 +87,10 @@ class SlackPresenter:
         *,
         clock: Callable[[], datetime],
         calls_per_second: float = 1.0,
+        budget: WorkspaceBudget | None = None,
+        markup: AlertMarkup = "escaped",
         archived_message: ArchivedMessage = "keep",
+        held_notice_after: float = HELD_NOTICE_AFTER,
         scan_limit: int = DEFAULT_SCAN_LIMIT,
         commit_interval: float = 1.0,
         auto_offset_reset: str = "latest",
@@ -89,12 +100,12 @@ class SlackPresenter:
         self.slack = slack
         self.clock = clock
         self.interval = 1.0 / calls_per_second
+        self.budget = budget or WorkspaceBudget()
         self.archived_message = archived_message
+        self.held_notice_after = held_notice_after
         self.commit_interval = commit_interval
         self.index = MessageIndex(scan_limit=scan_limit)
-        self.posts = 0
-        self.updates = 0
-        self.deletes = 0
+        self.messages = IssueMessages(slack, self.index, markup)
         self.ready = asyncio.Event()
         self._kafka: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
@@ -104,7 +115,6 @@ class SlackPresenter:
         self._queues: dict[str, ChannelQueue] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._versions: dict[str, int] = {}
-        self._levels: dict[str, int] = {}  # escalation level each issue was last shown at
         self._committed: dict[int, int] = {}
         self._reassigned = False
         self._stopping = asyncio.Event()
@@ -215,9 +225,8 @@ class SlackPresenter:
         return queue
 
     def _finished(self, channel: str, issue_id: str) -> None:
-        self.index.forget(channel, issue_id)
+        self.messages.forget(channel, issue_id)
         self._versions.pop(issue_id, None)
-        self._levels.pop(issue_id, None)
 
     # -- offsets -------------------------------------------------------------------------
 
@@ -253,33 +262,29 @@ class SlackPresenter:
 
     # -- one channel ---------------------------------------------------------------------
 
-    def _method_of(self, entry: Pending) -> str:
-        if entry.delete:
-            return DELETE
-        return UPDATE if self.index.known_ts(entry.issue) else POST
-
     async def _channel_loop(self, queue: ChannelQueue) -> None:
         while True:
-            entry = queue.next_entry(self._method_of)
+            if self._held_notice_due(queue) == 0:
+                await self._tell_held(queue)
+            entry = self._next(queue)
             if entry is None:
-                await queue.wait_for_work()
+                await queue.wait_for_work(self._held_notice_due(queue))
                 continue
+            # Newer states replace the entry's while its calls are under way: keep this one.
             issue, offset, finish = entry.issue, entry.offset, entry.finish
-            method = self._method_of(entry)
+            calls = CallTurns(queue, self.budget, self.messages.priority(entry))
             try:
                 if entry.delete:
-                    await self._remove(queue, issue.id, entry.old_ts)
+                    await self.messages.remove(calls, issue, entry.old_ts)
                 else:
-                    await self._show(queue, issue, entry.partition)
+                    await self.messages.show(calls, issue)
+                    await self._announce(queue.channel, issue, entry.partition)
             except SlackRateLimited as limited:
-                log.info(
-                    "slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after
-                )
-                queue.block(method, limited.retry_after)
+                self._hold(queue, limited)
                 continue
             except (SlackUnavailable, KafkaError) as error:
                 log.warning("slack: showing %s failed (%s); retrying", issue.id, error)
-                queue.block(method, RETRY_SECONDS)
+                queue.block(self.messages.method_of(entry), RETRY_SECONDS)
                 continue
             except SlackRejected as error:
                 log.error("slack: %s refused for issue %s in %s", error, issue.id, queue.channel)
@@ -287,67 +292,55 @@ class SlackPresenter:
                 continue
             except Exception:
                 log.exception("slack: showing %s failed; retrying", issue.id)
-                queue.block(method, RETRY_SECONDS)
+                queue.block(self.messages.method_of(entry), RETRY_SECONDS)
                 continue
             queue.shown(entry, offset)
             if finish and issue.id not in queue.pending:
                 self._finished(queue.channel, issue.id)
 
-    async def _show(self, queue: ChannelQueue, issue: IssueSnapshot, partition: int) -> None:
-        """Post or update the issue's message with its state, then announce a new ts."""
-        channel, message = queue.channel, render_issue(issue)
-        ts = self.index.known_ts(issue) or await adopt_message(
-            self.slack, queue, self.index, issue.id
-        )
-        if ts is not None and self._escalated_with_mentions(issue):
-            await queue.turn()
-            await self.slack.delete(channel, ts)
-            self.index.gone(channel, issue.id, ts)
-            ts = None
-        if ts is None:
-            await queue.turn()
-            try:
-                ts = await self.slack.post(channel, issue.id, message)
-            except SlackUnavailable:
-                self.index.forget_scan(channel)  # it may have been posted after all
-                raise
-            self.index.posted(channel, issue.id, ts)
-            self.posts += 1
-        elif self.index.shown.get((channel, issue.id)) != message:
-            await queue.turn()
-            try:
-                await self.slack.update(channel, ts, issue.id, message)
-            except SlackRejected as error:
-                if error.error != "message_not_found":
-                    raise
-                log.warning("slack: the message of %s was deleted; posting it again", issue.id)
-                self.index.gone(channel, issue.id, ts)
-                return await self._show(queue, issue, partition)
-            self.updates += 1
-        self.index.shown[(channel, issue.id)] = message
-        self._levels[issue.id] = issue.escalation_level
-        await self._announce(channel, issue, partition)
+    def _next(self, queue: ChannelQueue) -> Pending | None:
+        """The best entry whose first call may go now: a post at the channel's pace, or a
+        call of a workspace-limited method the channel holds a grant for. The channel's best
+        wish for each such method is stated, so a grant wakes it later."""
+        candidates = queue.candidates(self.messages.method_of, self.messages.priority)
+        wants: dict[str, Priority] = {}
+        for _, method, priority in candidates:
+            if self.budget.limited(method):
+                wants.setdefault(method, priority)
+        granted = self.budget.declare(queue.channel, wants, queue.changed.set)
+        ready = (e for e, m, _ in candidates if not self.budget.limited(m) or m in granted)
+        return next(ready, None)
 
-    async def _remove(self, queue: ChannelQueue, issue_id: str, old_ts: str | None) -> None:
-        """Delete the message of an issue that left the channel: the one the fold knew, the
-        one this process knows (posted just before the move), else one found by metadata."""
-        channel = queue.channel
-        known = {ts for ts in (old_ts, self.index.ts.get((channel, issue_id))) if ts}
-        found = None if known else await adopt_message(self.slack, queue, self.index, issue_id)
-        for ts in sorted(known | ({found} if found else set())):
-            await queue.turn()
-            await self.slack.delete(channel, ts)
-            self.index.gone(channel, issue_id, ts)
-            self.deletes += 1
-            log.info("slack: deleted the message %s of moved issue %s in %s", ts, issue_id, channel)
-        self.index.forget(channel, issue_id)
+    def _hold(self, queue: ChannelQueue, limited: SlackRateLimited) -> None:
+        """Honour a 429: a workspace-limited method waits everywhere, a post in its channel."""
+        log.info("slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after)
+        if self.budget.limited(limited.method):
+            self.budget.hold(limited.method, limited.retry_after)
+        else:
+            queue.block(limited.method, limited.retry_after)
 
-    def _escalated_with_mentions(self, issue: IssueSnapshot) -> bool:
-        """Whether the issue's message must be posted again so its new mentions notify."""
-        shown_level = self._levels.get(issue.id, issue.escalation_level)
-        return (
-            issue.status == "open" and bool(issue.mentions) and issue.escalation_level > shown_level
-        )
+    def _held_notice_due(self, queue: ChannelQueue) -> float | None:
+        """In how many seconds the channel is to be told its updates are held back; None
+        while nothing waits, or while it may not be posted to (then its 429 block ends the
+        wait)."""
+        if queue.blocked(POST):
+            return None
+        return queue.held_notice_due(self.held_notice_after, HELD_NOTICE_EVERY)
+
+    async def _tell_held(self, queue: ChannelQueue) -> None:
+        """One message saying the channel's updates are held back, as Grafana OnCall posts
+        one when Slack rate-limits an integration."""
+        calls = CallTurns(queue, self.budget, (STATE_CHANGE, 0.0))
+        try:
+            await calls.turn(POST)
+            await self.slack.post_text(queue.channel, HELD_NOTICE)
+        except SlackRateLimited as limited:
+            self._hold(queue, limited)
+            return
+        except (SlackUnavailable, SlackRejected) as error:
+            log.warning("slack: could not tell %s its updates are held (%s)", queue.channel, error)
+        queue.told_held()
+        log.info("slack: told %s that its updates are held back", queue.channel)
 
     async def _announce(self, channel: str, issue: IssueSnapshot, partition: int) -> None:
         """Tell the fold the message's ts (a `message_posted` interaction), once per ts."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
+from gateways.slack.mrkdwn import escaped
 
 STATUS_EMOJI: dict[Severity, str] = {
     Severity.PANIC: ":scream:",
@@ -35,9 +36,9 @@ def with_status(text: str, issue: IssueSnapshot) -> str:
 
 
 def message_summary(issue: IssueSnapshot) -> str:
-    """One line per issue: what the channel's message says at a glance."""
+    """One line per issue: what the channel's message says at a glance (mrkdwn, escaped)."""
     header = with_status(issue.header, issue) or issue.correlation_id
     if ":status:" not in issue.header:
         header = f"{status_emoji(issue)} {header}"
     alerts = "1 alert" if issue.alert_count == 1 else f"{issue.alert_count} alerts"
-    return f"{header} ({issue.status}, {alerts})"
+    return f"{escaped(header)} ({issue.status}, {alerts})"

@@ -2,10 +2,16 @@
 
 slack_sdk reports every failure as `SlackApiError`; the presenter needs to know which of
 three things happened, because each asks for something different: `SlackRateLimited` (wait
-Retry-After on that method in that channel, then try again), `SlackUnavailable` (the outcome
-is unknown, e.g. the connection dropped after the request left: try again later, and look
-for a message that may exist before posting) and `SlackRejected` (Slack said no for good:
-retrying the same call cannot help).
+Retry-After on that method, then try again), `SlackUnavailable` (the outcome is unknown,
+e.g. the connection dropped after the request left: try again later, and look for a message
+that may exist before posting) and `SlackRejected` (Slack said no for good: retrying the
+same call cannot help).
+
+slack_sdk's default retry handler sends a request again when the connection was reset or
+closed, which for `chat.postMessage` may post a second message: the first one took effect,
+its answer was lost. So the client here retries only the calls that are harmless to repeat
+(updates, deletes, reads), and an unknown post goes to the presenter as `SlackUnavailable`,
+which searches the channel for the message before posting again.
 """
 
 from __future__ import annotations
@@ -15,9 +21,13 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from gateways.slack.blocks import RenderedMessage, issue_id_of, issue_metadata
+from gateways.slack.blocks import RenderedMessage, issue_id_of
 
 log = logging.getLogger("alertfold.slack")
 
@@ -44,6 +54,24 @@ class SlackRejected(Exception):
         self.error = error
 
 
+class RepeatableCallRetry(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's retry after a reset connection, for every call but `chat.postMessage`."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rstrip("/").endswith("/chat.postMessage"):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 class SlackMessages:
     """Posts, updates and finds issue messages with the real `slack_sdk` AsyncWebClient."""
 
@@ -62,6 +90,7 @@ class SlackMessages:
             base_url=self._base_url,
             timeout=self._timeout,
             session=self._session,
+            retry_handlers=[RepeatableCallRetry()],
         )
         await self._call("auth.test")
 
@@ -70,27 +99,47 @@ class SlackMessages:
             await self._session.close()
         self._session = self._client = None
 
-    async def post(self, channel: str, issue_id: str, message: RenderedMessage) -> str:
-        """Post the issue's message; returns its ts."""
-        response = await self._call(
-            "chat.postMessage",
-            channel=channel,
-            text=message.text,
-            attachments=message.attachments(),
-            metadata=issue_metadata(issue_id),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+    async def post(self, channel: str, message: RenderedMessage) -> str:
+        """Post a message, as the alert names the bot if it does; returns its ts.
+
+        Naming the bot needs the `chat:write.customize` scope; an app installed without it
+        gets the message posted under its own name rather than not at all.
+        """
+        customised = {
+            name: value
+            for name, value in (("username", message.username), ("icon_emoji", message.icon_emoji))
+            if value
+        }
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": message.text,
+            "attachments": message.attachments(),
+            "metadata": message.metadata,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        try:
+            response = await self._call("chat.postMessage", **arguments, **customised)
+        except SlackRejected as error:
+            if not customised or error.error != "missing_scope":
+                raise
+            log.warning("slack: no chat:write.customize scope: posting under the app's own name")
+            response = await self._call("chat.postMessage", **arguments)
         return str(response["ts"])
 
-    async def update(self, channel: str, ts: str, issue_id: str, message: RenderedMessage) -> None:
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain note (no issue, no metadata); returns its ts."""
+        response = await self._call("chat.postMessage", channel=channel, text=text)
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, message: RenderedMessage) -> None:
         await self._call(
             "chat.update",
             channel=channel,
             ts=ts,
             text=message.text,
             attachments=message.attachments(),
-            metadata=issue_metadata(issue_id),
+            metadata=message.metadata,
         )
 
     async def delete(self, channel: str, ts: str) -> None:
@@ -100,6 +149,18 @@ class SlackMessages:
         except SlackRejected as error:
             if error.error != "message_not_found":
                 raise
+
+    async def has_replies(self, channel: str, ts: str) -> bool:
+        """Whether people answered the message in its thread (a message already gone has
+        none)."""
+        try:
+            response = await self._call("conversations.replies", channel=channel, ts=ts, limit=2)
+        except SlackRejected as error:
+            if error.error in ("thread_not_found", "message_not_found"):
+                return False
+            raise
+        messages = response.get("messages") or []
+        return len(messages) > 1 or any(m.get("reply_count") for m in messages[:1])
 
     async def history_page(self, channel: str, cursor: str | None) -> tuple[dict[str, str], str]:
         """One page of the channel's newest messages: issue id → ts, and the next cursor."""
@@ -128,6 +189,7 @@ class SlackMessages:
             "chat.update": self._client.chat_update,
             "chat.delete": self._client.chat_delete,
             "conversations.history": self._client.conversations_history,
+            "conversations.replies": self._client.conversations_replies,
         }[method]
         try:
             return await api(**arguments)

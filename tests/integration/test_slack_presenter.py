@@ -23,6 +23,7 @@ from domain.severity import Severity
 from gateways.slack.blocks import issue_id_of, render_issue
 from gateways.slack.presenter import ArchivedMessage, SlackPresenter
 from gateways.slack.web_api import SlackMessages
+from gateways.slack.workspace_budget import WorkspaceBudget, tier_3
 from harness.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
 from harness.slack_server_workspace import RateLimit, SlackLimits, SlackMessage
 from harness.stories import IssueStory, channel_key
@@ -96,11 +97,15 @@ class Topics:
         self.group = f"presenter-{unique}"
 
 
+async def new_topics(bootstrap: str) -> Topics:
+    names = Topics()
+    await create_topics(bootstrap, names.issue_events, names.interactions)
+    return names
+
+
 @pytest.fixture
 async def topics(kafka_bootstrap_servers: str) -> Topics:
-    names = Topics()
-    await create_topics(kafka_bootstrap_servers, names.issue_events, names.interactions)
-    return names
+    return await new_topics(kafka_bootstrap_servers)
 
 
 @contextlib.asynccontextmanager
@@ -110,7 +115,10 @@ async def presenting(
     server: SlackWebApiServer,
     calls_per_second: float,
     archived_message: ArchivedMessage = "keep",
+    **options: Any,
 ) -> AsyncIterator[SlackPresenter]:
+    """A presenter whose workspace budgets allow `calls_per_second` per method, unless
+    `options` give its `budget` (or any other setting)."""
     presenter = SlackPresenter(
         bootstrap,
         topics.issue_events,
@@ -121,6 +129,7 @@ async def presenting(
         calls_per_second=calls_per_second,
         archived_message=archived_message,
         auto_offset_reset="earliest",
+        **{"budget": WorkspaceBudget(tier_3(calls_per_second * 60)), **options},
     )
     task = asyncio.create_task(presenter.run())
     try:
@@ -162,8 +171,9 @@ def all_show(server: SlackWebApiServer, issues: list[IssueSnapshot]) -> bool:
     return all(shows(message_of(server, i.channel_id, i.id), i) for i in issues)
 
 
-@pytest.fixture
-def server() -> Iterator[SlackWebApiServer]:
+@contextlib.contextmanager
+def fast_slack() -> Iterator[SlackWebApiServer]:
+    """The stand-in with channels C1 and C2, at rates well above the tests' presenters."""
     limits = SlackLimits(
         per_channel={
             "chat.postMessage": RateLimit(25, 3),
@@ -172,6 +182,12 @@ def server() -> Iterator[SlackWebApiServer]:
         per_method={},
     )
     with running_slack_server({"C1", "C2"}, limits=limits) as running:
+        yield running
+
+
+@pytest.fixture
+def server() -> Iterator[SlackWebApiServer]:
+    with fast_slack() as running:
         yield running
 
 
@@ -324,6 +340,7 @@ async def test_an_escalation_with_mentions_reposts_the_message_so_the_mentions_n
     message = message_of(server, "C1", story.issue_id)
     assert message is not None and message.ts != first.ts
     assert "*Att:* <!here>" in str(message.attachments)
+    assert message.text.endswith(" <!here>")  # where Slack notifies, mobile included
     assert [c.method for c in server.calls(channel="C1") if c.ok][-2:] == [
         "chat.delete",
         "chat.postMessage",
@@ -345,7 +362,7 @@ async def test_a_moved_issue_is_deleted_in_the_channel_it_left_and_posted_once_i
         await until(lambda: shows(message_of(server, "C2", story.issue_id), final), "the new post")
         await until(lambda: message_of(server, "C1", story.issue_id) is None, "the old deleted")
         await until(lambda: not presenter.index.unannounced, "the new ts to flow back")
-        await until(lambda: presenter.deletes == 1, "the delete counted")
+        await until(lambda: presenter.messages.deletes == 1, "the delete counted")
 
     [deleted] = [c for c in server.calls("chat.delete") if c.ok]
     assert (deleted.channel, deleted.payload["ts"]) == ("C1", old.ts)

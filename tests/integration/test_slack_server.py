@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -109,7 +110,7 @@ def test_the_bot_may_delete_only_its_own_messages(server: SlackWebApiServer) -> 
     assert (message["user"], "bot_id" in message) == ("U0PERSON", False)
 
 
-def test_posting_faster_than_a_channel_allows_gets_429_with_retry_after() -> None:
+def test_posting_faster_than_a_channel_allows_gets_429_ratelimited_with_retry_after() -> None:
     limits = SlackLimits(per_channel={"chat.postMessage": RateLimit(1.0, 2)}, per_method={})
     with running_slack_server({"C1", "C2"}, limits=limits) as server:
         slack = client(server)
@@ -118,7 +119,7 @@ def test_posting_faster_than_a_channel_allows_gets_429_with_retry_after() -> Non
         with pytest.raises(SlackApiError) as raised:
             slack.chat_postMessage(channel="C1", text="3")
         response = raised.value.response
-        assert (response.status_code, response["error"]) == (429, "rate_limited")
+        assert (response.status_code, response["error"]) == (429, "ratelimited")
         assert int(response.headers["Retry-After"]) >= 1
         # Another channel has its own allowance.
         slack.chat_postMessage(channel="C2", text="elsewhere")
@@ -149,3 +150,114 @@ async def test_a_held_method_answers_429_in_its_channel_until_its_time_is_up(
             await asyncio.sleep(float(error.response.headers["Retry-After"]) / 4)
     assert time.monotonic() - started >= 0.5
     assert [m.text for m in server.messages("C1")] == ["y"]
+
+
+def test_tier_3_methods_are_limited_for_the_whole_workspace_not_per_channel() -> None:
+    limits = SlackLimits(per_channel={}, per_method={"chat.update": RateLimit(1.0, 2)})
+    with running_slack_server({"C1", "C2", "C3"}, limits=limits) as server:
+        slack = client(server)
+        posted = {c: slack.chat_postMessage(channel=c, text="x")["ts"] for c in ("C1", "C2", "C3")}
+        slack.chat_update(channel="C1", ts=posted["C1"], text="y")
+        slack.chat_update(channel="C2", ts=posted["C2"], text="y")
+        status, error = error_of(lambda: slack.chat_update(channel="C3", ts=posted["C3"], text="y"))
+        assert (status, error) == (429, "ratelimited")
+
+
+def section(text: str) -> dict[str, object]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def test_blocks_past_block_kit_limits_are_invalid_blocks_with_slacks_detail(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
+    button = {"type": "button", "text": {"type": "plain_text", "text": "b" * 76}, "value": "v"}
+    attachment = {
+        "blocks": [section("x" * 3001), header, {"type": "actions", "elements": [button]}]
+    }
+    with pytest.raises(SlackApiError) as raised:
+        slack.chat_postMessage(channel="C1", text="x", attachments=[attachment])
+    response = raised.value.response
+    assert response["error"] == "invalid_blocks"
+    assert response["response_metadata"]["messages"] == [
+        "[ERROR] must be less than 3001 characters "
+        "[json-pointer:/attachments/0/blocks/0/text/text]",
+        "[ERROR] must be less than 151 characters [json-pointer:/attachments/0/blocks/1/text/text]",
+        "[ERROR] must be less than 76 characters "
+        "[json-pointer:/attachments/0/blocks/2/elements/0/text/text]",
+    ]
+    too_many = [section(str(n)) for n in range(51)]
+    assert error_of(lambda: slack.chat_postMessage(channel="C1", text="x", blocks=too_many)) == (
+        200,
+        "invalid_blocks",
+    )
+    assert server.messages("C1") == []
+
+
+def test_over_long_text_is_msg_too_long_and_too_much_block_text_msg_blocks_too_long(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    assert error_of(lambda: slack.chat_postMessage(channel="C1", text="x" * 40_001)) == (
+        200,
+        "msg_too_long",
+    )
+    blocks = [section("x" * 3000) for _ in range(5)]
+    assert error_of(lambda: slack.chat_postMessage(channel="C1", text="x", blocks=blocks)) == (
+        200,
+        "msg_blocks_too_long",
+    )
+    posted = slack.chat_postMessage(channel="C1", text="x", blocks=blocks[:4])
+    updated = [*blocks[:4], section("more")]
+    assert error_of(
+        lambda: slack.chat_update(channel="C1", ts=posted["ts"], text="x", blocks=updated)
+    ) == (200, "msg_blocks_too_long")
+
+
+def test_the_bot_may_update_only_its_own_messages_and_only_in_channels_it_is_in(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    said = server.say("C1", "U0PERSON", "hello")
+    assert error_of(lambda: slack.chat_update(channel="C1", ts=said.ts, text="x")) == (
+        200,
+        "cant_update_message",
+    )
+    server.surfaces.outside.add("C2")
+    assert error_of(lambda: slack.chat_postMessage(channel="C2", text="x")) == (
+        200,
+        "not_in_channel",
+    )
+    assert error_of(lambda: slack.conversations_history(channel="C2")) == (200, "not_in_channel")
+
+
+def test_replies_stay_in_their_thread_and_the_parent_counts_them(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    parent = slack.chat_postMessage(channel="C1", text="issue", metadata=METADATA)["ts"]
+    first = server.reply("C1", parent, "U0PERSON", "looking")
+    server.reply("C1", parent, "U0OTHER", "me too")
+
+    [listed] = slack.conversations_history(channel="C1")["messages"]
+    assert (listed["ts"], listed["reply_count"], listed["thread_ts"]) == (parent, 2, parent)
+    thread = slack.conversations_replies(channel="C1", ts=parent)["messages"]
+    assert [m["text"] for m in thread] == ["issue", "looking", "me too"]
+    assert slack.conversations_replies(channel="C1", ts=first.ts)["messages"][0]["ts"] == parent
+    assert error_of(lambda: slack.conversations_replies(channel="C1", ts="1.000001")) == (
+        200,
+        "thread_not_found",
+    )
+
+
+async def test_a_dropped_answer_leaves_the_call_done_and_the_client_without_an_answer(
+    server: SlackWebApiServer,
+) -> None:
+    slack = AsyncWebClient(token=BOT_TOKEN, base_url=server.url, retry_handlers=[])
+    server.drop_answers("chat.postMessage")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await slack.chat_postMessage(channel="C1", text="x")
+    [call] = server.calls("chat.postMessage")
+    assert call.ok and not call.answered
+    assert [m.text for m in server.messages("C1")] == ["x"]

@@ -268,6 +268,24 @@ def test_links_that_are_not_absolute_http_urls_are_rejected(link: str) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("link", "character", "encoded"),
+    [
+        ("https://evil.example|https://runbook.internal", "|", "%7C"),
+        ("https://grafana.local/d/x?q=<!channel>", "<", "%3C"),
+        ("https://grafana.local/d/x?q=a>b", ">", "%3E"),
+    ],
+)
+def test_links_holding_slack_link_syntax_are_rejected(
+    link: str, character: str, encoded: str
+) -> None:
+    assert only_problem(link=link) == {
+        "field": "link",
+        "message": f"must not contain '{character}': Slack reads '|', '<' and '>' in a link as "
+        f"link syntax; write it as {encoded}",
+    }
+
+
 # -- severity ---------------------------------------------------------------------------------
 
 

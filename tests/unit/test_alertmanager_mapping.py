@@ -223,6 +223,10 @@ def test_generator_url_that_is_not_an_absolute_http_url_is_left_out() -> None:
     assert one(generatorURL="/graph?g0.expr=up").link == ""
 
 
+def test_generator_url_holding_slack_link_syntax_is_left_out() -> None:
+    assert one(generatorURL='http://prometheus:9090/graph?g0.expr=up{job=~"a|b"}').link == ""
+
+
 # -- channel and route key --------------------------------------------------------------------
 
 

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
 from gateways.slack.blocks import (
+    BLOCKS_TEXT_BUDGET,
     SEVERITY_COLOUR,
+    RenderedMessage,
     issue_id_of,
     issue_metadata,
     render_issue,
     status_line,
+    text_length,
 )
+from gateways.slack.rendering import message_summary
+from harness.slack_server_blocks import refusal
+from harness.slack_server_workspace import BLOCKS_TEXT_MAX
 from harness.stories import BASE_TIME, IssueStory, issue_event
 
 
@@ -109,11 +118,16 @@ def test_a_resolved_issue_is_green_with_a_check_mark_and_an_inconclusive_one_gre
     assert inconclusive.colour != message.colour
 
 
-def test_escalation_mentions_are_appended_while_the_issue_is_open() -> None:
-    issue = snapshot(mentions=["<!here>", "<@U123>"], escalation_level=1)
-    assert render_issue(issue).blocks[1]["text"]["text"].endswith("*Att:* <!here> <@U123>")
-    resolved = issue.model_copy(update={"status": "resolved"})
-    assert "*Att:*" not in texts(render_issue(resolved).blocks)
+def test_escalation_mentions_are_in_the_top_level_text_and_a_block_of_their_own() -> None:
+    issue = snapshot(mentions=["<!here>", "<@U123>"], escalation_level=1, text="y\n" * 5000)
+    message = render_issue(issue)
+    assert message.text.endswith(" <!here> <@U123>")
+    [mentions] = [b for b in message.blocks if b.get("block_id") == "alertfold-mentions"]
+    assert mentions["text"]["text"] == "*Att:* <!here> <@U123>"
+    assert message.attachments()[0]["fallback"] == message_summary(issue)
+    resolved = render_issue(issue.model_copy(update={"status": "resolved"}))
+    assert "<!here>" not in resolved.text
+    assert "*Att:*" not in texts(resolved.blocks)
 
 
 def test_buttons_follow_the_status_and_the_alert_webhooks_display_mode() -> None:
@@ -215,10 +229,95 @@ def test_many_webhook_buttons_are_cut_to_the_25_elements_an_actions_block_takes(
     assert ids[: len(OPEN_ACTIONS)] == OPEN_ACTIONS
 
 
-def test_long_text_is_cut_to_what_a_section_takes() -> None:
-    message = render_issue(snapshot(text="x" * 5000, header="h" * 200))
-    assert len(message.blocks[1]["text"]["text"]) == 3000
+def body_sections(message: RenderedMessage) -> list[str]:
+    return [b["text"]["text"] for b in message.blocks if b["type"] == "section" and "text" in b]
+
+
+def test_long_text_is_split_over_sections_at_line_breaks_and_shown_whole() -> None:
+    text = "\n".join(f"line {n:04} " + "x" * 90 for n in range(100))  # 10,099 characters
+    message = render_issue(snapshot(text=text, header="h" * 200))
+    parts = body_sections(message)
+    assert len(parts) == 4
+    assert all(len(part) <= 3000 for part in parts)
+    assert "\n".join(parts) == text
     assert len(message.blocks[0]["text"]["text"]) == 150
+
+
+def test_a_code_block_split_over_two_sections_is_closed_and_opened_again() -> None:
+    code = "\n".join(f"{n:05} " + "z" * 60 for n in range(60))
+    message = render_issue(snapshot(text=f"Stack trace:\n```\n{code}\n```\nEnd."))
+    first, second = body_sections(message)
+    assert first.endswith("\n```") and second.startswith("```\n")
+    assert first.count("```") == 2 and second.count("```") == 2
+    assert second.endswith("```\nEnd.")
+
+
+def test_text_past_what_a_message_holds_is_cut_at_a_line_and_the_message_says_so() -> None:
+    text = "\n".join("<" * 99 for _ in range(100))  # 10,000 characters, 40,000 once escaped
+    message = render_issue(snapshot(text=text))
+    assert text_length(message.blocks) <= BLOCKS_TEXT_BUDGET
+    assert all(len(part) <= 3000 and part.endswith("&lt;") for part in body_sections(message))
+    assert "characters not shown" in texts(message.blocks)
+    assert len(message.blocks) <= 50
+
+
+def test_a_line_longer_than_a_section_is_split_between_escaped_characters() -> None:
+    parts = body_sections(render_issue(snapshot(text="a&" * 1500)))  # 9,000 once escaped
+    assert len(parts) == 4
+    assert all(set(part.replace("&amp;", "")) == {"a"} for part in parts)
+    assert "".join(parts) == "a&amp;" * 1500
+
+
+def test_alert_content_cannot_ping_anyone_or_disguise_a_link() -> None:
+    hostile = (
+        "<!channel> <!here> <!everyone> <!subteam^S1|@ops> <@U0BOSS> & <https://evil|https://ok>"
+    )
+    alert = {
+        **issue_event().issue.last_alert,
+        "fields": [{"title": "<!here>", "value": hostile}],
+        "footer": hostile,
+        "author": "<@U0BOSS>",
+        "host": "<!channel>",
+    }
+    issue = snapshot(header=f"{hostile} down", text=hostile, last_alert=alert)
+    message = render_issue(issue)
+    shown = json.dumps([message.text, message.attachments()])
+    for notifying in ("<!channel>", "<!here>", "<!everyone>", "<!subteam", "<@U0BOSS>", "<https"):
+        assert notifying not in shown
+    assert message.blocks[0]["text"]["text"].startswith(":x: &lt;!channel&gt; &lt;!here&gt;")
+    assert "&amp; &lt;https://evil|https://ok&gt;" in texts(message.blocks)
+    assert message.text.startswith(":x: &lt;!channel&gt;")
+    with_fallback = {**alert, "fallbackText": "<!channel> API down"}
+    assert render_issue(snapshot(last_alert=with_fallback)).text == "&lt;!channel&gt; API down"
+
+
+def test_mrkdwn_markup_keeps_the_alerts_links_but_not_its_broadcasts_or_mentions() -> None:
+    issue = snapshot(text="See <https://runbook/x|the runbook>, <!here> and <@U0BOSS>, <#C0OPS>")
+    [body] = body_sections(render_issue(issue, markup="mrkdwn"))
+    assert (
+        body == "See <https://runbook/x|the runbook>, &lt;!here&gt; and &lt;@U0BOSS&gt;, <#C0OPS>"
+    )
+    assert render_issue(issue, markup="mrkdwn").blocks[0] == render_issue(issue).blocks[0]
+
+
+def test_only_a_link_slack_reads_as_one_address_becomes_a_link() -> None:
+    alert = {**issue_event().issue.last_alert, "link": "https://evil|https://runbook.internal"}
+    assert "Open link" not in texts(render_issue(snapshot(last_alert=alert)).blocks)
+
+
+def test_fallback_text_author_and_host_are_shown_and_the_bots_name_and_icon_kept() -> None:
+    alert = {
+        **issue_event().issue.last_alert,
+        "fallbackText": "Disk almost full on db-1",
+        "author": "prometheus",
+        "host": "db-1",
+        "username": "Disk watcher",
+        "iconEmoji": ":floppy_disk:",
+    }
+    message = render_issue(snapshot(last_alert=alert))
+    assert message.text == "Disk almost full on db-1"
+    assert {"*prometheus*", "*db-1*"} <= set(texts(message.blocks).split("\n"))
+    assert (message.username, message.icon_emoji) == ("Disk watcher", ":floppy_disk:")
 
 
 def test_rendering_is_deterministic_so_resending_changes_nothing() -> None:
@@ -243,3 +342,34 @@ def test_who_acknowledged_silenced_or_resolved_is_shown_as_a_slack_mention() -> 
     assert render_issue(acknowledged).blocks[0]["text"]["text"].startswith(":no_bell:")
     resolved = issue_event(status="resolved").issue.model_copy(update={"resolved_by": bob})
     assert status_line(resolved).startswith("*Resolved* by <@U0BOB> <!date^")
+
+
+def worst_alert(**changes: Any) -> dict[str, Any]:
+    """The latest alert at every limit Slack Manager's contract allows, all escaping."""
+    return {
+        **issue_event().issue.last_alert,
+        "fields": [{"title": "<" * 30, "value": "&" * 200} for _ in range(20)],
+        "footer": "&" * 300,
+        "author": "<" * 100,
+        "host": ">" * 100,
+        "webhooks": [{"id": f"hook-{n}", "buttonText": "<" * 25} for n in range(5)],
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<" * 10_000,
+        "\n".join(["<&>" * 33] * 100),
+        "```\n" + "\n".join("&" * 99 for _ in range(99)) + "\n```",
+        "x" * 10_000,
+    ],
+)
+def test_messages_at_every_limit_are_what_slack_accepts(text: str) -> None:
+    mentions = [f"<@U{n:08}>" for n in range(10)]
+    issue = snapshot(header="&" * 130, text=text, last_alert=worst_alert(), mentions=mentions)
+    message = render_issue(issue)
+    arguments = {"text": message.text, "attachments": message.attachments()}
+    assert refusal(arguments, BLOCKS_TEXT_MAX) is None
+    assert all(mention in message.text for mention in mentions)

@@ -53,14 +53,36 @@ async def test_a_rate_limited_method_lets_the_channels_other_calls_through() -> 
     def method_of(entry: Pending) -> str:
         return UPDATE if entry.issue.id == "i-posted" else POST
 
+    def ids() -> list[str]:
+        return [entry.issue.id for entry, _, _ in queue.candidates(method_of, first_come)]
+
     queue.block(UPDATE, 3)
-    entry = queue.next_entry(method_of)
-    assert entry is not None and entry.issue.id == "i-new"
+    assert ids() == ["i-new"]
     queue.block(POST, 3)
-    assert queue.next_entry(method_of) is None
+    assert ids() == []
     clock.now += 3
-    entry = queue.next_entry(method_of)
-    assert entry is not None and entry.issue.id == "i-posted"
+    assert ids() == ["i-posted", "i-new"]
+
+
+def first_come(entry: Pending) -> tuple[int, float]:
+    return (0, entry.since)
+
+
+async def test_state_changes_go_before_count_updates_then_the_longest_waiting() -> None:
+    clock = Clock()
+    queue = ChannelQueue("C1", 1.0, clock)
+    counts, resolving = IssueStory("i-counts", "C1"), IssueStory("i-resolving", "C1")
+    queue.offer(counts.opened().issue, 0, 0, finish=False)
+    clock.now += 1
+    queue.offer(resolving.opened().issue, 0, 1, finish=False)
+
+    def count_only_first_issue(entry: Pending) -> tuple[int, float]:
+        return (1 if entry.issue.id == "i-counts" else 0, entry.since)
+
+    found = queue.candidates(lambda entry: UPDATE, count_only_first_issue)
+    assert [entry.issue.id for entry, _, _ in found] == ["i-resolving", "i-counts"]
+    assert queue.candidates(lambda entry: UPDATE, first_come)[0][0].issue.id == "i-counts"
+    assert queue.waited() == 1
 
 
 async def test_calls_take_turns_no_closer_than_the_interval() -> None:

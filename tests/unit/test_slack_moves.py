@@ -56,7 +56,8 @@ def test_a_move_replaces_the_state_waiting_in_the_old_channel_by_a_delete() -> N
         return DELETE if pending.delete else POST
 
     queue.block(POST, 10)
-    assert queue.next_entry(method_of) is entry  # a blocked post does not hold up a delete
+    # A blocked post does not hold up a delete.
+    assert queue.candidates(method_of, lambda p: (0, 0.0)) == [(entry, DELETE, (0, 0.0))]
 
 
 def test_an_issue_back_before_its_delete_ran_is_shown_again_instead() -> None:

@@ -18,6 +18,14 @@ def test_resolved_issue_shows_the_check_mark_whatever_its_last_severity() -> Non
     assert message_summary(event.issue).startswith(":white_check_mark: API down")
 
 
+def test_summary_shows_the_header_as_written_without_pinging_anyone() -> None:
+    event = issue_event(header="<!channel> & <@U0BOSS> down", alert_count=1)
+    assert (
+        message_summary(event.issue)
+        == ":x: &lt;!channel&gt; &amp; &lt;@U0BOSS&gt; down (open, 1 alert)"
+    )
+
+
 def test_summary_counts_the_alerts() -> None:
     event = issue_event(severity=Severity.WARNING, header="Disk", alert_count=3)
     assert message_summary(event.issue) == ":warning: Disk (open, 3 alerts)"
