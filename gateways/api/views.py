@@ -12,6 +12,7 @@ from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.history import issue_at
+from gateways.slack.channel_directory import ChannelsUnavailable, SlackChannel
 from projections.move_mappings import mapping_view
 
 
@@ -60,11 +61,29 @@ def views_router(deps: ApiDependencies) -> APIRouter:
         return issue
 
     @router.get("/channels", tags=["views"], **guarded)
-    def channels() -> list[dict[str, Any]]:
-        return [
-            {"id": c["channel_id"], **{k: v for k, v in c.items() if k != "channel_id"}}
-            for c in deps.store.active_channels()
+    async def channels() -> list[dict[str, Any]]:
+        """Channels with open issues (most recently active first), then the other channels
+        the bot is in; each `{id, name, open_issues, last_activity}`. `name` needs a bot
+        token (null without one, or for a channel the bot has left)."""
+        active = await asyncio.to_thread(deps.store.active_channels)
+        listed: list[SlackChannel] = []
+        if deps.channel_directory is not None:
+            try:
+                listed = await deps.channel_directory.channels()
+            except ChannelsUnavailable as error:
+                raise ApiError(503, f"Slack did not list its channels ({error})") from None
+        names = {c.id: c.name for c in listed}
+        shown = [
+            {
+                "id": c["channel_id"],
+                "name": names.get(c["channel_id"]),
+                **{k: v for k, v in c.items() if k != "channel_id"},
+            }
+            for c in active
         ]
+        seen = {c["id"] for c in shown}
+        quiet = {"open_issues": 0, "last_activity": None}
+        return shown + [{"id": c.id, "name": c.name, **quiet} for c in listed if c.id not in seen]
 
     @router.get("/mappings", tags=["views"], **guarded)
     def mappings(kind: Literal["route", "move"] | None = None) -> list[dict[str, Any]]:

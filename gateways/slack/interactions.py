@@ -1,10 +1,14 @@
-"""Slack interactions over Socket Mode, turned into `interactions` records.
+"""What alertfold does with one Slack request, however it arrived (Socket Mode or HTTP).
 
-It only translates: read the request (`socket_requests`), find the issue the message or
-button is about in the lookup view, check the user may do it, and put an `Interaction` on
-Kafka. The envelope is acknowledged only after the broker acknowledged the record, so a
-request Slack believes delivered is in the log; when Kafka is down nothing is acknowledged
-and Slack delivers it again (the interaction id makes the retry fold once).
+It only translates: read the request (`socket_requests`, `surface_requests`), find the issue
+the message or button is about (`issue_messages`), check the user may do it there, and put
+an `Interaction` on Kafka. `handle` returns once the broker acknowledged the record and
+raises `BrokerUnavailable` when it did not; how long Slack may wait for that is the
+acknowledging side's business (`acks`).
+
+A button names its issue in its value, and acts only from that issue's current message (or
+its option buttons), judged by the admins of the issue's own channel: a button left on an
+old message, after a move or a re-post, must not act where the issue no longer is.
 
 People are told why nothing happened (unknown issue, already resolved, not allowed) in an
 ephemeral message; "not allowed" at most once per user and channel every 30 minutes, so a
@@ -19,14 +23,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.socket_mode.aiohttp import SocketModeClient
-from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
-from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.interactions import Actor, Interaction, InteractionKind
-from gateways.alert_publisher import BrokerUnavailable
+from gateways.slack.issue_messages import NOT_ITS_MESSAGE, IssueMessages
 from gateways.slack.permissions import NotAllowed, SlackPermissions
 from gateways.slack.ports import Issue, IssueFinder, Publisher
 from gateways.slack.socket_requests import IssueAct, ReactionNames, SlashCommand, read_request
@@ -39,13 +39,14 @@ from wire.interactions import encode_interaction
 if TYPE_CHECKING:
     from gateways.slack.webhook_clicks import WebhookClicks
 
-log = logging.getLogger("alertfold.slack.socket")
+log = logging.getLogger("alertfold.slack.interactions")
 
 REFUSAL_INTERVAL = timedelta(minutes=30)
+GONE = "That issue is no longer open here."
 
 
 class SlackInteractions:
-    """What to do with one request; Slack's socket is the caller's business."""
+    """What to do with one request; how it arrived and is answered is the caller's business."""
 
     def __init__(
         self,
@@ -59,8 +60,10 @@ class SlackInteractions:
         admins: Admins | None = None,
         surfaces: Surfaces | None = None,
         webhook_clicks: WebhookClicks | None = None,
+        messages: IssueMessages | None = None,
     ) -> None:
         self._finder = finder
+        self._messages = messages or IssueMessages(finder)  # without Slack: the view only
         self._publisher = publisher
         self._permissions = permissions
         self._admins = admins or Admins(permissions, None)  # user groups need Slack
@@ -74,7 +77,8 @@ class SlackInteractions:
     async def handle(self, request_type: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Act on one request; returns the acknowledgement payload (a slash command's reply).
 
-        Raises `BrokerUnavailable` when the interaction could not be stored: do not ack.
+        Raises `BrokerUnavailable` when the interaction could not be stored, and
+        `IssueNotInViewYet` when a message names an issue the view does not hold yet.
         """
         if self._webhook_clicks is not None and self._webhook_clicks.start(request_type, payload):
             return None
@@ -90,18 +94,21 @@ class SlackInteractions:
         return None
 
     async def _act(self, act: IssueAct) -> None:
-        issue = await self._find(act)
         user = act.actor.id
+        issue = await self._find(act)
         if issue is None:
             if act.issue_id:  # a button on a message whose issue is gone
-                await self._tell(act.channel_id, user, "That issue is no longer open here.")
+                await self._tell(act.channel_id, user, GONE)
             return  # a reaction on some other message: not ours
+        if act.where is not None and not await self._messages.shows(issue, act.where):
+            await self._tell(act.channel_id, user, NOT_ITS_MESSAGE)
+            return
         problem = _why_not(act.kind, issue)
         if problem:
             await self._tell(act.channel_id, user, problem)
             return
         try:
-            await self._admins.check_may(user, act.channel_id, act.kind)
+            await self._admins.check_may(user, issue["channel_id"], act.kind)
         except NotAllowed as refusal:
             await self._refuse(act.channel_id, user, str(refusal))
             return
@@ -124,9 +131,7 @@ class SlackInteractions:
         if act.issue_id:
             issue = await asyncio.to_thread(self._finder.get_issue, act.issue_id)
         elif act.slack_ts:
-            issue = await asyncio.to_thread(
-                self._finder.issue_by_slack_ts, act.channel_id, act.slack_ts
-            )
+            issue = await self._messages.issue_of(act.channel_id, act.slack_ts)
         else:
             return None
         if issue is None or issue.get("status") == "archived":
@@ -191,43 +196,6 @@ def _why_not(kind: InteractionKind, issue: Issue) -> str:
     if kind is InteractionKind.UNRESOLVED and status != "resolved":
         return "This issue is not resolved."
     return ""
-
-
-class SocketModeGateway:
-    """Runs the Socket Mode connection and hands every request to `SlackInteractions`."""
-
-    def __init__(self, app_token: str, web_client: AsyncWebClient, interactions: SlackInteractions):
-        self._app_token = app_token
-        self._web_client = web_client
-        self._interactions = interactions
-        self._stopping = asyncio.Event()
-
-    async def run(self) -> None:
-        client = SocketModeClient(app_token=self._app_token, web_client=self._web_client)
-        client.socket_mode_request_listeners.append(self._on_request)
-        await client.connect()  # type: ignore[no-untyped-call]
-        log.info("Socket Mode connected")
-        try:
-            await self._stopping.wait()
-        finally:
-            await client.close()  # type: ignore[no-untyped-call]
-
-    async def stop(self) -> None:
-        self._stopping.set()
-
-    async def _on_request(
-        self, client: AsyncBaseSocketModeClient, request: SocketModeRequest
-    ) -> None:
-        try:
-            payload = await self._interactions.handle(request.type, request.payload)
-        except BrokerUnavailable as error:
-            log.warning("not acknowledging envelope %s: %s", request.envelope_id, error)
-            return
-        except Exception:  # a bad payload must never take the connection down
-            log.exception("envelope %s could not be handled", request.envelope_id)
-            payload = None
-        response = SocketModeResponse(envelope_id=request.envelope_id, payload=payload)
-        await client.send_socket_mode_response(response)
 
 
 def ephemeral_teller(web_client: AsyncWebClient) -> Callable[[str, str, str], Awaitable[None]]:

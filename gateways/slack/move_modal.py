@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from domain.interactions import Interaction, InteractionKind
+from gateways.slack.issue_messages import NOT_ITS_MESSAGE
 from gateways.slack.permissions import NotAllowed
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
@@ -103,6 +104,9 @@ async def open_move(surfaces: Surfaces, request: OpenModal, refuse: Tell) -> Non
     problem = move_refusal(issue)
     if issue is None or problem:
         await surfaces.tell(request.channel_id, user, problem)
+        return
+    if request.where is not None and not await surfaces.shows(issue, request.where):
+        await surfaces.tell(request.channel_id, user, NOT_ITS_MESSAGE)
         return
     try:
         await _check_may_move(surfaces, issue, user, via_shortcut=request.via_shortcut)

@@ -3,7 +3,8 @@
 They come as an ephemeral message (Move…, Details…, a silence menu), which Slack shows to
 that user alone and drops by itself when the client reloads; removing the reaction needs no
 answer, since there is nothing shared to take back. The buttons carry the same action ids as
-the issue message's own, so their clicks are handled the same way.
+the issue message's own, so their clicks are handled the same way; their block id names the
+issue, which is how a click on them is known to come from that issue's options.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from gateways.slack.blocks import SILENCE_CHOICES
+from gateways.slack.issue_messages import options_block_id
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import (
@@ -52,12 +54,12 @@ def option_blocks(issue: Issue) -> list[dict[str, Any]]:
     header = str(issue.get("header") or issue["id"])[:200]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Options for *{header}*"}},
-        {"type": "actions", "block_id": "alertfold:options", "elements": elements},
+        {"type": "actions", "block_id": options_block_id(issue["id"]), "elements": elements},
     ]
 
 
 async def show_options(surfaces: Surfaces, request: ShowOptions, refuse: Tell) -> None:
-    issue = await surfaces.issue(None, request.channel_id, request.message_ts)
+    issue = await surfaces.message_issue(request.channel_id, request.message_ts)
     if issue is None or issue.get("status") == "archived":
         return  # a reaction on some other message: not ours
     if not await surfaces.admins.is_admin(request.user.id, request.channel_id):

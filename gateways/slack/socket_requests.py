@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.interactions import Actor, InteractionKind
+from gateways.slack.issue_messages import Clicked, clicked
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ BUTTON_KINDS = {
 
 @dataclass(frozen=True)
 class IssueAct:
-    """Someone asks for `kind` on the issue behind a message (`slack_ts`) or a button (id)."""
+    """Someone asks for `kind` on the issue behind a message (`slack_ts`) or a button (id,
+    used `where`)."""
 
     kind: InteractionKind
     channel_id: str
@@ -59,6 +61,7 @@ class IssueAct:
     at: datetime
     slack_ts: str | None = None
     issue_id: str | None = None
+    where: Clicked | None = None
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,14 @@ def _button(payload: dict[str, Any], now: datetime) -> IssueAct | None:
     if kind is None:
         return None
     user = payload.get("user") or {}
-    container = payload.get("container") or {}
-    channel = container.get("channel_id") or (payload.get("channel") or {}).get("id", "")
+    where = clicked(payload)
     action_ts = action.get("action_ts")
     return IssueAct(
         kind=kind,
-        channel_id=str(channel),
+        channel_id=where.channel_id,
         issue_id=str(action.get("value", "")),
-        slack_ts=container.get("message_ts"),
+        slack_ts=where.message_ts,
+        where=where,
         actor=Actor(
             kind="slack_user",
             id=str(user.get("id") or "unknown"),

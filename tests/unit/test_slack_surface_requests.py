@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.interactions import Actor
+from gateways.slack.issue_messages import Clicked
 from gateways.slack.surface_requests import (
     Modal,
     OpenModal,
@@ -41,6 +42,7 @@ def test_move_and_details_buttons_open_their_modal_for_the_issue() -> None:
             channel_id="C1",
             issue_id="issue-1",
             message_ts="1795426000.000100",
+            where=Clicked(channel_id="C1", message_ts="1795426000.000100"),
         )
 
 
