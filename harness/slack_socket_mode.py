@@ -79,6 +79,7 @@ class SocketModeStandIn:
         self._loop = asyncio.new_event_loop()
         self._socket: web.WebSocketResponse | None = None
         self._pending: dict[str, Envelope] = {}
+        self._sent: dict[str, Envelope] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -93,6 +94,7 @@ class SocketModeStandIn:
         envelope = Envelope(f"env-{next(self._ids)}", envelope_type, payload)
         with self._lock:
             self._pending[envelope.envelope_id] = envelope
+            self._sent[envelope.envelope_id] = envelope
         asyncio.run_coroutine_threadsafe(self._deliver(envelope), self._loop).result(10)
         return envelope.envelope_id
 
@@ -106,6 +108,11 @@ class SocketModeStandIn:
                     raise AssertionError(f"{envelope_id}: {self.failed[envelope_id]}")
             time.sleep(0.02)
         raise AssertionError(f"{envelope_id} was not acknowledged within {timeout} s")
+
+    def deliveries(self, envelope_id: str) -> int:
+        """How many times the envelope went out (Slack's retries included)."""
+        with self._lock:
+            return self._sent[envelope_id].attempts
 
     def wait_for_connection(self, count: int = 1, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
