@@ -19,8 +19,9 @@ from domain.errors import DomainError
 from domain.intake import admit_alerts
 from domain.interactions import Actor
 from domain.routing import RouteTable
+from gateways.slack.actions import OPEN_ISSUE_CALLBACK
 from gateways.slack.surface_context import Surfaces
-from gateways.slack.surface_requests import OPEN_ISSUE_CALLBACK, OpenModal, ViewSubmitted
+from gateways.slack.surface_requests import OpenModal, ViewSubmitted
 from wire.alerts import encode_alert
 
 log = logging.getLogger("alertfold.slack.manual")

@@ -15,11 +15,12 @@ import logging
 from typing import Any
 
 from domain.interactions import Interaction, InteractionKind
+from gateways.slack.actions import MOVE_CALLBACK
 from gateways.slack.issue_messages import NOT_ITS_MESSAGE
 from gateways.slack.permissions import NotAllowed
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
-from gateways.slack.surface_requests import MOVE_CALLBACK, OpenModal, ViewSubmitted
+from gateways.slack.surface_requests import OpenModal, ViewSubmitted
 from wire.interactions import encode_interaction
 
 log = logging.getLogger("alertfold.slack.move")

@@ -1,8 +1,9 @@
-"""What a Socket Mode request asks of alertfold: read from Slack's payloads, nothing done yet.
+"""What a Slack request asks of alertfold: read from Slack's payloads, nothing done yet.
 
-Reactions on an issue's message follow Slack Manager's defaults (`ReactionNames`), buttons on
-the message carry `alertfold:<verb>` action ids with the issue id as value, and `/alertfold`
-is the slash command. Anything else is not alertfold's business and is only acknowledged.
+Reactions on an issue's message follow Slack Manager's defaults (`ReactionNames`), act
+buttons carry the action ids of `actions.ISSUE_ACTS` with the issue id as value, and
+`/alertfold` is the slash command. Anything else is not alertfold's business and is only
+acknowledged.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.interactions import Actor, InteractionKind
+from gateways.slack.actions import ISSUE_ACTS
 from gateways.slack.issue_messages import Clicked, clicked
 
 
@@ -35,18 +37,6 @@ class ReactionNames:
             return None
         on_add, on_remove = pairs[reaction]
         return on_add if added else on_remove
-
-
-BUTTON_KINDS = {
-    "alertfold:acknowledge": InteractionKind.ACKNOWLEDGED,
-    "alertfold:unacknowledge": InteractionKind.UNACKNOWLEDGED,
-    "alertfold:resolve": InteractionKind.RESOLVED,
-    "alertfold:unresolve": InteractionKind.UNRESOLVED,
-    "alertfold:investigate": InteractionKind.INVESTIGATING,
-    "alertfold:mute": InteractionKind.MUTED,
-    "alertfold:unmute": InteractionKind.UNMUTED,
-    "alertfold:terminate": InteractionKind.TERMINATED,
-}
 
 
 @dataclass(frozen=True)
@@ -74,7 +64,7 @@ class SlashCommand:
 def read_request(
     request_type: str, payload: dict[str, Any], reactions: ReactionNames, now: datetime
 ) -> IssueAct | SlashCommand | None:
-    """The act or command in one Socket Mode request, or None when it is not for alertfold."""
+    """The act or command in one Slack request, or None when it is not for alertfold."""
     if request_type == "events_api":
         return _reaction(payload, reactions, now)
     if request_type == "interactive" and payload.get("type") == "block_actions":
@@ -112,7 +102,7 @@ def _reaction(payload: dict[str, Any], reactions: ReactionNames, now: datetime) 
 def _button(payload: dict[str, Any], now: datetime) -> IssueAct | None:
     actions = payload.get("actions") or []
     action = actions[0] if actions else {}
-    kind = BUTTON_KINDS.get(str(action.get("action_id", "")))
+    kind = ISSUE_ACTS.get(str(action.get("action_id", "")))
     if kind is None:
         return None
     user = payload.get("user") or {}

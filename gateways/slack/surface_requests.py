@@ -18,15 +18,17 @@ from enum import StrEnum
 from typing import Any
 
 from domain.interactions import Actor
+from gateways.slack.actions import (
+    DETAILS,
+    DETAILS_CALLBACK,
+    MOVE,
+    MOVE_CALLBACK,
+    OPEN_ISSUE_CALLBACK,
+    SILENCE,
+)
 from gateways.slack.issue_messages import Clicked, clicked
 
 INFO_REACTION = "information_source"
-MOVE_ACTION = "alertfold:move"
-DETAILS_ACTION = "alertfold:details"
-SILENCE_ACTION = "alertfold:silence"
-MOVE_CALLBACK = "alertfold_move"
-DETAILS_CALLBACK = "alertfold_details"
-OPEN_ISSUE_CALLBACK = "alertfold_open_issue"
 
 
 class Modal(StrEnum):
@@ -36,8 +38,8 @@ class Modal(StrEnum):
 
 
 _MODAL_OF = {
-    MOVE_ACTION: Modal.MOVE,
-    DETAILS_ACTION: Modal.DETAILS,
+    MOVE.id: Modal.MOVE,
+    DETAILS.id: Modal.DETAILS,
     MOVE_CALLBACK: Modal.MOVE,
     DETAILS_CALLBACK: Modal.DETAILS,
     OPEN_ISSUE_CALLBACK: Modal.OPEN_ISSUE,
@@ -127,7 +129,7 @@ def _action(payload: dict[str, Any], now: datetime) -> OpenModal | SilenceChosen
     action = actions[0] if actions and isinstance(actions[0], dict) else {}
     action_id = str(action.get("action_id", ""))
     where = clicked(payload)
-    if action_id == SILENCE_ACTION:
+    if action_id == SILENCE.id:
         issue_id, _, seconds = str(
             (action.get("selected_option") or {}).get("value", "")
         ).rpartition("|")

@@ -27,6 +27,7 @@ import httpx
 from domain.alert_webhooks import WebhookAccessLevel, is_sealed
 from domain.interactions import Actor, Interaction, InteractionKind, WebhookResult
 from gateways.alert_publisher import BrokerUnavailable
+from gateways.slack.actions import WEBHOOK_PREFIX
 from gateways.slack.issue_messages import NOT_ITS_MESSAGE, Clicked, IssueMessages
 from gateways.slack.ports import IssueFinder, Publisher
 from gateways.slack.webhook_calls import call_webhook
@@ -35,7 +36,6 @@ from wire.interactions import encode_interaction
 
 log = logging.getLogger("alertfold.slack.webhooks")
 
-ACTION_PREFIX = "alertfold:webhook:"
 # Slack Manager's debounce: a second press of the same button within this is dropped.
 DEBOUNCE = timedelta(seconds=2)
 Hook = dict[str, Any]
@@ -65,7 +65,7 @@ def read_click(request_type: str, payload: dict[str, Any], now: datetime) -> Web
     actions = payload.get("actions") or []
     action = actions[0] if actions and isinstance(actions[0], dict) else {}
     action_id = str(action.get("action_id", ""))
-    if not action_id.startswith(ACTION_PREFIX):
+    if not action_id.startswith(WEBHOOK_PREFIX):
         return None
     user = payload.get("user") or {}
     container = payload.get("container") or {}
@@ -76,7 +76,7 @@ def read_click(request_type: str, payload: dict[str, Any], now: datetime) -> Web
     except ValueError:
         at = now
     return WebhookClick(
-        webhook_id=action_id.removeprefix(ACTION_PREFIX),
+        webhook_id=action_id.removeprefix(WEBHOOK_PREFIX),
         issue_id=str(action.get("value", "")),
         channel_id=str(channel),
         user_id=str(user.get("id") or "unknown"),
