@@ -8,6 +8,7 @@ alerts are admitted, so everything stored is keyed by the id (`channel_directory
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -150,7 +151,7 @@ async def _channel_ids(
     directory: ChannelDirectory,
     body: Any,
     path_channel: str | None,
-    places: Any,
+    places: Callable[[Any], list[tuple[dict[str, Any], str]]],
 ) -> str | None:
     """Replace channel names by ids in the body (in place) and the path; the path's id."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +15,8 @@ from gateways.api.errors import ApiError
 from gateways.api.history import issue_at
 from gateways.slack.channel_directory import ChannelsUnavailable, SlackChannel
 from projections.move_mappings import mapping_view
+
+log = logging.getLogger("alertfold.api")
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
@@ -64,14 +67,15 @@ def views_router(deps: ApiDependencies) -> APIRouter:
     async def channels() -> list[dict[str, Any]]:
         """Channels with open issues (most recently active first), then the other channels
         the bot is in; each `{id, name, open_issues, last_activity}`. `name` needs a bot
-        token (null without one, or for a channel the bot has left)."""
+        token (null without one, while Slack does not answer, or for a channel the bot
+        has left)."""
         active = await asyncio.to_thread(deps.store.active_channels)
         listed: list[SlackChannel] = []
         if deps.channel_directory is not None:
             try:
                 listed = await deps.channel_directory.channels()
-            except ChannelsUnavailable as error:
-                raise ApiError(503, f"Slack did not list its channels ({error})") from None
+            except ChannelsUnavailable as error:  # the channels with issues still answer
+                log.warning("GET /channels without names: %s", error)
         names = {c.id: c.name for c in listed}
         shown = [
             {

@@ -73,7 +73,7 @@ class Acknowledger:
             return Ack(work.result())
         if isinstance(error, BrokerUnavailable):
             log.warning("a %s request did not take: %s", request_type, error)
-            return await self._did_not_take(request_type, payload)
+            return self._did_not_take(request_type, payload)
         log.error("a %s request failed", request_type, exc_info=error)
         return Ack()
 
@@ -102,14 +102,14 @@ class Acknowledger:
             return Ack({"response_type": "ephemeral", "text": STILL_STORING})
         return Ack()
 
-    async def _did_not_take(self, request_type: str, payload: dict[str, Any]) -> Ack:
+    def _did_not_take(self, request_type: str, payload: dict[str, Any]) -> Ack:
         if _is_submission(request_type, payload):
             return _modal_error(payload)
         if request_type == "slash_commands":
             return Ack({"response_type": "ephemeral", "text": DID_NOT_TAKE})
         channel, user = _where(payload)
-        if channel and user:
-            await self._tell(channel, user, DID_NOT_TAKE)
+        if channel and user:  # told after the answer: telling is a Slack call of its own
+            self._in_background(self._tell(channel, user, DID_NOT_TAKE))
         return Ack()
 
     def _keep(
@@ -127,7 +127,10 @@ class Acknowledger:
                 if on_failure is not None:
                     await on_failure(failure)
 
-        task = asyncio.ensure_future(finish())
+        self._in_background(finish())
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 

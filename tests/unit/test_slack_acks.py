@@ -71,6 +71,7 @@ async def test_a_click_kafka_refused_is_acknowledged_and_the_user_told_to_try_ag
     told = Told()
     ack = await answer(Handler(error=BrokerUnavailable("down")), told, "interactive", CLICK)
     assert ack == Ack()
+    await asyncio.sleep(0.01)
     assert told.said == [("C1", "U0ANN", DID_NOT_TAKE)]
 
 
