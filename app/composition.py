@@ -162,8 +162,8 @@ class Alertfold:
         from gateways.alert_publisher import AlertPublisher
         from gateways.silence_publisher import SilencePublisher
         from gateways.slack.acks import Acknowledger
+        from gateways.slack.current_message import IssueMessages, SlackMessageMetadata
         from gateways.slack.interactions import SlackInteractions, ephemeral_teller
-        from gateways.slack.issue_messages import IssueMessages, SlackMessageMetadata
         from gateways.slack.permissions import SlackPermissions
         from gateways.slack.surface_context import Surfaces
         from gateways.slack.usergroups import Admins, UserGroupMembers, slack_group_lister

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gateways.alert_publisher import BrokerUnavailable
-from gateways.slack.issue_messages import IssueNotInViewYet
+from gateways.slack.current_message import IssueNotInViewYet
 from gateways.slack.surface_context import Tell
 
 log = logging.getLogger("alertfold.slack.acks")

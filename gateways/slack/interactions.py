@@ -1,7 +1,7 @@
 """What alertfold does with one Slack request, however it arrived (Socket Mode or HTTP).
 
 It only translates: read the request (`socket_requests`, `surface_requests`), find the issue
-the message or button is about (`issue_messages`), check the user may do it there, and put
+the message or button is about (`current_message`), check the user may do it there, and put
 an `Interaction` on Kafka. `handle` returns once the broker acknowledged the record and
 raises `BrokerUnavailable` when it did not; how long Slack may wait for that is the
 acknowledging side's business (`acks`).
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.interactions import Actor, Interaction, InteractionKind
-from gateways.slack.issue_messages import NOT_ITS_MESSAGE, IssueMessages
+from gateways.slack.current_message import NOT_ITS_MESSAGE, IssueMessages
 from gateways.slack.permissions import NotAllowed, SlackPermissions
 from gateways.slack.ports import Issue, IssueFinder, Publisher
 from gateways.slack.socket_requests import IssueAct, ReactionNames, SlashCommand, read_request

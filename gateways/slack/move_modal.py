@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.interactions import Interaction, InteractionKind
 from gateways.slack.actions import MOVE_CALLBACK
-from gateways.slack.issue_messages import NOT_ITS_MESSAGE
+from gateways.slack.current_message import NOT_ITS_MESSAGE
 from gateways.slack.permissions import NotAllowed
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell

@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from gateways.slack.actions import DETAILS, MOVE, button, silence_menu
-from gateways.slack.issue_messages import options_block_id
+from gateways.slack.current_message import options_block_id
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import ShowOptions

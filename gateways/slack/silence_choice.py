@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from domain.silences import Matcher, Silence
-from gateways.slack.issue_messages import NOT_ITS_MESSAGE
+from gateways.slack.current_message import NOT_ITS_MESSAGE
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import SilenceChosen

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.interactions import Actor, InteractionKind
 from gateways.slack.actions import ISSUE_ACTS
-from gateways.slack.issue_messages import Clicked, clicked
+from gateways.slack.current_message import Clicked, clicked
 
 
 @dataclass(frozen=True)

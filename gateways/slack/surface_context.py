@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.silences import Silence
-from gateways.slack.issue_messages import Clicked, IssueMessages, IssueNotInViewYet
+from gateways.slack.current_message import Clicked, IssueMessages, IssueNotInViewYet
 from gateways.slack.ports import Issue, IssueReader, Publisher
 from gateways.slack.usergroups import Admins
 
@@ -63,7 +63,7 @@ class Surfaces:
         return await self._messages().issue_of(channel_id, message_ts)
 
     async def shows(self, issue: Issue, where: Clicked) -> bool:
-        """Whether the button used `where` may act on `issue` (`issue_messages`)."""
+        """Whether the button used `where` may act on `issue` (`current_message`)."""
         return await self._messages().shows(issue, where)
 
     def _messages(self) -> IssueMessages:

@@ -26,7 +26,7 @@ from gateways.slack.actions import (
     OPEN_ISSUE_CALLBACK,
     SILENCE,
 )
-from gateways.slack.issue_messages import Clicked, clicked
+from gateways.slack.current_message import Clicked, clicked
 
 INFO_REACTION = "information_source"
 

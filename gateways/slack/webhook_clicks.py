@@ -28,7 +28,7 @@ from domain.alert_webhooks import WebhookAccessLevel, is_sealed
 from domain.interactions import Actor, Interaction, InteractionKind, WebhookResult
 from gateways.alert_publisher import BrokerUnavailable
 from gateways.slack.actions import WEBHOOK_PREFIX
-from gateways.slack.issue_messages import NOT_ITS_MESSAGE, Clicked, IssueMessages
+from gateways.slack.current_message import NOT_ITS_MESSAGE, Clicked, IssueMessages
 from gateways.slack.ports import IssueFinder, Publisher
 from gateways.slack.webhook_calls import call_webhook
 from infra.webhook_sealing import SealBroken, WebhookSealer

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gateways.slack.blocks import issue_metadata
-from gateways.slack.issue_messages import NOT_ITS_MESSAGE
+from gateways.slack.current_message import NOT_ITS_MESSAGE
 from harness.slack_server import SlackWebApiServer, running_slack_server
 from harness.slack_server_workspace import SlackLimits
 from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateways.alert_publisher import BrokerUnavailable
 from gateways.slack.acks import DID_NOT_TAKE, STILL_STORING, SUBMIT_AGAIN, Ack, Acknowledger
-from gateways.slack.issue_messages import IssueNotInViewYet
+from gateways.slack.current_message import IssueNotInViewYet
 
 BUDGET = 0.05
 CLICK = {

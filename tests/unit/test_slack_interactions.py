@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from gateways.alert_publisher import BrokerUnavailable
-from gateways.slack.interactions import SlackInteractions
-from gateways.slack.issue_messages import (
+from gateways.slack.current_message import (
     NOT_ITS_MESSAGE,
     IssueMessages,
     IssueNotInViewYet,
     options_block_id,
 )
+from gateways.slack.interactions import SlackInteractions
 from gateways.slack.permissions import InvalidPermissions, SlackPermissions
 
 ISSUE = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.interactions import Actor
 from gateways.slack.blocks import render_issue
-from gateways.slack.issue_messages import Clicked
+from gateways.slack.current_message import Clicked
 from gateways.slack.option_buttons import option_blocks
 from gateways.slack.socket_requests import ReactionNames, read_request
 from gateways.slack.surface_requests import (
