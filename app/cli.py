@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     notifier.set_defaults(handler=_notifier)
     interactions = commands.add_parser(
-        "interactions", help="take Slack reactions, buttons and /alertfold over Socket Mode"
+        "interactions",
+        help="take Slack reactions, buttons and /alertfold over Socket Mode "
+        "(HTTP mode is served by the API, with SLACK_SIGNING_SECRET)",
     )
     interactions.set_defaults(handler=_interactions)
     api = commands.add_parser("api", help="run the HTTP API")

@@ -18,11 +18,15 @@ from infra.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from slack_sdk.web.async_client import AsyncWebClient
 
     from agents.fold_worker import FoldWorker
     from gateways.api.dependencies import SilenceServices
+    from gateways.api.slack_http import SlackHttpMode
     from gateways.notify.dispatcher import NotificationDispatcher
     from gateways.notify.services import NotificationServices
+    from gateways.slack.acks import Acknowledger
+    from gateways.slack.channel_directory import ChannelDirectory
     from gateways.slack.dry_run import DryRunPresenter
     from gateways.slack.presenter import SlackPresenter
     from gateways.slack.socket_gateway import SocketModeGateway
@@ -152,25 +156,47 @@ class Alertfold:
 
     def interactions(self) -> SocketModeGateway:
         """Slack interactions over Socket Mode; needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN."""
-        from slack_sdk.web.async_client import AsyncWebClient
+        from gateways.slack.socket_gateway import SocketModeGateway
 
+        settings = self.settings
+        if not settings.slack_app_token or not settings.slack_bot_token:
+            raise SettingsError("Slack interactions need SLACK_APP_TOKEN and SLACK_BOT_TOKEN")
+        web_client = self._slack_client(settings.slack_bot_token)
+        return SocketModeGateway(
+            settings.slack_app_token, web_client, self.slack_acknowledger(web_client)
+        )
+
+    def slack_http_mode(self) -> SlackHttpMode | None:
+        """Slack's Request URLs in the API, with SLACK_SIGNING_SECRET (and the bot token)."""
+        from gateways.api.slack_http import SlackHttpMode
+
+        settings = self.settings
+        if not settings.slack_signing_secret:
+            return None
+        if not settings.slack_bot_token:
+            raise SettingsError("SLACK_SIGNING_SECRET (HTTP mode) needs SLACK_BOT_TOKEN too")
+        web_client = self._slack_client(settings.slack_bot_token)
+        return SlackHttpMode(
+            acks=self.slack_acknowledger(web_client),
+            signing_secret=settings.slack_signing_secret,
+            clock=lambda: self.clock().timestamp(),
+        )
+
+    def slack_acknowledger(self, web_client: AsyncWebClient) -> Acknowledger:
+        """What both Socket Mode and HTTP mode answer Slack's requests with."""
         from gateways.alert_publisher import AlertPublisher
         from gateways.silence_publisher import SilencePublisher
+        from gateways.slack.acks import Acknowledger
+        from gateways.slack.current_message import IssueMessages, SlackMessageMetadata
+        from gateways.slack.interactions import SlackInteractions, ephemeral_teller
         from gateways.slack.permissions import SlackPermissions
-        from gateways.slack.socket_gateway import (
-            SlackInteractions,
-            SocketModeGateway,
-            ephemeral_teller,
-        )
         from gateways.slack.surface_context import Surfaces
         from gateways.slack.usergroups import Admins, UserGroupMembers, slack_group_lister
         from gateways.slack.webhook_clicks import WebhookClicks
 
         settings = self.settings
-        if not settings.slack_app_token or not settings.slack_bot_token:
-            raise SettingsError("Slack interactions need SLACK_APP_TOKEN and SLACK_BOT_TOKEN")
-        web_client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         finder = self.lookup_store()
+        messages = IssueMessages(finder, SlackMessageMetadata(web_client))
         publisher = AlertPublisher(self.bootstrap_servers, settings.interactions_topic)
         permissions = SlackPermissions.from_file(settings.slack_permissions_file)
         admins = Admins(permissions, UserGroupMembers(slack_group_lister(web_client)))
@@ -185,6 +211,7 @@ class Alertfold:
             clock=self.clock,
             silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
             api_url=settings.effective_public_url,
+            messages=messages,
         )
         interactions = SlackInteractions(
             finder=finder,
@@ -201,9 +228,23 @@ class Alertfold:
                 sealer=self.webhook_sealer(),
                 tell=tell,
                 clock=self.clock,
+                messages=messages,
             ),
+            messages=messages,
         )
-        return SocketModeGateway(settings.slack_app_token, web_client, interactions)
+        return Acknowledger(interactions, tell)
+
+    def channel_directory(self) -> ChannelDirectory | None:
+        """Channel names to ids, from Slack; None without a bot token."""
+        from gateways.slack.channel_directory import ChannelDirectory
+
+        token = self.settings.slack_bot_token
+        return ChannelDirectory(self._slack_client(token)) if token else None
+
+    def _slack_client(self, token: str) -> AsyncWebClient:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        return AsyncWebClient(token=token, base_url=self.settings.slack_api_url)
 
     def lookup_store(self) -> LookupStore:
         from infra.database import create_database_engine
@@ -268,6 +309,8 @@ class Alertfold:
                 interactions_topic=settings.interactions_topic,
                 notifications=self.notification_services(),
                 silences=self.silence_services(),
+                slack=self.slack_http_mode(),
+                channel_directory=self.channel_directory(),
             )
         )
 

@@ -1,7 +1,8 @@
 """`alertfold up`: the whole product as child processes, started and stopped together.
 
-Each part (worker, projector, auditor, presenter, notifier, API, and Slack interactions when an app
-token is set) runs in its own process, exactly as it does in production, so `up` exercises
+Each part (worker, projector, auditor, presenter, notifier, API, and Slack interactions over
+Socket Mode when an app token is set; the API serves Slack's HTTP mode itself when a signing
+secret is set) runs in its own process, exactly as it does in production, so `up` exercises
 the same code paths. A part that crashes is started again after a pause (`app.restarts`);
 one that cannot be helped that way (a configuration error, or crashing again and again)
 stops the others too, rather than leaving a half-working product that looks alive.

@@ -6,7 +6,10 @@ one is `invalid_trigger_id`, a stale one `expired_trigger_id`. A view must look 
 (`invalid_arguments` otherwise, with Slack's `response_metadata.messages`); every opened or
 updated view is kept for assertions. `views.update` finds a view by `view_id` or
 `external_id` (`not_found`) and honours `hash` (`hash_conflict`). `conversations.info` says
-whether the bot is a member (`outside` lists the channels it is not in).
+whether the bot is a member (`outside` lists the channels it is not in); `conversations.list`
+lists every channel with its name (`names`, else the id in lower case) and `is_member`,
+`limit` a page (Slack's default 100, at most 1000) with `next_cursor` paging
+(`conversations.replies` is with the other message methods, in `slack_server_messages`).
 `usergroups.users.list` answers a group's members or `no_such_subteam`.
 Handlers answer bodies, errors included; the server does the rest (auth, rate limits, log).
 """
@@ -24,6 +27,8 @@ from harness.slack_server_workspace import Workspace
 TRIGGER_SECONDS = 3.0
 TITLE_MAX = 24
 BLOCKS_MAX = 100
+LIST_PAGE_DEFAULT = 100
+LIST_PAGE_MAX = 1000
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Surfaces:
     workspace: Workspace
     user_groups: dict[str, list[str]] = field(default_factory=dict)
     outside: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)
     views: list[OpenedView] = field(default_factory=list)
     _triggers: dict[str, float] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -60,6 +66,7 @@ class Surfaces:
             "views.open": self._open,
             "views.update": self._update,
             "conversations.info": self._info,
+            "conversations.list": self._list,
             "usergroups.users.list": self._group_users,
         }
 
@@ -105,15 +112,32 @@ class Surfaces:
 
     def _info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args["channel"])  # the server answered channel_not_found already
+        return {"ok": True, "channel": self._channel(channel)}
+
+    def _channel(self, channel: str) -> dict[str, Any]:
+        return {
+            "id": channel,
+            "name": self.names.get(channel, channel.lower()),
+            "is_channel": True,
+            "is_archived": False,
+            "is_member": channel not in self.outside,
+        }
+
+    def _list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every channel, by id, `limit` a page; the cursor is the next page's offset."""
+        try:
+            limit = int(args.get("limit") or LIST_PAGE_DEFAULT)
+            start = int(args.get("cursor") or 0)
+        except ValueError:
+            return _error("invalid_cursor")
+        limit = min(max(limit, 1), LIST_PAGE_MAX)
+        channels = sorted(self.workspace.channels)
+        page = channels[start : start + limit]
+        more = start + limit < len(channels)
         return {
             "ok": True,
-            "channel": {
-                "id": channel,
-                "name": channel.lower(),
-                "is_channel": True,
-                "is_archived": False,
-                "is_member": channel not in self.outside,
-            },
+            "channels": [self._channel(c) for c in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _group_users(self, args: dict[str, Any]) -> dict[str, Any]:

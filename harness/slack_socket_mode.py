@@ -6,8 +6,12 @@ says `hello`, then carries the envelopes a test sends (`events_api`, `interactiv
 `view_submission` payloads) and records the acknowledgements that come back, with their
 response payload (a slash command's reply, a modal's `response_action`). `disconnect()` sends
 Slack's `{"type": "disconnect", "reason": "refresh_requested"}` and closes the socket, as
-Slack does before it drops a connection. An envelope that is not acknowledged is delivered
-again on the next connection, with `retry_attempt` counting up, like Slack's retries.
+Slack does before it drops a connection. Like Slack, it gives each delivery `ack_deadline`
+(3 s) to be acknowledged: an Events API envelope that was not is delivered again, with
+`retry_attempt` counting up and `retry_reason` "timeout", up to 3 retries; an interactive
+envelope or slash command is never delivered again and is reported in `failed`, and an
+acknowledgement that comes later is only kept in `late_acks`. An envelope sent while no socket
+is open is delivered when the next one opens.
 `chat.postEphemeral` is answered and recorded, since the gateway explains refusals that way.
 Every other Web API method goes to `web_api` (a `SlackWebApiServer`) when one is given, so a
 client with one `base_url` finds modals, channels and user groups as well.
@@ -32,6 +36,8 @@ from harness.slack_server import SlackWebApiServer
 from infra.local_kafka import free_port
 
 APP_TOKEN = "xapp-1-A0TEST-1-secret"
+ACK_DEADLINE = 3.0
+EVENT_RETRIES = 3
 
 
 @dataclass
@@ -40,6 +46,8 @@ class Envelope:
     type: str
     payload: dict[str, Any]
     attempts: int = 0
+    in_flight: bool = False  # sent, its deadline not passed yet
+    sent_at: float = 0.0
 
     def message(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -62,11 +70,16 @@ class SocketModeStandIn:
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
     connections_opened: int = 0
     web_api: SlackWebApiServer | None = None
+    ack_deadline: float = ACK_DEADLINE
+    failed: dict[str, str] = field(default_factory=dict)
+    late_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ack_seconds: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._socket: web.WebSocketResponse | None = None
         self._pending: dict[str, Envelope] = {}
+        self._sent: dict[str, Envelope] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -81,6 +94,7 @@ class SocketModeStandIn:
         envelope = Envelope(f"env-{next(self._ids)}", envelope_type, payload)
         with self._lock:
             self._pending[envelope.envelope_id] = envelope
+            self._sent[envelope.envelope_id] = envelope
         asyncio.run_coroutine_threadsafe(self._deliver(envelope), self._loop).result(10)
         return envelope.envelope_id
 
@@ -90,8 +104,15 @@ class SocketModeStandIn:
             with self._lock:
                 if envelope_id in self.acks:
                     return self.acks[envelope_id]
+                if envelope_id in self.failed:
+                    raise AssertionError(f"{envelope_id}: {self.failed[envelope_id]}")
             time.sleep(0.02)
         raise AssertionError(f"{envelope_id} was not acknowledged within {timeout} s")
+
+    def deliveries(self, envelope_id: str) -> int:
+        """How many times the envelope went out (Slack's retries included)."""
+        with self._lock:
+            return self._sent[envelope_id].attempts
 
     def wait_for_connection(self, count: int = 1, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -110,8 +131,27 @@ class SocketModeStandIn:
         socket = self._socket
         if socket is None or socket.closed:
             return  # delivered when the next connection opens
-        await socket.send_json(envelope.message())
+        message = envelope.message()
         envelope.attempts += 1
+        envelope.in_flight = True
+        envelope.sent_at = self._loop.time()
+        self._loop.call_later(self.ack_deadline, self._deadline, envelope, envelope.attempts)
+        await socket.send_json(message)
+
+    def _deadline(self, envelope: Envelope, attempt: int) -> None:
+        """Slack's 3 s: an event is sent again, anything else is given up on."""
+        with self._lock:
+            if envelope.envelope_id in self.acks or envelope.attempts != attempt:
+                return
+            envelope.in_flight = False
+            if envelope.type == "events_api" and envelope.attempts <= EVENT_RETRIES:
+                self._loop.create_task(self._deliver(envelope))
+                return
+            self._pending.pop(envelope.envelope_id, None)
+            self.failed[envelope.envelope_id] = (
+                f"not acknowledged within {self.ack_deadline:g} s "
+                f"({envelope.attempts} deliveries); Slack gave up on it"
+            )
 
     async def _disconnect(self, reason: str) -> None:
         socket, self._socket = self._socket, None
@@ -139,8 +179,8 @@ class SocketModeStandIn:
             }
         )
         with self._lock:
-            unacknowledged = [e for e in self._pending.values() if e.envelope_id not in self.acks]
-        for envelope in unacknowledged:
+            waiting = [e for e in self._pending.values() if not e.in_flight]
+        for envelope in waiting:
             await self._deliver(envelope)
         async for message in socket:
             if message.type == WSMsgType.TEXT:
@@ -148,11 +188,17 @@ class SocketModeStandIn:
         return socket
 
     def _record_ack(self, body: dict[str, Any]) -> None:
-        envelope_id = body.get("envelope_id")
-        if envelope_id:
-            with self._lock:
-                self.acks[str(envelope_id)] = body
-                self._pending.pop(str(envelope_id), None)
+        envelope_id = str(body.get("envelope_id") or "")
+        if not envelope_id:
+            return
+        with self._lock:
+            if envelope_id in self.failed:
+                self.late_acks[envelope_id] = body
+                return
+            envelope = self._pending.pop(envelope_id, None)
+            if envelope is not None:
+                self.ack_seconds[envelope_id] = self._loop.time() - envelope.sent_at
+            self.acks[envelope_id] = body
 
     async def _ephemeral(self, request: web.Request) -> web.Response:
         form = dict(await request.post()) if request.content_type != "application/json" else {}

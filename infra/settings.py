@@ -21,6 +21,7 @@ MIN_API_KEY_LENGTH = 16
 _SECRET_FIELDS = (
     "slack_bot_token",
     "slack_app_token",
+    "slack_signing_secret",
     "ingest_api_keys",
     "view_api_keys",
     "webhook_encryption_key",
@@ -77,6 +78,12 @@ class Settings(BaseModel):
         None,
         repr=False,
         description="App-level token (xapp-…) for Socket Mode; unset: no interactions.",
+    )
+    slack_signing_secret: str | None = Field(
+        None,
+        repr=False,
+        description="The Slack app's signing secret: the API serves Slack's Request URLs "
+        "(HTTP mode) under /slack/; unset: they answer 404.",
     )
     slack_permissions_file: Path | None = Field(
         None, description="JSON file of Slack admins (global and per channel)."
@@ -317,6 +324,7 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_RATE_LIMIT_BURST": "rate_limit_burst",
     "SLACK_BOT_TOKEN": "slack_bot_token",
     "SLACK_APP_TOKEN": "slack_app_token",
+    "SLACK_SIGNING_SECRET": "slack_signing_secret",
     "ALERTFOLD_SLACK_PERMISSIONS_FILE": "slack_permissions_file",
     "SLACK_API_URL": "slack_api_url",
     "ALERTFOLD_SLACK_CALLS_PER_SECOND": "slack_calls_per_second",

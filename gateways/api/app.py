@@ -20,6 +20,7 @@ from gateways.api.metrics import ApiMetrics, install_request_metrics, metrics_ro
 from gateways.api.notifications import notifications_router
 from gateways.api.pagerduty import pagerduty_router
 from gateways.api.silences import silences_router
+from gateways.api.slack_http import slack_router
 from gateways.api.views import views_router
 
 
@@ -104,6 +105,7 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     app.include_router(views_router(deps))
     app.include_router(notifications_router(deps))
     app.include_router(silences_router(deps))
+    app.include_router(slack_router(deps.slack))
     view_key = [Depends(require(deps.view_keys))]
     app.include_router(history_router(deps), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE)
     app.include_router(

@@ -10,8 +10,10 @@ from domain.routing import RouteTable
 from gateways.alert_publisher import AlertPublisher
 from gateways.api.auth import ApiKeys
 from gateways.api.rate_limit import ChannelRateLimiter
+from gateways.api.slack_http import SlackHttpMode
 from gateways.notify.services import NotificationServices
 from gateways.silence_publisher import SilencePublisher
+from gateways.slack.channel_directory import ChannelDirectory
 from infra.webhook_sealing import WebhookSealer
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
@@ -52,3 +54,7 @@ class ApiDependencies:
     notifications: NotificationServices | None = field(default=None)
     # Setting and listing silences; None: those endpoints answer 503.
     silences: SilenceServices | None = field(default=None)
+    # Slack's Request URLs (HTTP mode); None: `/slack/*` answers 404.
+    slack: SlackHttpMode | None = field(default=None)
+    # Channel names to ids and the bot's channels, from Slack; None: no bot token.
+    channel_directory: ChannelDirectory | None = field(default=None)

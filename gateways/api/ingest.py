@@ -1,13 +1,20 @@
-"""`POST /alert(s)` and `POST /prometheus-alert`: admit, publish, answer."""
+"""`POST /alert(s)` and `POST /prometheus-alert`: admit, publish, answer.
+
+With a bot token, channel names (`#ops-alerts`, `ops-alerts`) in `slackChannelId`, the
+path or an Alertmanager channel annotation or label become the channel's id before the
+alerts are admitted, so everything stored is keyed by the id (`channel_directory`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from domain.alertmanager import CHANNEL_KEYS
 from domain.intake import Admission, admit_alertmanager, admit_alerts
 from gateways.alert_publisher import BrokerUnavailable
 from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
@@ -16,6 +23,11 @@ from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
 from gateways.api.webhook_seals import sealed_webhooks
+from gateways.slack.channel_directory import (
+    ChannelDirectory,
+    ChannelsUnavailable,
+    UnknownChannelName,
+)
 from wire.alerts import encode_alert
 
 
@@ -45,11 +57,17 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
 
     async def alerts(request: Request, channel: str | None = None) -> Response:
         body = await read_json(request, deps.max_body_bytes)
+        if deps.channel_directory is not None:
+            channel = await _channel_ids(deps.channel_directory, body, channel, _alert_items)
         admission = admit_alerts(body, routes=deps.routes, now=deps.clock(), path_channel=channel)
         return await publish(admission)
 
     async def prometheus(request: Request, channel: str | None = None) -> Response:
         body = await read_json(request, deps.max_body_bytes)
+        if deps.channel_directory is not None:
+            channel = await _channel_ids(
+                deps.channel_directory, body, channel, _alertmanager_labels
+            )
         admission = admit_alertmanager(
             body, routes=deps.routes, now=deps.clock(), path_channel=channel
         )
@@ -92,8 +110,9 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         202: {"description": "stored on the alerts topic, acknowledged by the broker"},
         204: {"description": "nothing to store: no alerts, or every alert was ignored"},
         400: {
-            "description": "invalid body (`problems` lists each field), or webhooks while no "
-            "`ALERTFOLD_WEBHOOK_ENCRYPTION_KEY` is set"
+            "description": "invalid body (`problems` lists each field), webhooks while no "
+            "`ALERTFOLD_WEBHOOK_ENCRYPTION_KEY` is set, or a channel name that is none of "
+            "the bot's channels"
         },
         **UNAUTHORIZED_RESPONSE,
         413: {"description": "body too large"},
@@ -102,7 +121,10 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             "after `Retry-After` seconds (also `RateLimit-Limit`, `RateLimit-Remaining`, "
             "`RateLimit-Reset`)"
         },
-        503: {"description": "Kafka unreachable: nothing was accepted"},
+        503: {
+            "description": "Kafka unreachable, or Slack did not list its channels to resolve "
+            "a channel name: nothing was accepted"
+        },
     }
     for path in ("/alert", "/alerts", "/alert/{channel}", "/alerts/{channel}"):
         router.add_api_route(
@@ -123,3 +145,57 @@ def _take_tokens(deps: ApiDependencies, metrics: ApiMetrics, per_channel: Counte
     if refused is not None:
         metrics.alerts["rate_limited"] += sum(per_channel.values())
         raise ApiError(429, refused.message, headers=refused.headers())
+
+
+async def _channel_ids(
+    directory: ChannelDirectory,
+    body: Any,
+    path_channel: str | None,
+    places: Callable[[Any], list[tuple[dict[str, Any], str]]],
+) -> str | None:
+    """Replace channel names by ids in the body (in place) and the path; the path's id."""
+    try:
+        for holder, key in places(body):
+            holder[key] = await directory.resolve(holder[key])
+        return await directory.resolve(path_channel) if path_channel else path_channel
+    except UnknownChannelName as error:
+        raise ApiError(400, f"slackChannelId: {error}") from None
+    except ChannelsUnavailable as error:
+        raise ApiError(
+            503,
+            f"Slack did not list its channels to resolve a name ({error})",
+            headers={"Retry-After": "5"},
+        ) from None
+
+
+def _alert_items(body: Any) -> list[tuple[dict[str, Any], str]]:
+    """Each Slack Manager alert's `slackChannelId`, in the three body shapes."""
+    if isinstance(body, dict) and isinstance(body.get("alerts"), list):
+        items = body["alerts"]
+    else:
+        items = body if isinstance(body, list) else [body]
+    return [
+        (item, "slackChannelId")
+        for item in items
+        if isinstance(item, dict) and _named(item.get("slackChannelId"))
+    ]
+
+
+def _alertmanager_labels(body: Any) -> list[tuple[dict[str, Any], str]]:
+    """Each Alertmanager alert's channel annotation or label."""
+    alerts = body.get("alerts") if isinstance(body, dict) else None
+    found: list[tuple[dict[str, Any], str]] = []
+    for item in alerts if isinstance(alerts, list) else []:
+        for part in ("annotations", "labels"):
+            values = item.get(part) if isinstance(item, dict) else None
+            if isinstance(values, dict):
+                found.extend(
+                    (values, key)
+                    for key, value in values.items()
+                    if key.lower() in CHANNEL_KEYS and _named(value)
+                )
+    return found
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -12,7 +13,10 @@ from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.history import issue_at
+from gateways.slack.channel_directory import ChannelsUnavailable, SlackChannel
 from projections.move_mappings import mapping_view
+
+log = logging.getLogger("alertfold.api")
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
@@ -60,11 +64,30 @@ def views_router(deps: ApiDependencies) -> APIRouter:
         return issue
 
     @router.get("/channels", tags=["views"], **guarded)
-    def channels() -> list[dict[str, Any]]:
-        return [
-            {"id": c["channel_id"], **{k: v for k, v in c.items() if k != "channel_id"}}
-            for c in deps.store.active_channels()
+    async def channels() -> list[dict[str, Any]]:
+        """Channels with open issues (most recently active first), then the other channels
+        the bot is in; each `{id, name, open_issues, last_activity}`. `name` needs a bot
+        token (null without one, while Slack does not answer, or for a channel the bot
+        has left)."""
+        active = await asyncio.to_thread(deps.store.active_channels)
+        listed: list[SlackChannel] = []
+        if deps.channel_directory is not None:
+            try:
+                listed = await deps.channel_directory.channels()
+            except ChannelsUnavailable as error:  # the channels with issues still answer
+                log.warning("GET /channels without names: %s", error)
+        names = {c.id: c.name for c in listed}
+        shown = [
+            {
+                "id": c["channel_id"],
+                "name": names.get(c["channel_id"]),
+                **{k: v for k, v in c.items() if k != "channel_id"},
+            }
+            for c in active
         ]
+        seen = {c["id"] for c in shown}
+        quiet = {"open_issues": 0, "last_activity": None}
+        return shown + [{"id": c.id, "name": c.name, **quiet} for c in listed if c.id not in seen]
 
     @router.get("/mappings", tags=["views"], **guarded)
     def mappings(kind: Literal["route", "move"] | None = None) -> list[dict[str, Any]]:

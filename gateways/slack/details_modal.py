@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateways.slack.actions import DETAILS_CALLBACK
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces
-from gateways.slack.surface_requests import DETAILS_CALLBACK, OpenModal
+from gateways.slack.surface_requests import OpenModal
 
 TEXT_MAX = 3000
 FIELDS_PER_SECTION = 10

@@ -19,8 +19,9 @@ from domain.errors import DomainError
 from domain.intake import admit_alerts
 from domain.interactions import Actor
 from domain.routing import RouteTable
+from gateways.slack.actions import OPEN_ISSUE_CALLBACK
 from gateways.slack.surface_context import Surfaces
-from gateways.slack.surface_requests import OPEN_ISSUE_CALLBACK, OpenModal, ViewSubmitted
+from gateways.slack.surface_requests import OpenModal, ViewSubmitted
 from wire.alerts import encode_alert
 
 log = logging.getLogger("alertfold.slack.manual")
@@ -72,9 +73,13 @@ def manual_issue_view() -> dict[str, Any]:
 
 
 def manual_alert(
-    values: Mapping[str, str | None], user: Actor, now: datetime
+    values: Mapping[str, str | None], user: Actor, now: datetime, view_id: str = ""
 ) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """The alert JSON the modal's inputs make, or the problems by block id (Slack shows them)."""
+    """The alert JSON the modal's inputs make, or the problems by block id (Slack shows them).
+
+    The correlation id comes from the modal's view id, so submitting the same modal again
+    (after "submit again" when Kafka was slow) joins the issue it may have opened already.
+    """
     errors: dict[str, str] = {}
     channel = (values.get(CHANNEL_BLOCK) or "").strip()
     header = (values.get(HEADER_BLOCK) or "").strip()
@@ -87,7 +92,7 @@ def manual_alert(
         errors[SEVERITY_BLOCK] = f"Choose one of {', '.join(SEVERITIES)}."
     alert: dict[str, Any] = {
         "slackChannelId": channel,
-        "correlationId": f"manual-{uuid.uuid4()}",
+        "correlationId": f"manual-{_manual_id(view_id)}",
         "header": header,
         "text": (values.get(BODY_BLOCK) or "").strip(),
         "severity": severity,
@@ -110,7 +115,9 @@ async def open_manual_issue(surfaces: Surfaces, request: OpenModal) -> None:
 async def submit_manual_issue(
     surfaces: Surfaces, submitted: ViewSubmitted
 ) -> dict[str, Any] | None:
-    alert_json, errors = manual_alert(submitted.values, submitted.user, surfaces.clock())
+    alert_json, errors = manual_alert(
+        submitted.values, submitted.user, surfaces.clock(), submitted.view_id
+    )
     if alert_json is None:
         return _errors(errors)
     channel = str(alert_json["slackChannelId"])
@@ -139,6 +146,10 @@ async def submit_manual_issue(
         submitted.user.id,
     )
     return None
+
+
+def _manual_id(view_id: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"slack-view:{view_id}") if view_id else uuid.uuid4()
 
 
 def _errors(errors: dict[str, str]) -> dict[str, Any]:

@@ -15,10 +15,12 @@ import logging
 from typing import Any
 
 from domain.interactions import Interaction, InteractionKind
+from gateways.slack.actions import MOVE_CALLBACK
+from gateways.slack.current_message import NOT_ITS_MESSAGE
 from gateways.slack.permissions import NotAllowed
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
-from gateways.slack.surface_requests import MOVE_CALLBACK, OpenModal, ViewSubmitted
+from gateways.slack.surface_requests import OpenModal, ViewSubmitted
 from wire.interactions import encode_interaction
 
 log = logging.getLogger("alertfold.slack.move")
@@ -103,6 +105,9 @@ async def open_move(surfaces: Surfaces, request: OpenModal, refuse: Tell) -> Non
     problem = move_refusal(issue)
     if issue is None or problem:
         await surfaces.tell(request.channel_id, user, problem)
+        return
+    if request.where is not None and not await surfaces.shows(issue, request.where):
+        await surfaces.tell(request.channel_id, user, NOT_ITS_MESSAGE)
         return
     try:
         await _check_may_move(surfaces, issue, user, via_shortcut=request.via_shortcut)

@@ -3,7 +3,8 @@
 They come as an ephemeral message (Move…, Details…, a silence menu), which Slack shows to
 that user alone and drops by itself when the client reloads; removing the reaction needs no
 answer, since there is nothing shared to take back. The buttons carry the same action ids as
-the issue message's own, so their clicks are handled the same way.
+the issue message's own, so their clicks are handled the same way; their block id names the
+issue, which is how a click on them is known to come from that issue's options.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from gateways.slack.blocks import SILENCE_CHOICES
+from gateways.slack.actions import DETAILS, MOVE, button, silence_menu
+from gateways.slack.current_message import options_block_id
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
-from gateways.slack.surface_requests import (
-    DETAILS_ACTION,
-    MOVE_ACTION,
-    SILENCE_ACTION,
-    ShowOptions,
-)
+from gateways.slack.surface_requests import ShowOptions
 
 log = logging.getLogger("alertfold.slack.options")
 
@@ -32,32 +29,19 @@ def option_blocks(issue: Issue) -> list[dict[str, Any]]:
     """Move… only while the issue is open (Slack Manager does not move resolved issues)."""
     elements: list[dict[str, Any]] = []
     if issue.get("status") == "open":
-        elements.append(_button("Move…", MOVE_ACTION, issue["id"]))
-    elements.append(_button("Details…", DETAILS_ACTION, issue["id"]))
+        elements.append(button(MOVE, issue["id"]))
+    elements.append(button(DETAILS, issue["id"]))
     if not issue.get("silenced_until"):
-        elements.append(
-            {
-                "type": "static_select",
-                "action_id": SILENCE_ACTION,
-                "placeholder": {"type": "plain_text", "text": "Silence…"},
-                "options": [
-                    {
-                        "text": {"type": "plain_text", "text": label},
-                        "value": f"{issue['id']}|{seconds}",
-                    }
-                    for label, seconds in SILENCE_CHOICES
-                ],
-            }
-        )
+        elements.append(silence_menu(issue["id"]))
     header = str(issue.get("header") or issue["id"])[:200]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Options for *{header}*"}},
-        {"type": "actions", "block_id": "alertfold:options", "elements": elements},
+        {"type": "actions", "block_id": options_block_id(issue["id"]), "elements": elements},
     ]
 
 
 async def show_options(surfaces: Surfaces, request: ShowOptions, refuse: Tell) -> None:
-    issue = await surfaces.issue(None, request.channel_id, request.message_ts)
+    issue = await surfaces.message_issue(request.channel_id, request.message_ts)
     if issue is None or issue.get("status") == "archived":
         return  # a reaction on some other message: not ours
     if not await surfaces.admins.is_admin(request.user.id, request.channel_id):
@@ -72,12 +56,3 @@ async def show_options(surfaces: Surfaces, request: ShowOptions, refuse: Tell) -
         )
     except SlackApiError as error:
         log.warning("option buttons for %s: %s", request.user.id, error.response.get("error"))
-
-
-def _button(text: str, action_id: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action_id,
-        "value": value,
-    }

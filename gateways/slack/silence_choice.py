@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from domain.silences import Matcher, Silence
+from gateways.slack.current_message import NOT_ITS_MESSAGE
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import SilenceChosen
@@ -45,6 +46,9 @@ async def silence_issue(surfaces: Surfaces, chosen: SilenceChosen, refuse: Tell)
     channel = chosen.channel_id or (issue or {}).get("channel_id", "")
     if issue is None or issue.get("status") == "archived":
         await surfaces.tell(channel, user, "That issue is no longer open here.")
+        return
+    if chosen.where is not None and not await surfaces.shows(issue, chosen.where):
+        await surfaces.tell(channel, user, NOT_ITS_MESSAGE)
         return
     if not await surfaces.admins.is_admin(user, issue["channel_id"]):
         await refuse(channel, user, SILENCE_REFUSAL)

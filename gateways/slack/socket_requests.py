@@ -1,8 +1,9 @@
-"""What a Socket Mode request asks of alertfold: read from Slack's payloads, nothing done yet.
+"""What a Slack request asks of alertfold: read from Slack's payloads, nothing done yet.
 
-Reactions on an issue's message follow Slack Manager's defaults (`ReactionNames`), buttons on
-the message carry `alertfold:<verb>` action ids with the issue id as value, and `/alertfold`
-is the slash command. Anything else is not alertfold's business and is only acknowledged.
+Reactions on an issue's message follow Slack Manager's defaults (`ReactionNames`), act
+buttons carry the action ids of `actions.ISSUE_ACTS` with the issue id as value, and
+`/alertfold` is the slash command. Anything else is not alertfold's business and is only
+acknowledged.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.interactions import Actor, InteractionKind
+from gateways.slack.actions import ISSUE_ACTS
+from gateways.slack.current_message import Clicked, clicked
 
 
 @dataclass(frozen=True)
@@ -36,21 +39,10 @@ class ReactionNames:
         return on_add if added else on_remove
 
 
-BUTTON_KINDS = {
-    "alertfold:acknowledge": InteractionKind.ACKNOWLEDGED,
-    "alertfold:unacknowledge": InteractionKind.UNACKNOWLEDGED,
-    "alertfold:resolve": InteractionKind.RESOLVED,
-    "alertfold:unresolve": InteractionKind.UNRESOLVED,
-    "alertfold:investigate": InteractionKind.INVESTIGATING,
-    "alertfold:mute": InteractionKind.MUTED,
-    "alertfold:unmute": InteractionKind.UNMUTED,
-    "alertfold:terminate": InteractionKind.TERMINATED,
-}
-
-
 @dataclass(frozen=True)
 class IssueAct:
-    """Someone asks for `kind` on the issue behind a message (`slack_ts`) or a button (id)."""
+    """Someone asks for `kind` on the issue behind a message (`slack_ts`) or a button (id,
+    used `where`)."""
 
     kind: InteractionKind
     channel_id: str
@@ -59,6 +51,7 @@ class IssueAct:
     at: datetime
     slack_ts: str | None = None
     issue_id: str | None = None
+    where: Clicked | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +64,7 @@ class SlashCommand:
 def read_request(
     request_type: str, payload: dict[str, Any], reactions: ReactionNames, now: datetime
 ) -> IssueAct | SlashCommand | None:
-    """The act or command in one Socket Mode request, or None when it is not for alertfold."""
+    """The act or command in one Slack request, or None when it is not for alertfold."""
     if request_type == "events_api":
         return _reaction(payload, reactions, now)
     if request_type == "interactive" and payload.get("type") == "block_actions":
@@ -109,18 +102,18 @@ def _reaction(payload: dict[str, Any], reactions: ReactionNames, now: datetime) 
 def _button(payload: dict[str, Any], now: datetime) -> IssueAct | None:
     actions = payload.get("actions") or []
     action = actions[0] if actions else {}
-    kind = BUTTON_KINDS.get(str(action.get("action_id", "")))
+    kind = ISSUE_ACTS.get(str(action.get("action_id", "")))
     if kind is None:
         return None
     user = payload.get("user") or {}
-    container = payload.get("container") or {}
-    channel = container.get("channel_id") or (payload.get("channel") or {}).get("id", "")
+    where = clicked(payload)
     action_ts = action.get("action_ts")
     return IssueAct(
         kind=kind,
-        channel_id=str(channel),
+        channel_id=where.channel_id,
         issue_id=str(action.get("value", "")),
-        slack_ts=container.get("message_ts"),
+        slack_ts=where.message_ts,
+        where=where,
         actor=Actor(
             kind="slack_user",
             id=str(user.get("id") or "unknown"),

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.silences import Silence
+from gateways.slack.current_message import Clicked, IssueMessages, IssueNotInViewYet
 from gateways.slack.ports import Issue, IssueReader, Publisher
 from gateways.slack.usergroups import Admins
 
@@ -42,16 +43,31 @@ class Surfaces:
     clock: Callable[[], datetime]
     silences: SilenceCreator | None = None
     api_url: str = ""
+    messages: IssueMessages | None = None  # None: the view only, no metadata look-ups
 
     async def issue(
         self, issue_id: str | None, channel_id: str = "", message_ts: str | None = None
     ) -> Issue | None:
-        """The issue behind a button (its id) or a message (channel and ts), from the view."""
+        """The issue behind a button (its id) or a message (channel and ts)."""
         if issue_id:
             return await asyncio.to_thread(self.finder.get_issue, issue_id)
         if channel_id and message_ts:
-            return await asyncio.to_thread(self.finder.issue_by_slack_ts, channel_id, message_ts)
+            try:
+                return await self.message_issue(channel_id, message_ts)
+            except IssueNotInViewYet:
+                return None
         return None
+
+    async def message_issue(self, channel_id: str, message_ts: str) -> Issue | None:
+        """The issue whose current message this is; raises `IssueNotInViewYet`."""
+        return await self._messages().issue_of(channel_id, message_ts)
+
+    async def shows(self, issue: Issue, where: Clicked) -> bool:
+        """Whether the button used `where` may act on `issue` (`current_message`)."""
+        return await self._messages().shows(issue, where)
+
+    def _messages(self) -> IssueMessages:
+        return self.messages or IssueMessages(self.finder)
 
     def history_url(self, issue_id: str) -> str:
         return f"{self.api_url.rstrip('/')}/issues/{issue_id}/history"

@@ -18,14 +18,17 @@ from enum import StrEnum
 from typing import Any
 
 from domain.interactions import Actor
+from gateways.slack.actions import (
+    DETAILS,
+    DETAILS_CALLBACK,
+    MOVE,
+    MOVE_CALLBACK,
+    OPEN_ISSUE_CALLBACK,
+    SILENCE,
+)
+from gateways.slack.current_message import Clicked, clicked
 
 INFO_REACTION = "information_source"
-MOVE_ACTION = "alertfold:move"
-DETAILS_ACTION = "alertfold:details"
-SILENCE_ACTION = "alertfold:silence"
-MOVE_CALLBACK = "alertfold_move"
-DETAILS_CALLBACK = "alertfold_details"
-OPEN_ISSUE_CALLBACK = "alertfold_open_issue"
 
 
 class Modal(StrEnum):
@@ -35,8 +38,8 @@ class Modal(StrEnum):
 
 
 _MODAL_OF = {
-    MOVE_ACTION: Modal.MOVE,
-    DETAILS_ACTION: Modal.DETAILS,
+    MOVE.id: Modal.MOVE,
+    DETAILS.id: Modal.DETAILS,
     MOVE_CALLBACK: Modal.MOVE,
     DETAILS_CALLBACK: Modal.DETAILS,
     OPEN_ISSUE_CALLBACK: Modal.OPEN_ISSUE,
@@ -45,7 +48,8 @@ _MODAL_OF = {
 
 @dataclass(frozen=True)
 class OpenModal:
-    """Open `modal` for `user`; a shortcut names a message (`message_ts`), a button its issue."""
+    """Open `modal` for `user`; a shortcut names a message (`message_ts`), a button its issue
+    (used `where`)."""
 
     modal: Modal
     trigger_id: str
@@ -54,6 +58,7 @@ class OpenModal:
     issue_id: str | None = None
     message_ts: str | None = None
     via_shortcut: bool = False
+    where: Clicked | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class SilenceChosen:
     channel_id: str
     user: Actor
     at: datetime
+    where: Clicked | None = None
 
 
 SurfaceRequest = OpenModal | ViewSubmitted | ShowOptions | SilenceChosen
@@ -122,9 +128,8 @@ def _action(payload: dict[str, Any], now: datetime) -> OpenModal | SilenceChosen
     actions = payload.get("actions") or []
     action = actions[0] if actions and isinstance(actions[0], dict) else {}
     action_id = str(action.get("action_id", ""))
-    container = payload.get("container") or {}
-    channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
-    if action_id == SILENCE_ACTION:
+    where = clicked(payload)
+    if action_id == SILENCE.id:
         issue_id, _, seconds = str(
             (action.get("selected_option") or {}).get("value", "")
         ).rpartition("|")
@@ -133,9 +138,10 @@ def _action(payload: dict[str, Any], now: datetime) -> OpenModal | SilenceChosen
         return SilenceChosen(
             issue_id=issue_id,
             seconds=int(seconds),
-            channel_id=channel,
+            channel_id=where.channel_id,
             user=_user(payload),
             at=_slack_time(action.get("action_ts"), now),
+            where=where,
         )
     modal = _MODAL_OF.get(action_id)
     if modal is None or not payload.get("trigger_id"):
@@ -144,9 +150,10 @@ def _action(payload: dict[str, Any], now: datetime) -> OpenModal | SilenceChosen
         modal=modal,
         trigger_id=str(payload["trigger_id"]),
         user=_user(payload),
-        channel_id=channel,
+        channel_id=where.channel_id,
         issue_id=str(action.get("value") or "") or None,
-        message_ts=container.get("message_ts"),
+        message_ts=where.message_ts,
+        where=where,
     )
 
 

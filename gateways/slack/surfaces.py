@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateways.slack.actions import MOVE_CALLBACK
 from gateways.slack.details_modal import open_details
 from gateways.slack.manual_issue import open_manual_issue, submit_manual_issue
 from gateways.slack.move_modal import open_move, submit_move
@@ -16,7 +17,6 @@ from gateways.slack.option_buttons import show_options
 from gateways.slack.silence_choice import silence_issue
 from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import (
-    MOVE_CALLBACK,
     Modal,
     OpenModal,
     ShowOptions,

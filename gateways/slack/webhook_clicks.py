@@ -2,7 +2,8 @@
 
 Slack wants the envelope acknowledged within 3 s, and a webhook may take 3 s per attempt, so
 the click is acknowledged at once and handled in the background: find the issue, check the
-webhook's access level, open its sealed URL and payload, POST Slack Manager's body, then put
+click came from the issue's current message and the webhook's access level in the issue's
+own channel, open its sealed URL and payload, POST Slack Manager's body, then put
 a `webhook_called` interaction (the result, never the URL) on the issue's partition and tell
 the user the outcome in one ephemeral message. The call is the side effect and the
 interaction its record; with Kafka down the call still happened and only its record is lost.
@@ -26,6 +27,8 @@ import httpx
 from domain.alert_webhooks import WebhookAccessLevel, is_sealed
 from domain.interactions import Actor, Interaction, InteractionKind, WebhookResult
 from gateways.alert_publisher import BrokerUnavailable
+from gateways.slack.actions import WEBHOOK_PREFIX
+from gateways.slack.current_message import NOT_ITS_MESSAGE, Clicked, IssueMessages
 from gateways.slack.ports import IssueFinder, Publisher
 from gateways.slack.webhook_calls import call_webhook
 from infra.webhook_sealing import SealBroken, WebhookSealer
@@ -33,7 +36,6 @@ from wire.interactions import encode_interaction
 
 log = logging.getLogger("alertfold.slack.webhooks")
 
-ACTION_PREFIX = "alertfold:webhook:"
 # Slack Manager's debounce: a second press of the same button within this is dropped.
 DEBOUNCE = timedelta(seconds=2)
 Hook = dict[str, Any]
@@ -63,7 +65,7 @@ def read_click(request_type: str, payload: dict[str, Any], now: datetime) -> Web
     actions = payload.get("actions") or []
     action = actions[0] if actions and isinstance(actions[0], dict) else {}
     action_id = str(action.get("action_id", ""))
-    if not action_id.startswith(ACTION_PREFIX):
+    if not action_id.startswith(WEBHOOK_PREFIX):
         return None
     user = payload.get("user") or {}
     container = payload.get("container") or {}
@@ -74,7 +76,7 @@ def read_click(request_type: str, payload: dict[str, Any], now: datetime) -> Web
     except ValueError:
         at = now
     return WebhookClick(
-        webhook_id=action_id.removeprefix(ACTION_PREFIX),
+        webhook_id=action_id.removeprefix(WEBHOOK_PREFIX),
         issue_id=str(action.get("value", "")),
         channel_id=str(channel),
         user_id=str(user.get("id") or "unknown"),
@@ -143,8 +145,10 @@ class WebhookClicks:
         tell: Callable[[str, str, str], Awaitable[None]],
         clock: Callable[[], datetime],
         http: httpx.AsyncClient | None = None,
+        messages: IssueMessages | None = None,
     ) -> None:
         self._finder = finder
+        self._messages = messages or IssueMessages(finder)
         self._publisher = publisher
         self._admins = admins
         self._sealer = sealer
@@ -186,11 +190,15 @@ class WebhookClicks:
         if issue is None or issue.get("status") == "archived":
             await self._say(click, "That issue is no longer open here.")
             return
+        where = Clicked(click.channel_id, click.message_ts or None)
+        if not await self._messages.shows(issue, where):
+            await self._say(click, NOT_ITS_MESSAGE)
+            return
         hook = _hook(issue, click.webhook_id)
         if hook is None:
             await self._say(click, "This button's webhook is no longer on the issue.")
             return
-        if not await may_press(self._admins, hook, click.user_id, click.channel_id):
+        if not await may_press(self._admins, hook, click.user_id, issue["channel_id"]):
             await self._say(click, f"You may not use {_name(hook)} here; ask an alertfold admin.")
             return
         result = await self._call(click, hook)

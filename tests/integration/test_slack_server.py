@@ -261,3 +261,45 @@ async def test_a_dropped_answer_leaves_the_call_done_and_the_client_without_an_a
     [call] = server.calls("chat.postMessage")
     assert call.ok and not call.answered
     assert [m.text for m in server.messages("C1")] == ["x"]
+
+
+def test_conversations_list_pages_every_channel_with_name_and_membership() -> None:
+    channels = {f"C{n:04d}" for n in range(5)}
+    with running_slack_server(channels, limits=SlackLimits.none()) as server:
+        server.surfaces.names["C0001"] = "ops-alerts"
+        server.surfaces.outside.add("C0002")
+        slack = client(server)
+        seen: list[dict[str, object]] = []
+        cursor = ""
+        pages = 0
+        while True:
+            page = slack.conversations_list(limit=2, **({"cursor": cursor} if cursor else {}))
+            seen.extend(page["channels"])
+            pages += 1
+            cursor = page["response_metadata"]["next_cursor"]
+            if not cursor:
+                break
+    assert pages == 3 and sorted(str(c["id"]) for c in seen) == sorted(channels)
+    by_id = {c["id"]: c for c in seen}
+    assert by_id["C0001"]["name"] == "ops-alerts" and by_id["C0000"]["name"] == "c0000"
+    assert not by_id["C0002"]["is_member"] and by_id["C0003"]["is_member"]
+
+
+def test_replies_answer_a_message_with_its_metadata_and_refuse_where_the_bot_is_not(
+    server: SlackWebApiServer,
+) -> None:
+    slack = client(server)
+    posted = slack.chat_postMessage(channel="C1", text="hello", metadata=METADATA)
+    found = slack.conversations_replies(channel="C1", ts=posted["ts"], include_all_metadata=True)
+    assert [m["metadata"] for m in found["messages"]] == [METADATA]
+    plain = slack.conversations_replies(channel="C1", ts=posted["ts"])
+    assert "metadata" not in plain["messages"][0]
+    assert error_of(lambda: slack.conversations_replies(channel="C1", ts="1.2")) == (
+        200,
+        "thread_not_found",
+    )
+    server.surfaces.outside.add("C1")
+    assert error_of(lambda: slack.conversations_replies(channel="C1", ts=posted["ts"])) == (
+        200,
+        "not_in_channel",
+    )

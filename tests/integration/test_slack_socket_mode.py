@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
+from gateways.slack.blocks import issue_metadata
+from gateways.slack.current_message import NOT_ITS_MESSAGE
+from harness.slack_server import SlackWebApiServer, running_slack_server
+from harness.slack_server_workspace import SlackLimits
 from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
+from harness.waiting import eventually
 from tests.support.product import Product
 from tests.support.slack_product import message_posted, running_slack_product
 
@@ -23,8 +28,14 @@ SLACK_TS = "1795426000.000100"
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SocketModeStandIn]:
-    with socket_mode_stand_in() as stand_in:
+def web_api() -> Iterator[SlackWebApiServer]:
+    with running_slack_server(set(), limits=SlackLimits.none()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def slack(web_api: SlackWebApiServer) -> Iterator[SocketModeStandIn]:
+    with socket_mode_stand_in(web_api) as stand_in:
         yield stand_in
 
 
@@ -39,25 +50,37 @@ def product(
         yield product
 
 
-def posted_issue(product: Product) -> dict[str, Any]:
-    """An open issue whose Slack message is known, as after the presenter posted it."""
+def open_issue(product: Product) -> dict[str, Any]:
     channel = f"C{uuid.uuid4().hex[:8].upper()}"
     body = {"slackChannelId": channel, "correlationId": "db", "header": "Database down"}
     assert product.post("/alert", body).status_code == 202
-    issue = product.wait_for_issue(channel_id=channel, status="open")
-    return message_posted(product, issue, SLACK_TS)
+    return product.wait_for_issue(channel_id=channel, status="open")
 
 
-def reaction(channel: str, name: str, user: str = "U0ALICE") -> dict[str, Any]:
+def posted_issue(product: Product) -> dict[str, Any]:
+    """An open issue whose Slack message is known, as after the presenter posted it."""
+    return message_posted(product, open_issue(product), SLACK_TS)
+
+
+def reaction(channel: str, name: str, user: str = "U0ALICE", ts: str = SLACK_TS) -> dict[str, Any]:
     return {
         "event_id": f"Ev{uuid.uuid4().hex[:10]}",
         "event": {
             "type": "reaction_added",
             "user": user,
             "reaction": name,
-            "item": {"type": "message", "channel": channel, "ts": SLACK_TS},
+            "item": {"type": "message", "channel": channel, "ts": ts},
             "event_ts": "1795426100.000200",
         },
+    }
+
+
+def button(issue: dict[str, Any], action_id: str, channel: str, user: str) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user},
+        "container": {"channel_id": channel, "message_ts": SLACK_TS},
+        "actions": [{"action_id": action_id, "value": issue["id"], "action_ts": "2.5"}],
     }
 
 
@@ -112,3 +135,39 @@ def test_after_a_disconnect_the_client_reconnects_and_loses_nothing(
         investigated_by={"kind": "slack_user", "id": "U0CAROL", "name": ""},
     )
     assert watched["id"] == issue["id"]
+
+
+def test_a_check_mark_on_a_message_posted_a_moment_ago_resolves_its_issue(
+    product: Product, slack: SocketModeStandIn, web_api: SlackWebApiServer
+) -> None:
+    """The message is in Slack, its ts not yet in the view: its metadata names the issue."""
+    issue = open_issue(product)
+    channel = issue["channel_id"]
+    with web_api.workspace.lock:
+        web_api.workspace.channels[channel] = {}
+    posted = web_api.say(channel, "UALERTFOLD", "Database down")
+    posted.metadata = issue_metadata(issue["id"])
+    assert product.issues(slack_ts=posted.ts, channel_id=channel) == []
+
+    envelope = slack.send("events_api", reaction(channel, "white_check_mark", ts=posted.ts))
+
+    slack.wait_for_ack(envelope)
+    resolved = product.wait_for_issue(channel_id=channel, status="resolved")
+    assert resolved["resolved_by"]["id"] == "U0ALICE"
+
+
+def test_a_button_on_a_message_in_another_channel_does_not_act_on_the_issue(
+    product: Product, slack: SocketModeStandIn
+) -> None:
+    issue = posted_issue(product)
+    elsewhere = f"C{uuid.uuid4().hex[:8].upper()}"
+    click = button(issue, "alertfold:resolve", elsewhere, "U0EVE")
+
+    slack.wait_for_ack(slack.send("interactive", click))
+
+    told = eventually(
+        lambda: [e for e in slack.ephemerals if e.get("user") == "U0EVE"],
+        what="an explanation to the user",
+    )
+    assert (told[0]["channel"], told[0]["text"]) == (elsewhere, NOT_ITS_MESSAGE)
+    assert product.get(f"/issues/{issue['id']}").json()["status"] == "open"

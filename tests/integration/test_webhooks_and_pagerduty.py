@@ -24,7 +24,7 @@ from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 from harness.waiting import eventually
 from infra.local_kafka import free_port
 from tests.support.product import Product
-from tests.support.slack_product import running_slack_product
+from tests.support.slack_product import message_posted, running_slack_product
 
 pytestmark = pytest.mark.integration
 
@@ -212,8 +212,8 @@ def test_a_webhook_button_calls_the_target_and_the_issue_records_it(
         "accessLevel": "channel_members",
         "payload": {"token": TOKEN},
     }
-    issue = open_issue(product, webhooks=[hook])
     message_ts = f"1795426000.{uuid.uuid4().int % 10**6:06d}"
+    issue = message_posted(product, open_issue(product, webhooks=[hook]), message_ts)
     click = {
         "type": "block_actions",
         "user": {"id": "U0DAVE", "username": "dave", "name": "Dave"},

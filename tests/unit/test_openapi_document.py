@@ -33,4 +33,7 @@ def test_openapi_document_lists_every_endpoint() -> None:
         "/mappings",
         "/ping",
         "/health",
+        "/slack/events",
+        "/slack/interactions",
+        "/slack/commands",
     } <= paths

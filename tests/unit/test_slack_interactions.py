@@ -1,4 +1,4 @@
-"""Slack requests → interactions: who may do what, and what people are told."""
+"""Slack requests → interactions: who may do what, on which message, and what people are told."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 
 from gateways.alert_publisher import BrokerUnavailable
+from gateways.slack.current_message import (
+    NOT_ITS_MESSAGE,
+    IssueMessages,
+    IssueNotInViewYet,
+    options_block_id,
+)
+from gateways.slack.interactions import SlackInteractions
 from gateways.slack.permissions import InvalidPermissions, SlackPermissions
-from gateways.slack.socket_gateway import SlackInteractions
 
 ISSUE = {
     "id": "issue-1",
@@ -82,16 +88,53 @@ def finder() -> Finder:
     return Finder()
 
 
+@dataclass
+class Metadata:
+    """What Slack's messages say in their metadata: (channel, ts) → issue id."""
+
+    named: dict[tuple[str, str], str] = field(default_factory=dict)
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    async def issue_named_by(self, channel_id: str, ts: str) -> str | None:
+        self.asked.append((channel_id, ts))
+        return self.named.get((channel_id, ts))
+
+
 @pytest.fixture
-def slack(
-    finder: Finder, publisher: Publisher, told: list[tuple[str, str, str]], clock: Clock
+def metadata() -> Metadata:
+    return Metadata()
+
+
+def interactions(
+    finder: Finder,
+    publisher: Publisher,
+    told: list[tuple[str, str, str]],
+    clock: Clock,
+    permissions: SlackPermissions = ADMINS,
+    metadata: Metadata | None = None,
 ) -> SlackInteractions:
     async def tell(channel: str, user: str, text: str) -> None:
         told.append((channel, user, text))
 
     return SlackInteractions(
-        finder=finder, publisher=publisher, permissions=ADMINS, tell=tell, clock=clock
+        finder=finder,
+        publisher=publisher,
+        permissions=permissions,
+        tell=tell,
+        clock=clock,
+        messages=IssueMessages(finder, metadata),
     )
+
+
+@pytest.fixture
+def slack(
+    finder: Finder,
+    publisher: Publisher,
+    told: list[tuple[str, str, str]],
+    clock: Clock,
+    metadata: Metadata,
+) -> SlackInteractions:
+    return interactions(finder, publisher, told, clock, metadata=metadata)
 
 
 def reaction(
@@ -109,11 +152,17 @@ def reaction(
     }
 
 
-def button(action_id: str, user: str = "UADMIN") -> dict[str, Any]:
+def button(
+    action_id: str,
+    user: str = "UADMIN",
+    channel: str = "C1",
+    ts: str = ISSUE["slack_ts"],
+    **container: Any,
+) -> dict[str, Any]:
     return {
         "type": "block_actions",
         "user": {"id": user, "username": "ann", "name": "Ann"},
-        "container": {"channel_id": "C1", "message_ts": ISSUE["slack_ts"]},
+        "container": {"channel_id": channel, "message_ts": ts, **container},
         "actions": [{"action_id": action_id, "value": "issue-1", "action_ts": "1795426200.1"}],
     }
 
@@ -206,6 +255,97 @@ async def test_slash_command_lists_and_resolves(
         "slash_commands", {"channel_id": "C1", "user_id": "U", "text": "help"}
     )
     assert helped is not None and "/alertfold list" in helped["text"]
+
+
+# -- which message a button or reaction acts from ----------------------------------------
+
+
+async def test_a_button_left_in_another_channel_does_not_act_there_and_says_so(
+    finder: Finder, publisher: Publisher, told: list[tuple[str, str, str]], clock: Clock
+) -> None:
+    """The issue moved from C2 to C1; its old message in C2, where UC2ADMIN is an admin,
+    still shows a Resolve button naming it."""
+    permissions = SlackPermissions.from_json_obj(
+        {"channels": {"C1": {"admins": ["UC1ADMIN"]}, "C2": {"admins": ["UC2ADMIN"]}}}
+    )
+    slack = interactions(finder, publisher, told, clock, permissions)
+    await slack.handle("interactive", button("alertfold:resolve", "UC2ADMIN", channel="C2"))
+    assert publisher.published == []
+    assert told == [("C2", "UC2ADMIN", NOT_ITS_MESSAGE)]
+
+
+async def test_a_button_is_judged_by_the_admins_of_the_issues_channel(
+    finder: Finder, publisher: Publisher, told: list[tuple[str, str, str]], clock: Clock
+) -> None:
+    permissions = SlackPermissions.from_json_obj(
+        {"channels": {"C1": {"admins": ["UC1ADMIN"]}, "C2": {"admins": ["UC2ADMIN"]}}}
+    )
+    slack = interactions(finder, publisher, told, clock, permissions)
+    await slack.handle("interactive", button("alertfold:resolve", "UC2ADMIN"))
+    assert publisher.published == [] and "Only alertfold admins" in told[0][2]
+    await slack.handle("interactive", button("alertfold:resolve", "UC1ADMIN"))
+    assert [i["kind"] for i in publisher.published] == ["resolved"]
+
+
+async def test_a_button_on_an_older_message_of_the_issue_does_not_act(
+    slack: SlackInteractions, publisher: Publisher, told: list[tuple[str, str, str]]
+) -> None:
+    """The message was posted again (escalation); the first one kept its buttons."""
+    await slack.handle("interactive", button("alertfold:resolve", ts="1795425000.000100"))
+    assert publisher.published == []
+    assert told == [("C1", "UADMIN", NOT_ITS_MESSAGE)]
+
+
+async def test_a_button_on_a_message_newer_than_the_view_acts_when_its_metadata_names_the_issue(
+    slack: SlackInteractions, publisher: Publisher, metadata: Metadata
+) -> None:
+    newer = "1795426500.000100"
+    await slack.handle("interactive", button("alertfold:resolve", ts=newer))
+    assert publisher.published == []
+    metadata.named[("C1", newer)] = "issue-1"
+    await slack.handle("interactive", button("alertfold:resolve", ts=newer))
+    assert [i["kind"] for i in publisher.published] == ["resolved"]
+
+
+async def test_the_issues_own_option_buttons_act_and_other_ephemeral_buttons_not(
+    slack: SlackInteractions, publisher: Publisher, told: list[tuple[str, str, str]]
+) -> None:
+    options = button("alertfold:acknowledge", ts="1795426900.000900", is_ephemeral=True)
+    options["actions"][0]["block_id"] = options_block_id("issue-2")
+    await slack.handle("interactive", options)
+    assert publisher.published == [] and told[0][2] == NOT_ITS_MESSAGE
+    options["actions"][0]["block_id"] = options_block_id("issue-1")
+    await slack.handle("interactive", options)
+    assert [i["kind"] for i in publisher.published] == ["acknowledged"]
+
+
+async def test_a_check_mark_on_a_message_the_view_does_not_know_yet_resolves_its_issue(
+    slack: SlackInteractions, finder: Finder, publisher: Publisher, metadata: Metadata
+) -> None:
+    """Posted a moment ago: the view still has no ts for the issue; the metadata names it."""
+    finder.issues[0]["slack_ts"] = None
+    just_posted = "1795426000.000300"
+    metadata.named[("C1", just_posted)] = "issue-1"
+    await slack.handle("events_api", reaction("white_check_mark", ts=just_posted))
+    [interaction] = publisher.published
+    assert interaction["kind"] == "resolved" and interaction["issue_id"] == "issue-1"
+
+
+async def test_a_reaction_on_a_message_naming_an_issue_the_view_lacks_is_decided_later(
+    slack: SlackInteractions, finder: Finder, publisher: Publisher, metadata: Metadata
+) -> None:
+    metadata.named[("C1", "1795426000.000300")] = "issue-new"
+    with pytest.raises(IssueNotInViewYet):
+        await slack.handle("events_api", reaction("white_check_mark", ts="1795426000.000300"))
+    assert publisher.published == []
+
+
+async def test_a_reaction_on_an_older_message_of_the_issue_does_not_act(
+    slack: SlackInteractions, publisher: Publisher, metadata: Metadata
+) -> None:
+    metadata.named[("C1", "1795425000.000100")] = "issue-1"
+    await slack.handle("events_api", reaction("white_check_mark", ts="1795425000.000100"))
+    assert publisher.published == []
 
 
 def test_without_admins_everyone_is_admin() -> None:

@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.interactions import Actor
+from gateways.slack.blocks import render_issue
+from gateways.slack.current_message import Clicked
+from gateways.slack.option_buttons import option_blocks
+from gateways.slack.socket_requests import ReactionNames, read_request
 from gateways.slack.surface_requests import (
     Modal,
     OpenModal,
@@ -16,6 +20,7 @@ from gateways.slack.surface_requests import (
     read_surface_request,
     view_values,
 )
+from harness.stories import issue_event
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 USER = {"id": "U0ALICE", "username": "alice", "name": "alice"}
@@ -41,6 +46,7 @@ def test_move_and_details_buttons_open_their_modal_for_the_issue() -> None:
             channel_id="C1",
             issue_id="issue-1",
             message_ts="1795426000.000100",
+            where=Clicked(channel_id="C1", message_ts="1795426000.000100"),
         )
 
 
@@ -157,3 +163,26 @@ def test_other_views_and_requests_are_not_alertfolds() -> None:
     assert read_surface_request("interactive", other_view, NOW) is None
     assert read_surface_request("interactive", {"type": "view_closed"}, NOW) is None
     assert read_surface_request("slash_commands", {"text": "list"}, NOW) is None
+
+
+def test_every_control_on_an_issue_message_is_read_back_by_the_gateway() -> None:
+    """The presenter renders and the gateway reads the same action ids (`actions`)."""
+    issue = issue_event().issue
+    for state in (issue, issue.model_copy(update={"status": "resolved"})):
+        blocks = [b for b in render_issue(state).blocks if b["type"] == "actions"]
+        for element in (e for block in blocks for e in block["elements"]):
+            payload = button(element["action_id"], state.id)
+            if element["type"] == "static_select":
+                payload["actions"][0]["selected_option"] = element["options"][0]
+            read = read_request("interactive", payload, ReactionNames(), NOW)
+            surface = read_surface_request("interactive", payload, NOW)
+            assert read is not None or surface is not None, element["action_id"]
+
+
+def test_option_buttons_render_the_same_controls_as_the_message() -> None:
+    issue = issue_event().issue
+    rendered = [b for b in render_issue(issue).blocks if b["type"] == "actions"]
+    on_message = {e["action_id"]: e for block in rendered for e in block["elements"]}
+    view = {"id": issue.id, "status": "open", "header": issue.header}
+    for element in option_blocks(view)[1]["elements"]:
+        assert element == on_message[element["action_id"]]

@@ -169,6 +169,15 @@ def test_a_manual_issue_is_a_valid_slack_manager_alert_by_the_user() -> None:
     assert other is not None and other["correlationId"] != alert["correlationId"]
 
 
+def test_the_same_modal_submitted_again_opens_no_second_issue() -> None:
+    values = {"channel": "C1", "header": "Payments slow", "severity": "warning"}
+    first, _ = manual_alert(values, ALICE, NOW, view_id="V0123")
+    again, _ = manual_alert(values, ALICE, NOW, view_id="V0123")
+    other, _ = manual_alert(values, ALICE, NOW, view_id="V0456")
+    assert first is not None and again is not None and other is not None
+    assert first["correlationId"] == again["correlationId"] != other["correlationId"]
+
+
 def test_manual_issue_problems_are_reported_per_input() -> None:
     alert, errors = manual_alert({"severity": "loud", "auto_resolve": "soon"}, ALICE, NOW)
     assert alert is None

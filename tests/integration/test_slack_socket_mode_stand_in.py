@@ -1,0 +1,91 @@
+"""The Socket Mode stand-in keeps Slack's 3 s deadline, as the real slack_sdk client sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from harness.slack_server import BOT_TOKEN
+from harness.slack_socket_mode import APP_TOKEN, SocketModeStandIn, socket_mode_stand_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+class App:
+    """A Socket Mode app that acknowledges each envelope after `delay` seconds."""
+
+    def __init__(self, slack: SocketModeStandIn, delay: float) -> None:
+        self.delay = delay
+        self.seen: list[dict[str, Any]] = []
+        self._slack = slack
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._run(),))
+
+    async def _run(self) -> None:
+        web = AsyncWebClient(token=BOT_TOKEN, base_url=self._slack.url)
+        client = SocketModeClient(app_token=APP_TOKEN, web_client=web)
+        client.socket_mode_request_listeners.append(self._on_request)
+        await client.connect()  # type: ignore[no-untyped-call]
+        await self._stop.wait()
+        await client.close()  # type: ignore[no-untyped-call]
+
+    async def _on_request(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+        self.seen.append({"id": req.envelope_id, "retry_attempt": req.retry_attempt})
+        await asyncio.sleep(self.delay)
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    def __enter__(self) -> App:
+        opened = self._slack.connections_opened
+        self._thread.start()
+        self._slack.wait_for_connection(opened + 1)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def slack() -> Iterator[SocketModeStandIn]:
+    with socket_mode_stand_in() as stand_in:
+        stand_in.ack_deadline = 0.5  # Slack's 3 s, shortened to keep the test quick
+        yield stand_in
+
+
+def test_an_interactive_envelope_acknowledged_too_late_fails_and_is_not_sent_again(
+    slack: SocketModeStandIn,
+) -> None:
+    with App(slack, delay=1.0) as app:
+        envelope = slack.send("interactive", {"type": "block_actions", "actions": []})
+        with pytest.raises(AssertionError, match=r"not acknowledged within 0\.5 s"):
+            slack.wait_for_ack(envelope)
+        time.sleep(1.5)
+    assert [s["id"] for s in app.seen] == [envelope]
+    assert envelope in slack.late_acks and envelope not in slack.acks
+
+
+def test_an_event_acknowledged_too_late_is_sent_again_with_its_retry_attempt(
+    slack: SocketModeStandIn,
+) -> None:
+    with App(slack, delay=0.7) as app:
+        envelope = slack.send("events_api", {"event": {"type": "reaction_added"}})
+        slack.wait_for_ack(envelope)
+    assert [s["retry_attempt"] for s in app.seen][:2] == [None, 1]
+
+
+def test_an_envelope_acknowledged_in_time_is_acknowledged_once(slack: SocketModeStandIn) -> None:
+    with App(slack, delay=0.0) as app:
+        envelope = slack.send("interactive", {"type": "block_actions", "actions": []})
+        slack.wait_for_ack(envelope)
+    assert slack.ack_seconds[envelope] < 0.5 and len(app.seen) == 1
