@@ -13,13 +13,15 @@ from typing import Protocol
 from domain.records import InputPosition
 
 
-class _Message(Protocol):
+class _Consumed(Protocol):
+    """A record as aiokafka's consumer returns it (its timestamp in milliseconds)."""
+
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp: float
+    timestamp: int
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,14 @@ class InputRecord:
     timestamp: float  # seconds since the epoch, as Kafka stamped the record
 
     @classmethod
-    def of(cls, message: _Message) -> InputRecord:
+    def consumed(cls, record: _Consumed) -> InputRecord:
         return cls(
-            message.topic,
-            message.partition,
-            message.offset,
-            message.key,
-            message.value,
-            message.timestamp,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            record.timestamp / 1000,
         )
 
     @property

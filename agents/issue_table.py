@@ -1,26 +1,21 @@
-"""The fold's state: one entry per (channel, correlation id), in a changelog-backed table.
+"""The fold's state: one entry per (channel, correlation id), plus each partition's own.
 
-Faust normally writes a table entry to the changelog partition of the *event being
-processed*. The fold instead derives the partition from the channel id inside the key, with
-the same murmur2 partitioner producers use for `alerts`, so an entry always lives on its
-channel's partition whatever triggered the write; recovery after a rebalance then hands each
-worker exactly the state of the channels it owns.
+An entry's partition is derived from the channel id inside its key, with the same murmur2
+partitioner producers use for `alerts`, so an entry always lives on its channel's partition
+(in the worker's memory and on the `fold-state` topic) whatever input changed it; taking a
+partition over then hands a worker exactly the state of the channels it owns.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import MutableMapping
-from typing import Any
 
-import faust
 from aiokafka.partitioner import DefaultPartitioner
-from faust.tables.table import Table
 from pydantic import BaseModel, ConfigDict
 
 from domain.issue_state import IssueState
 from domain.silence_book import SilenceBook
-from infra.topology import ISSUES_TABLE
 
 _SEPARATOR = "\x1f"  # ASCII unit separator: never valid in a channel id
 # ASCII record separator: starts the keys of a partition's own state (its silences).
@@ -83,30 +78,7 @@ class Slot(BaseModel):
     moved_issue_version: int = 0
 
 
-class ChannelPartitionedTable(Table[str, bytes]):
-    """A table whose keys start with a channel id and live on that channel's partition."""
-
-    def partition_for_key(self, key: Any) -> int | None:
-        return partition_of_key(str(key), self.partitions or 1)
-
-
-def issues_table(app: faust.App, partitions: int) -> ChannelPartitionedTable:
-    """Declare the table mapping (channel, correlation id) to its slot, as JSON bytes."""
-    table = ChannelPartitionedTable(
-        app=app,
-        name=ISSUES_TABLE,
-        default=None,
-        partitions=partitions,
-        key_type=str,
-        value_type=bytes,
-        help="(channel, correlation id) -> the issue the next alert joins",
-    )
-    app.tables.add(table)
-    return table
-
-
-# The issues table as the fold uses it: the Faust table in the worker, a dict in
-# `alertfold verify` and in tests.
+# The issues table as the fold uses it: a partition's entries, as JSON bytes.
 SlotTable = MutableMapping[str, bytes]
 
 

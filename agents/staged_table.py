@@ -1,12 +1,10 @@
-"""Table writes held back until the events they depend on are acknowledged.
+"""Table writes held back until the transaction that makes them durable commits.
 
-The fold handles its input in batches: it decides every record of a batch, producing the
-events without waiting for each acknowledgement, and only once the broker acknowledged all
-of them does the new state (issue slots, bookmarks) reach the changelog-backed tables. Reads
-during the batch see the staged writes, so the batch decides exactly as one-by-one folding
-would. A crash before `commit` leaves events whose state was never written, which the
-worker's recovery re-folds in logged order (see `fold_agent.AlertFolder._recover`); state
-never runs ahead of the events that explain it.
+The fold handles its input in batches: it decides every record of a batch against the state
+the earlier ones left, and the batch's outputs, the slots it changed and its offsets are
+committed in one Kafka transaction. Reads during the batch see the staged writes, so the
+batch decides exactly as one-by-one folding would; the in-memory table takes them only once
+the transaction committed, and drops them if it did not.
 """
 
 from __future__ import annotations
@@ -58,6 +56,15 @@ class StagedTable(MutableMapping[str, bytes]):
             return self[key]
         except KeyError:
             return default
+
+    @property
+    def committed(self) -> MutableMapping[str, bytes]:
+        """The table under the staged writes: what is durable."""
+        return self._table
+
+    def staged(self) -> dict[str, bytes | None]:
+        """The writes of this batch, in the order made: a value, or None for a removal."""
+        return dict(self._staged)
 
     def commit(self) -> None:
         """Write what was staged to the table, in the order it was staged."""

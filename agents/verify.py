@@ -108,9 +108,18 @@ class ScratchFold:
     """The worker's fold on an in-memory table, one record at a time: the re-fold of
     `alertfold verify`, and what tests drive to see what the worker would write."""
 
-    def __init__(self, topics: InputTopics, routes: RouteTable, partitions: int) -> None:
-        self.actors = ChannelActors({}, routes=routes, partitions=partitions, topics=topics)
-        self.positions = InputPositions({})
+    def __init__(
+        self,
+        topics: InputTopics,
+        routes: RouteTable,
+        partitions: int,
+        table: dict[str, bytes] | None = None,
+    ) -> None:
+        self.actors = ChannelActors(
+            {} if table is None else table, routes=routes, partitions=partitions, topics=topics
+        )
+        self.positions_table: dict[str, bytes] = {}
+        self.positions = InputPositions(self.positions_table)
         self.written: list[bytes] = []  # the issue-events values, in order
 
     def fold(self, record: InputRecord) -> list[Output]:
@@ -175,36 +184,26 @@ async def read_partition_logs(
 
 
 async def _read_topic(servers: str, topic: str, partitions: int) -> list[InputRecord]:
+    """The committed records of every partition of the topic, up to its end when asked."""
     consumer = AIOKafkaConsumer(
-        topic,
         bootstrap_servers=servers,
         group_id=None,
         enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        starts = await consumer.beginning_offsets(tps)
-        position = dict(starts)
         found: list[InputRecord] = []
         async with asyncio.timeout(600):
-            while any(position[tp] < ends[tp] for tp in tps):
+            # The position, not the last record, tells the end: transaction markers take
+            # offsets no record has.
+            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
                 for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
-                    for r in batch:
-                        if r.offset < ends[tp]:
-                            found.append(
-                                InputRecord(
-                                    topic,
-                                    tp.partition,
-                                    r.offset,
-                                    r.key,
-                                    r.value,
-                                    r.timestamp / 1000,
-                                )
-                            )
-                        position[tp] = r.offset + 1
+                    found.extend(InputRecord.consumed(r) for r in batch if r.offset < ends[tp])
         return sorted(found, key=lambda r: (r.partition, r.offset))
     finally:
         with contextlib.suppress(asyncio.CancelledError):

@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         "(broker, worker, projector, auditor, presenter, notifier, API)",
     )
     up.set_defaults(handler=_up)
-    worker = commands.add_parser("worker", help="run the fold worker (Faust)")
+    worker = commands.add_parser(
+        "worker", help="run a fold worker (several share the partitions between them)"
+    )
     worker.set_defaults(handler=_worker)
     projector = commands.add_parser("projector", help="run the lookup view projector")
     projector.set_defaults(handler=_projector)
@@ -112,17 +114,10 @@ def _topics(_: argparse.Namespace) -> int:
 
 
 def _worker(_: argparse.Namespace) -> int:
-    import faust
-
     alertfold = create_app(_settings("worker"))
     _ensure_topics(alertfold)
-    alertfold.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = alertfold.worker()
-    worker = faust.Worker(
-        app, loglevel=alertfold.settings.log_level, quiet=True, override_logging=False
-    )
     log.info("fold worker starting on %s", alertfold.bootstrap_servers)
-    worker.execute_from_commandline()
+    _run_until_signalled(alertfold.worker())
     return 0
 
 

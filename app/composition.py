@@ -17,9 +17,9 @@ from infra.routes_file import load_routes
 from infra.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    import faust
     from fastapi import FastAPI
 
+    from agents.fold_worker import FoldWorker
     from gateways.api.dependencies import SilenceServices
     from gateways.notify.dispatcher import NotificationDispatcher
     from gateways.notify.services import NotificationServices
@@ -47,10 +47,29 @@ class Alertfold:
     routes: RouteTable
     clock: Callable[[], datetime] = field(default=utc_now)
 
-    def worker(self) -> faust.App:
-        from agents.app import create_worker_app
+    def worker(self) -> FoldWorker:
+        from agents.channel_actors import InputTopics
+        from agents.fold_worker import FoldWorker
+        from agents.partition_owner import WorkerTopics
 
-        return create_worker_app(self.settings, self.bootstrap_servers, self.routes, self.clock)
+        settings = self.settings
+        return FoldWorker(
+            bootstrap_servers=self.bootstrap_servers,
+            topics=WorkerTopics(
+                inputs=InputTopics(
+                    settings.alerts_topic, settings.ticks_topic, settings.interactions_topic
+                ),
+                issue_events=settings.issue_events_topic,
+                dead_letters=settings.alerts_dlq_topic,
+                state=settings.fold_state_topic,
+            ),
+            group_id=f"{settings.app_id}-fold",
+            transactional_prefix=settings.app_id,
+            routes=self.routes,
+            partitions=settings.partitions,
+            clock=self.clock,
+            tick_seconds=settings.tick_seconds,
+        )
 
     def projector(self) -> LookupProjector:
         from projections.runner import LookupProjector

@@ -221,47 +221,32 @@ class Product:
         asyncio.run(send())
 
     def count(self, name: str) -> int:
-        """How many records the topic holds (the sum of its partitions' end offsets)."""
-
-        async def count() -> int:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap)
-            await consumer.start()
-            try:
-                topic = self.topic(name)
-                partitions = range(self.partitions)
-                ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-                return sum(ends.values())
-            finally:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await consumer.stop()
-
-        return asyncio.run(count())
+        """How many committed records the topic holds (transaction markers not counted)."""
+        return len(self.records(name))
 
     def records(self, name: str) -> list[Any]:
-        """Every record now on the topic, in partition then offset order."""
+        """Every committed record now on the topic, in partition then offset order."""
 
         async def read() -> list[Any]:
             topic = self.topic(name)
             consumer = AIOKafkaConsumer(
-                topic,
                 bootstrap_servers=self.bootstrap,
                 enable_auto_commit=False,
-                auto_offset_reset="earliest",
+                isolation_level="read_committed",
             )
             await consumer.start()
             try:
-                partitions = range(self.partitions)
-                ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+                tps = [TopicPartition(topic, p) for p in range(self.partitions)]
+                consumer.assign(tps)
+                await consumer.seek_to_beginning(*tps)
+                ends = await consumer.end_offsets(tps)
                 out: list[Any] = []
-                seen = dict.fromkeys(ends, 0)
                 deadline = asyncio.get_running_loop().time() + 30
-                while any(seen[tp] < end for tp, end in ends.items()):
+                # Positions, not record offsets: transaction markers take offsets too.
+                while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
                     assert asyncio.get_running_loop().time() < deadline, f"{topic} unreadable"
                     for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                        mine = [r for r in records if r.offset < ends[tp]]
-                        out.extend(mine)
-                        if records:
-                            seen[tp] = records[-1].offset + 1
+                        out.extend(r for r in records if r.offset < ends[tp])
                 return sorted(out, key=lambda r: (r.partition, r.offset))
             finally:
                 # aiokafka 0.14 may surface the cancellation of its own offset-reset task here.

@@ -274,6 +274,10 @@ class Settings(BaseModel):
         return self.topic("issue-events")
 
     @property
+    def fold_state_topic(self) -> str:
+        return self.topic("fold-state")
+
+    @property
     def notifications_dlq_topic(self) -> str:
         return self.topic("notifications.dlq")
 

@@ -11,10 +11,7 @@ from dataclasses import dataclass, field
 from infra.settings import Settings
 
 FOREVER = "-1"
-# The worker's Faust tables; their changelogs are created with the other topics, before the
-# worker starts, so its consumer never starts on a changelog that is not in the metadata yet.
-ISSUES_TABLE = "issues_by_correlation"
-PROGRESS_TABLE = "fold_progress"
+TEN_MINUTES_MS = str(10 * 60 * 1000)
 THIRTY_DAYS_MS = str(30 * 24 * 3600 * 1000)
 
 
@@ -65,16 +62,17 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             {"retention.ms": THIRTY_DAYS_MS},
             "notifications given up after their last attempt, with the reason and the event",
         ),
-        *(
-            TopicSpec(
-                f"{settings.app_id}-{table}-changelog",
-                n,
-                {"cleanup.policy": "compact"},
-                f"the worker's {purpose} (Faust table changelog)",
-            )
-            for table, purpose in (
-                (ISSUES_TABLE, "issue state per channel and correlation id"),
-                (PROGRESS_TABLE, "bookmarks: next offset to fold per input partition"),
-            )
+        TopicSpec(
+            settings.fold_state_topic,
+            n,
+            {
+                "cleanup.policy": "compact",
+                # Read back whole when a worker takes a partition: keep the uncompacted
+                # tail short, so taking over after a storm stays quick.
+                "segment.ms": TEN_MINUTES_MS,
+                "min.cleanable.dirty.ratio": "0.1",
+                "max.message.bytes": str(16 * 1024 * 1024),
+            },
+            "the worker's state: each channel's issues by correlation id (compacted)",
         ),
     ]

@@ -63,7 +63,11 @@ class SilenceCatalog:
                 await asyncio.sleep(2)
 
     async def _read(self, bootstrap_servers: str, topic: str) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
         await consumer.start()
         try:
             partition = TopicPartition(topic, 0)

@@ -52,6 +52,7 @@ class DryRunPresenter:
             group_id=self._group_id,
             auto_offset_reset="latest",
             enable_auto_commit=True,
+            isolation_level="read_committed",
         )
         await consumer.start()
         try:

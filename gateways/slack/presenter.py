@@ -116,7 +116,9 @@ class SlackPresenter:
         await self._open_slack()
         if self._stopping.is_set():
             return
-        consumer = AIOKafkaConsumer(enable_auto_commit=False, **self._kafka)
+        consumer = AIOKafkaConsumer(
+            enable_auto_commit=False, isolation_level="read_committed", **self._kafka
+        )
         consumer.subscribe([self.topic], listener=_Rebalance(self, consumer))
         producer = AIOKafkaProducer(bootstrap_servers=self._kafka["bootstrap_servers"], acks="all")
         await consumer.start()

@@ -1,5 +1,5 @@
-"""The fold agent's stand-in fixtures, for every test of the agent."""
+"""The channel actors on plain dicts, for every test of the fold outside the broker."""
 
-from tests.unit.fold_stand_ins import bookmarks, folder, gaps, sent, slots
+from tests.unit.fold_stand_ins import bookmarks, folder, sent, slots
 
-__all__ = ["bookmarks", "folder", "gaps", "sent", "slots"]
+__all__ = ["bookmarks", "folder", "sent", "slots"]

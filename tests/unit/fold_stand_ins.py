@@ -1,30 +1,27 @@
-"""Stand-ins for the fold agent's Faust parts: topics that record what was sent, a broker
-copy to read gaps back from, and plain dicts for the tables."""
+"""The worker's channel actors on plain dicts, fed one record at a time, keeping what they send.
+
+The broker and the worker's transactions are exercised by tests/integration; these pin down
+what the fold does with each kind of record.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from agents.fold_agent import AlertFolder
-from agents.fold_progress import FoldProgress
+from agents.channel_actors import InputTopics
 from agents.inputs import InputRecord
 from agents.issue_table import partition_for_channel
-from agents.topics import Topics
+from agents.verify import ScratchFold
 from domain.routing import RouteTable
 
 PARTITIONS = 4
 CHANNEL = "C0123ABCD"
 RIGHT = partition_for_channel(CHANNEL, PARTITIONS)
-
-
-@dataclass(frozen=True)
-class TP:
-    topic: str
-    partition: int
+TOPICS = InputTopics("alerts", "ticks", "interactions")
 
 
 @dataclass
@@ -36,9 +33,10 @@ class Record:
     topic: str = "alerts"
     timestamp: float = 1_795_426_000.0
 
-    @property
-    def tp(self) -> TP:
-        return TP(self.topic, self.partition)
+    def input(self) -> InputRecord:
+        return InputRecord(
+            self.topic, self.partition, self.offset, self.key, self.value, self.timestamp
+        )
 
 
 @dataclass
@@ -49,70 +47,9 @@ class Sent:
     partition: int | None
 
 
-@dataclass(frozen=True)
-class Metadata:
-    offset: int
-
-
-class FakeTopic:
-    def __init__(self, name: str, log: list[Sent]) -> None:
-        self.name = name
-        self.log = log
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-    async def send(
-        self, *, key: bytes | None, value: bytes, partition: int | None = None, **_: Any
-    ) -> Any:
-        offset = sum(1 for s in self.log if s.topic == self.name and s.partition == partition)
-        self.log.append(Sent(self.name, key, value, partition))
-
-        async def acked() -> Metadata:
-            return Metadata(offset)
-
-        return acked()
-
-
-@dataclass
-class FakeGapReader:
-    """The broker's copy of the topics, for reading back records Faust skipped."""
-
-    log: dict[int, Record] = field(default_factory=dict)
-    ticks: dict[int, Record] = field(default_factory=dict)
-    sent: list[Sent] = field(default_factory=list)
-    reads: list[tuple[int, int]] = field(default_factory=list)
-
-    async def read(self, topic: str, partition: int, start: int, end: int) -> list[Any]:
-        if topic == "issue-events":
-            return (await self.read_to_end(topic, partition, start))[: end - start]
-        self.reads.append((start, end))
-        source = self.ticks if topic == "ticks" else self.log
-        return [InputRecord.of(source[o]) for o in range(start, end) if o in source]
-
-    async def read_to_end(
-        self, topic: str, partition: int, start: int, limit: int | None = None
-    ) -> list[Any]:
-        if topic != "issue-events":
-            source = self.ticks if topic == "ticks" else self.log if topic == "alerts" else {}
-            ends = [o for o in source if o >= start][: limit or None]
-            return await self.read(topic, partition, start, max(ends) + 1) if ends else []
-        written = [s for s in self.sent if s.topic == topic and s.partition == partition]
-        return [
-            InputRecord(topic, partition, offset, s.key, s.value, 0.0)
-            for offset, s in enumerate(written)
-            if offset >= start
-        ]
-
-
 @pytest.fixture
 def sent() -> list[Sent]:
     return []
-
-
-@pytest.fixture
-def gaps(sent: list[Sent]) -> FakeGapReader:
-    return FakeGapReader(sent=sent)
 
 
 @pytest.fixture
@@ -121,34 +58,20 @@ def slots() -> dict[str, bytes]:
 
 
 @pytest.fixture
-def bookmarks() -> dict[str, bytes]:
-    return {}
+def folder(slots: dict[str, bytes]) -> ScratchFold:
+    return ScratchFold(TOPICS, RouteTable([]), PARTITIONS, slots)
 
 
 @pytest.fixture
-def folder(
-    sent: list[Sent], gaps: FakeGapReader, slots: dict[str, bytes], bookmarks: dict[str, bytes]
-) -> AlertFolder:
-    topics = Topics(
-        alerts_topic=FakeTopic("alerts", sent),  # type: ignore[arg-type]
-        ticks_topic=FakeTopic("ticks", sent),  # type: ignore[arg-type]
-        interactions_topic=FakeTopic("interactions", sent),  # type: ignore[arg-type]
-        inputs_topic=FakeTopic("alerts+ticks", sent),  # type: ignore[arg-type]
-        issue_events_topic=FakeTopic("issue-events", sent),  # type: ignore[arg-type]
-        alerts_dlq_topic=FakeTopic("alerts.dlq", sent),  # type: ignore[arg-type]
-    )
-    return AlertFolder(
-        table=slots,
-        progress=FoldProgress(bookmarks, gaps),
-        topics=topics,
-        routes=RouteTable([]),
-        partitions=PARTITIONS,
-    )
+def bookmarks(folder: ScratchFold) -> dict[str, bytes]:
+    """Where the fold stands in each input partition ("topic:partition" -> next offset)."""
+    return folder.positions_table
 
 
-async def handle(folder: AlertFolder, record: Any) -> None:
-    """One record as a batch of one, as the agent hands Faust's messages over."""
-    await folder.handle([record])
+def fold(folder: ScratchFold, record: Record, sent: list[Sent]) -> None:
+    """One record, its outputs kept in `sent` under their destination's name."""
+    for output in folder.fold(record.input()):
+        sent.append(Sent(output.destination.value, output.key, output.value, output.partition))
 
 
 def alert(**fields: Any) -> bytes:

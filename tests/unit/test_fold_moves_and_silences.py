@@ -11,11 +11,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agents.fold_agent import AlertFolder
 from agents.issue_table import partition_for_channel, read_slot, slot_key
+from agents.verify import ScratchFold
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.silences import Matcher, MatchOperator, Silence
-from tests.unit.fold_stand_ins import CHANNEL, PARTITIONS, RIGHT, Record, Sent, alert, handle
+from tests.unit.fold_stand_ins import CHANNEL, PARTITIONS, RIGHT, Record, Sent, alert, fold
 from wire.interactions import encode_interaction
 from wire.silences import encode_silence
 
@@ -87,25 +87,26 @@ def tick(at: datetime, offset: int, partition: int = RIGHT) -> Record:
     return Record(value, offset=offset, key=None, partition=partition, topic="ticks")
 
 
-async def opened_issue(folder: AlertFolder, sent: list[Sent], **fields: Any) -> str:
-    await handle(folder, Record(alert(issueFollowUpEnabled=True, **fields), offset=0))
+async def opened_issue(folder: ScratchFold, sent: list[Sent], **fields: Any) -> str:
+    fold(folder, Record(alert(issueFollowUpEnabled=True, **fields), offset=0), sent)
     return str(events(sent)[0]["issue_id"])
 
 
-async def moved(folder: AlertFolder, sent: list[Sent]) -> tuple[str, Sent]:
+async def moved(folder: ScratchFold, sent: list[Sent]) -> tuple[str, Sent]:
     issue_id = await opened_issue(folder, sent)
-    await handle(
+    fold(
         folder,
         interaction_record(
             InteractionKind.MOVED, issue_id, 0, target_channel_id=TARGET, reason="db team"
         ),
+        sent,
     )
     handover = next(s for s in sent if s.topic == "interactions")
     return issue_id, handover
 
 
 async def test_moving_an_issue_records_the_move_and_hands_the_issue_to_the_new_channel(
-    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+    folder: ScratchFold, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
     issue_id, handover = await moved(folder, sent)
     move = events(sent)[-1]
@@ -121,10 +122,10 @@ async def test_moving_an_issue_records_the_move_and_hands_the_issue_to_the_new_c
 
 
 async def test_handed_over_issue_arrives_in_the_new_channel_as_the_same_issue(
-    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+    folder: ScratchFold, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
     issue_id, handover = await moved(folder, sent)
-    await handle(folder, arrival(handover, 0))
+    fold(folder, arrival(handover, 0), sent)
     arrived = events(sent, THERE)
     assert [e["type"] for e in arrived] == ["IssueArrived"]
     assert arrived[0]["issue_id"] == issue_id
@@ -134,54 +135,54 @@ async def test_handed_over_issue_arrives_in_the_new_channel_as_the_same_issue(
 
 
 async def test_an_issue_handed_over_twice_arrives_once(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     _, handover = await moved(folder, sent)
     for offset in (0, 1):
-        await handle(folder, arrival(handover, offset))
+        fold(folder, arrival(handover, offset), sent)
     assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived"]
 
 
 async def test_a_repeated_hand_over_after_the_issue_moved_on_does_not_bring_it_back(
-    folder: AlertFolder, sent: list[Sent], slots: dict[str, bytes]
+    folder: ScratchFold, sent: list[Sent], slots: dict[str, bytes]
 ) -> None:
     issue_id, handover = await moved(folder, sent)
-    await handle(folder, arrival(handover, 0))
+    fold(folder, arrival(handover, 0), sent)
     onward = interaction_record(
         InteractionKind.MOVED, issue_id, 1, TARGET, target_channel_id="C0ELSEWHERE"
     )
-    await handle(folder, onward)
-    await handle(folder, arrival(handover, 2))  # the first hand-over, sent again
+    fold(folder, onward, sent)
+    fold(folder, arrival(handover, 2), sent)  # the first hand-over, sent again
     assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived", "IssueMoved"]
     left = read_slot(slots, slot_key(TARGET, "db"))
     assert left is not None and left.issue is None and left.moved_to == "C0ELSEWHERE"
 
 
 async def test_later_alert_for_a_moved_issue_follows_it_to_the_new_channel(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await moved(folder, sent)
-    await handle(folder, Record(alert(timestamp="2026-11-23T09:05:00Z"), offset=1))
+    fold(folder, Record(alert(timestamp="2026-11-23T09:05:00Z"), offset=1), sent)
     followed = [s for s in sent if s.topic == "alerts"]
     assert [(s.key, s.partition) for s in followed] == [(TARGET.encode(), THERE)]
     assert json.loads(followed[0].value)["alert"]["slackChannelId"] == TARGET
 
 
 async def test_escalation_point_with_move_to_channel_moves_the_issue(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     escalation = [{"severity": "panic", "delaySeconds": 60, "moveToChannel": TARGET}]
     await opened_issue(folder, sent, escalation=escalation)
-    await handle(folder, tick(T0 + timedelta(minutes=2), 0))
+    fold(folder, tick(T0 + timedelta(minutes=2), 0), sent)
     assert [e["type"] for e in events(sent)][-2:] == ["IssueEscalated", "IssueMoved"]
     assert [s.partition for s in sent if s.topic == "interactions"] == [THERE]
 
 
 async def test_silence_marks_the_matching_open_issue_silenced_until_its_end(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent)
-    await handle(folder, silence_record(0))
+    fold(folder, silence_record(0), sent)
     silenced = events(sent)[-1]
     assert silenced["type"] == "IssueSilenced"
     assert silenced["issue"]["silence_id"] == "s1"
@@ -189,72 +190,74 @@ async def test_silence_marks_the_matching_open_issue_silenced_until_its_end(
 
 
 async def test_alert_opening_an_issue_under_a_silence_is_folded_and_silenced(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
-    await handle(
-        folder, silence_record(0, at=T0 - timedelta(minutes=1), starts_at=T0 - timedelta(minutes=1))
+    fold(
+        folder,
+        silence_record(0, at=T0 - timedelta(minutes=1), starts_at=T0 - timedelta(minutes=1)),
+        sent,
     )
-    await handle(folder, Record(alert(), offset=0))
+    fold(folder, Record(alert(), offset=0), sent)
     assert [e["type"] for e in events(sent)] == ["IssueOpened", "IssueSilenced"]
 
 
 async def test_silence_that_does_not_match_changes_nothing(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent, correlationId="web")
-    await handle(folder, silence_record(0))
+    fold(folder, silence_record(0), sent)
     assert [e["type"] for e in events(sent)] == ["IssueOpened"]
 
 
 async def test_silence_ends_when_a_tick_passes_its_end(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent, autoResolveSeconds=86_400)
-    await handle(folder, silence_record(0))
-    await handle(folder, tick(T0 + timedelta(minutes=59), 0))
+    fold(folder, silence_record(0), sent)
+    fold(folder, tick(T0 + timedelta(minutes=59), 0), sent)
     assert events(sent)[-1]["type"] == "IssueSilenced"
-    await handle(folder, tick(T0 + timedelta(hours=1), 1))
+    fold(folder, tick(T0 + timedelta(hours=1), 1), sent)
     ended = events(sent)[-1]
     assert ended["type"] == "IssueSilenceEnded"
     assert ended["issue"]["silenced_until"] is None
 
 
 async def test_expiring_a_silence_early_ends_it_for_its_issues(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent)
-    await handle(folder, silence_record(0))
+    fold(folder, silence_record(0), sent)
     expire_at = T0 + timedelta(minutes=5)
-    await handle(folder, silence_record(1, ends_at=expire_at, at=expire_at))
+    fold(folder, silence_record(1, ends_at=expire_at, at=expire_at), sent)
     assert events(sent)[-1]["type"] == "IssueSilenceEnded"
 
 
 async def test_silence_set_for_later_silences_its_issues_when_a_tick_reaches_its_start(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent, autoResolveSeconds=86_400)
     start = T0 + timedelta(minutes=30)
-    await handle(folder, silence_record(0, starts_at=start, ends_at=start + timedelta(hours=1)))
+    fold(folder, silence_record(0, starts_at=start, ends_at=start + timedelta(hours=1)), sent)
     scheduled = events(sent)[-1]
     assert scheduled["type"] == "IssueSilenceScheduled"
     assert scheduled["data"]["next_start"] == "2026-11-23T09:30:00Z"
-    await handle(folder, tick(start - timedelta(seconds=1), 0))
+    fold(folder, tick(start - timedelta(seconds=1), 0), sent)
     assert events(sent)[-1]["type"] == "IssueSilenceScheduled"
-    await handle(folder, tick(start, 1))
+    fold(folder, tick(start, 1), sent)
     silenced = events(sent)[-1]
     assert silenced["type"] == "IssueSilenced"
     assert silenced["issue"]["silenced_until"] == "2026-11-23T10:30:00Z"
 
 
 async def test_silence_start_end_and_auto_resolve_fire_as_ticks_reach_them(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent, autoResolveSeconds=60)
     start = T0 + timedelta(seconds=30)
     ends = start + timedelta(seconds=20)
-    await handle(folder, silence_record(0, starts_at=start, ends_at=ends, at=T0))
-    await handle(folder, tick(T0 + timedelta(seconds=40), 0))  # silence start, nothing else
-    await handle(folder, tick(T0 + timedelta(minutes=2), 1))  # silence end and auto-resolve
+    fold(folder, silence_record(0, starts_at=start, ends_at=ends, at=T0), sent)
+    fold(folder, tick(T0 + timedelta(seconds=40), 0), sent)  # silence start, nothing else
+    fold(folder, tick(T0 + timedelta(minutes=2), 1), sent)  # silence end and auto-resolve
     assert [e["type"] for e in events(sent)] == [
         "IssueOpened",
         "IssueSilenceScheduled",
@@ -265,12 +268,12 @@ async def test_silence_start_end_and_auto_resolve_fire_as_ticks_reach_them(
 
 
 async def test_one_late_tick_fires_a_silence_start_and_the_deadlines_after_it(
-    folder: AlertFolder, sent: list[Sent]
+    folder: ScratchFold, sent: list[Sent]
 ) -> None:
     await opened_issue(folder, sent, autoResolveSeconds=60)
     start = T0 + timedelta(seconds=30)
     ends = start + timedelta(seconds=20)
-    await handle(folder, silence_record(0, starts_at=start, ends_at=ends, at=T0))
-    await handle(folder, tick(T0 + timedelta(minutes=2), 0))  # the silence is over by then
+    fold(folder, silence_record(0, starts_at=start, ends_at=ends, at=T0), sent)
+    fold(folder, tick(T0 + timedelta(minutes=2), 0), sent)  # the silence is over by then
     assert [e["type"] for e in events(sent)][-2:] == ["IssueSilenceScheduled", "IssueResolved"]
     assert events(sent)[-2]["data"]["next_start"] is None

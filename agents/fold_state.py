@@ -1,0 +1,61 @@
+"""The worker's state on Kafka: the compacted `fold-state` topic, one partition per input's.
+
+Each batch's changed slots are written to it in the same transaction as the batch's events
+and offsets (a removed slot as a tombstone), so what is committed there is always the state
+that follows exactly the inputs the committed offsets say were folded. A worker taking a
+partition over reads that partition back, whole, before folding anything of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger("alertfold.fold")
+
+
+async def read_partition_state(
+    bootstrap_servers: str, topic: str, partition: int, *, timeout: float = 300.0
+) -> dict[str, bytes]:
+    """Every live entry of the partition (committed records only), latest value per key."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    started = time.monotonic()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        entries: dict[str, bytes] = {}
+        read = 0
+        async with asyncio.timeout(timeout):
+            while await consumer.position(tp) < end:
+                for record in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []):
+                    read += 1
+                    key = record.key.decode() if record.key else ""
+                    if record.value is None:
+                        entries.pop(key, None)
+                    else:
+                        entries[key] = record.value
+        log.info(
+            "partition %d: read %d state records (%d live slots) in %.1fs",
+            partition,
+            read,
+            len(entries),
+            time.monotonic() - started,
+        )
+        return entries
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer.stop()
