@@ -23,6 +23,7 @@ from infra.local_kafka import (
     DEFAULT_NODE_HEAP,
     KAFKA_VERSION,
     LOOPBACK,
+    MAX_NODES,
     AlreadyRunningError,
     BrokerState,
     LocalKafka,
@@ -33,7 +34,6 @@ from infra.local_kafka import (
     print_progress,
     stop_cluster,
 )
-from infra.local_kafka.cluster import MAX_NODES
 
 DEFAULT_PORT = 9092
 DATA_DIR_ENV = "ALERTFOLD_DATA_DIR"

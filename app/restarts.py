@@ -2,9 +2,10 @@
 
 A part can die of something passing (a broker that vanishes while the part still declares its
 topics), and so can the local broker (killed, out of memory); starting it again after a pause
-heals that, as a service manager would. It must not loop forever on something lasting: a configuration error (exit code 2,
-the CLI's code for "fix the settings") stops everything at once, and so do too many crashes
-in a short time. Pure, with the time passed in, so the policy is tested without processes.
+heals that, as a service manager would. It must not loop forever on something lasting: a
+configuration error (exit code 2, the CLI's code for "fix the settings") stops everything at
+once, and so do too many crashes in a short time. Pure, with the time passed in, so the
+policy is tested without processes.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 from infra.local_kafka.broker import DEFAULT_HEAP, LocalKafka
 from infra.local_kafka.cluster import (
     DEFAULT_NODE_HEAP,
+    MAX_NODES,
     LocalKafkaCluster,
     find_running_nodes,
     stop_cluster,
@@ -88,6 +89,7 @@ __all__ = [
     "LOG4J_CONFIG_NAME",
     "LOG_DIR_NAME",
     "LOOPBACK",
+    "MAX_NODES",
     "MIN_JAVA_VERSION",
     "NODE_ID",
     "PID_FILE_NAME",

@@ -201,8 +201,8 @@ class LocalKafkaCluster:
 
     def _write_layout(self) -> None:
         nodes = [
-            asdict(NodePorts(i + 1, node.port, node.controller_port))
-            for i, node in enumerate(self.nodes)
+            asdict(NodePorts(node.member.node_id, node.port, node.controller_port))
+            for node in self.nodes
         ]
         atomic_write(self.layout_path, json.dumps({"nodes": nodes}, indent=2) + "\n")
 
@@ -211,11 +211,6 @@ class LocalKafkaCluster:
     def running_nodes(self) -> list[BrokerState]:
         """The nodes of this data directory that run, started by any process."""
         return find_running_nodes(self.data_dir)
-
-    def poll(self) -> dict[int, int]:
-        """The exit codes of the nodes started here that have exited, by node id."""
-        codes = {node.member.node_id: node.poll() for node in self._launched}
-        return {node_id: code for node_id, code in codes.items() if code is not None}
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop every node, also those started by another process."""

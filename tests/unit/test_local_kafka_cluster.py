@@ -79,9 +79,7 @@ def test_a_node_started_while_the_others_run_comes_back_on_the_ports_they_know(
 ) -> None:
     cluster = LocalKafkaCluster(tmp_path / "cache", tmp_path / "data", brokers=3)
     first = cluster._ports(keep=False)
-    cluster.nodes = [
-        LocalKafka(tmp_path, cluster.node_dir(p.node_id), p.port, p.controller_port) for p in first
-    ]
+    cluster.nodes = [cluster._node(ports, voters="") for ports in first]
     cluster.data_dir.mkdir(parents=True)
     cluster._write_layout()
 
