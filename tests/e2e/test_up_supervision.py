@@ -81,6 +81,8 @@ def test_a_broker_killed_under_alertfold_up_comes_back_and_nothing_accepted_is_l
         what="the alert accepted after the kill, and every one before it",
     )
     assert up.process.poll() is None, str(up.output)
+    crashes = [line.strip() for line in up.output.lines if "exited with code" in line]
+    log.info("children that exited meanwhile: %s", crashes)
 
 
 def test_alertfold_up_runs_the_workers_and_replicas_asked_for_and_starts_each_again(
