@@ -1,4 +1,5 @@
-"""``alertfold kafka start|stop|status|run``: the local Kafka broker from the command line.
+"""``alertfold kafka start|stop|status|run``: the local Kafka broker, or a local cluster of
+several (``--brokers 3``), from the command line.
 
 Every handler returns a process exit code and reports failures as one actionable line on
 stderr (followed, where it explains the failure, by the last lines of Maven's or the
@@ -19,13 +20,19 @@ from types import FrameType
 
 from infra.local_kafka import (
     DEFAULT_HEAP,
+    DEFAULT_NODE_HEAP,
     KAFKA_VERSION,
     LOOPBACK,
+    MAX_NODES,
     AlreadyRunningError,
+    BrokerState,
     LocalKafka,
+    LocalKafkaCluster,
     LocalKafkaError,
+    find_running_nodes,
     port_accepts,
     print_progress,
+    stop_cluster,
 )
 
 DEFAULT_PORT = 9092
@@ -74,6 +81,21 @@ def broker_data_dir(data_dir: Path | None) -> Path:
     return (data_dir or default_data_dir()) / "kafka"
 
 
+def cluster_data_dir(data_dir: Path | None) -> Path:
+    """The local cluster's directory (one ``node-<id>`` folder per broker) beside it."""
+    return (data_dir or default_data_dir()) / "kafka-cluster"
+
+
+def _brokers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of brokers: {text!r}") from None
+    if not 1 <= value <= MAX_NODES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_NODES}, not {value}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -100,8 +122,15 @@ def _common_options() -> argparse.ArgumentParser:
         "--port",
         type=_port,
         default=None,
-        help=f"client (PLAINTEXT) port on {LOOPBACK}; 0 picks a free one "
-        f"(default ${PORT_ENV} or {DEFAULT_PORT})",
+        help=f"client (PLAINTEXT) port on {LOOPBACK}, the first of a cluster's (one per "
+        f"broker, in a row); 0 picks free ones (default ${PORT_ENV} or {DEFAULT_PORT})",
+    )
+    parent.add_argument(
+        "--brokers",
+        type=_brokers,
+        default=1,
+        help="brokers to start (start, run): 3 make a cluster that survives losing one, with "
+        "data in <data-dir>/kafka-cluster (default %(default)s)",
     )
     parent.add_argument(
         "--controller-port",
@@ -124,8 +153,9 @@ def _common_options() -> argparse.ArgumentParser:
     )
     parent.add_argument(
         "--heap",
-        default=DEFAULT_HEAP,
-        help="broker JVM maximum heap (default %(default)s)",
+        default=None,
+        help=f"each broker's JVM maximum heap (default {DEFAULT_HEAP} alone, "
+        f"{DEFAULT_NODE_HEAP} in a cluster)",
     )
     parent.add_argument(
         "--timeout",
@@ -148,19 +178,19 @@ def add_kafka_parser(
     parent = _common_options()
     kafka = subparsers.add_parser(
         "kafka",
-        help=f"run a local single-node Apache Kafka {KAFKA_VERSION} broker (no Docker needed)",
+        help=f"run a local Apache Kafka {KAFKA_VERSION} broker or cluster (no Docker needed)",
         description=(
-            f"A real single-node Apache Kafka {KAFKA_VERSION} broker (KRaft) assembled from "
-            "Maven Central jars (needs Java 17+, and Maven once to download the jars). "
-            "Data is kept between runs."
+            f"A real Apache Kafka {KAFKA_VERSION} broker (KRaft), or a cluster of several, "
+            "assembled from Maven Central jars (needs Java 17+, and Maven once to download "
+            "the jars). Data is kept between runs."
         ),
     )
     actions = kafka.add_subparsers(dest="kafka_action", metavar="ACTION", required=True)
     handlers: dict[str, tuple[Handler, str]] = {
-        "start": (cmd_start, "start the broker in the background and return"),
-        "stop": (cmd_stop, "stop the background broker"),
-        "status": (cmd_status, "tell whether the broker runs and where"),
-        "run": (cmd_run, "run the broker in the foreground until Ctrl-C"),
+        "start": (cmd_start, "start the broker(s) in the background and return"),
+        "stop": (cmd_stop, "stop the background broker and cluster"),
+        "status": (cmd_status, "tell whether the broker and cluster run and where"),
+        "run": (cmd_run, "run the broker(s) in the foreground until Ctrl-C"),
     }
     for name, (handler, help_text) in handlers.items():
         action = actions.add_parser(name, parents=[parent], help=help_text, description=help_text)
@@ -177,15 +207,39 @@ def run_kafka_command(args: argparse.Namespace) -> int:
     return handler(args)
 
 
-def _local_kafka(args: argparse.Namespace) -> LocalKafka:
+def _local_kafka(args: argparse.Namespace) -> LocalKafka | LocalKafkaCluster:
+    cache_dir = args.cache_dir or default_cache_dir()
+    port = default_port() if args.port is None else args.port
+    if args.brokers > 1:
+        return LocalKafkaCluster(
+            cache_dir,
+            cluster_data_dir(args.data_dir),
+            brokers=args.brokers,
+            port=port,
+            heap=args.heap or DEFAULT_NODE_HEAP,
+            progress=print_progress,
+        )
     return LocalKafka(
-        cache_dir=args.cache_dir or default_cache_dir(),
+        cache_dir=cache_dir,
         data_dir=broker_data_dir(args.data_dir),
-        port=default_port() if args.port is None else args.port,
+        port=port,
         controller_port=args.controller_port,
-        heap=args.heap,
+        heap=args.heap or DEFAULT_HEAP,
         progress=print_progress,
     )
+
+
+def _running(kafka: LocalKafka | LocalKafkaCluster) -> list[BrokerState]:
+    """The brokers of ``kafka`` that already run: all of them, or none."""
+    if isinstance(kafka, LocalKafka):
+        state = LocalKafka.find_running(kafka.data_dir)
+        return [state] if state else []
+    nodes = find_running_nodes(kafka.data_dir)
+    return nodes if len(nodes) == kafka.brokers else []
+
+
+def _servers(states: list[BrokerState]) -> str:
+    return ",".join(state.bootstrap_servers for state in states)
 
 
 def _fail(message: str, details: str = "") -> int:
@@ -253,11 +307,11 @@ def _interruptible() -> Iterator[None]:
 def cmd_start(args: argparse.Namespace) -> int:
     """Start the broker detached: it keeps running after this command returns."""
     kafka = _local_kafka(args)
-    running = LocalKafka.find_running(kafka.data_dir)
-    if running is not None:
+    running = _running(kafka)
+    if running:
         print(
-            f"Kafka already running on {running.bootstrap_servers} "
-            f"(pid {running.pid}, data in {kafka.data_dir})"
+            f"Kafka already running on {_servers(running)} "
+            f"(pid {', '.join(str(s.pid) for s in running)}, data in {kafka.data_dir})"
         )
         return EXIT_OK
     try:
@@ -268,11 +322,12 @@ def cmd_start(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; Kafka was not started", file=sys.stderr)
         return EXIT_INTERRUPTED
-    state = kafka.detach()
+    detached = kafka.detach()
+    states = detached if isinstance(detached, list) else [detached]
     print(f"Kafka listening on {bootstrap}")
     print(
-        f"pid {state.pid}, data in {kafka.data_dir}, log {kafka.broker_log_path}; "
-        "stop it with `alertfold kafka stop`",
+        f"pid {', '.join(str(s.pid) for s in states)}, data and broker.log in "
+        f"{kafka.data_dir}; stop it with `alertfold kafka stop`",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -280,35 +335,43 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 @_guarded
 def cmd_stop(args: argparse.Namespace) -> int:
-    """Stop the broker of the data directory, whichever process started it."""
+    """Stop the broker and the cluster of the data directory, whichever process started them."""
     data_dir = broker_data_dir(args.data_dir).resolve()
+    timeout = args.timeout or STOP_TIMEOUT_S
     with _signals_ignored():
-        state = LocalKafka.stop_running(data_dir, timeout=args.timeout or STOP_TIMEOUT_S)
-    if state is None:
-        print(f"Kafka is not running (data in {data_dir})")
-    else:
+        state = LocalKafka.stop_running(data_dir, timeout=timeout)
+        nodes = stop_cluster(cluster_data_dir(args.data_dir).resolve(), timeout=timeout)
+    if state is not None:
         print(f"Kafka stopped (pid {state.pid}, was on {state.bootstrap_servers})")
+    if nodes:
+        print(f"Kafka cluster stopped ({len(nodes)} brokers, were on {_servers(nodes)})")
+    if state is None and not nodes:
+        print(f"Kafka is not running (data in {data_dir})")
     return EXIT_OK
 
 
 @_guarded
 def cmd_status(args: argparse.Namespace) -> int:
-    """Exit 0 when the broker runs, 3 when it does not."""
+    """Exit 0 when the broker or a broker of the cluster runs, 3 when none does."""
     data_dir = broker_data_dir(args.data_dir).resolve()
-    state = LocalKafka.find_running(data_dir)
-    if state is None:
+    running = [
+        *filter(None, [LocalKafka.find_running(data_dir)]),
+        *find_running_nodes(cluster_data_dir(args.data_dir).resolve()),
+    ]
+    if not running:
         print(f"Kafka is not running (data in {data_dir})")
         return EXIT_NOT_RUNNING
-    if port_accepts(LOOPBACK, state.port):
-        print(
-            f"Kafka running on {state.bootstrap_servers} "
-            f"(pid {state.pid}, Kafka {state.version}, data in {data_dir})"
-        )
-    else:
-        print(
-            f"Kafka (pid {state.pid}) runs but does not accept connections on "
-            f"{state.bootstrap_servers} yet; see {data_dir / 'broker.log'}"
-        )
+    for state in running:
+        if port_accepts(LOOPBACK, state.port):
+            print(
+                f"Kafka running on {state.bootstrap_servers} "
+                f"(pid {state.pid}, Kafka {state.version}, data in {state.data_dir})"
+            )
+        else:
+            print(
+                f"Kafka (pid {state.pid}) runs but does not accept connections on "
+                f"{state.bootstrap_servers} yet; see {state.data_dir / 'broker.log'}"
+            )
     return EXIT_OK
 
 
@@ -321,7 +384,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             bootstrap = kafka.start(timeout=args.timeout or START_TIMEOUT_S)
             print(f"Kafka listening on {bootstrap}", flush=True)
             print("press Ctrl-C to stop", file=sys.stderr, flush=True)
-            code = kafka.wait()
+            # A cluster runs on while a broker of it stops; it ends with the last.
+            exits = kafka.wait()
         except KeyboardInterrupt:
             print("stopping Kafka…", file=sys.stderr, flush=True)
             with _signals_ignored():
@@ -330,9 +394,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_OK
     # 143 = 128 + SIGTERM: the JVM's exit after a clean shutdown requested by a signal,
     # e.g. `alertfold kafka stop` from another terminal.
-    if code in (0, 143, -signal.SIGTERM):
+    codes = list(exits.values()) if isinstance(exits, dict) else [exits]
+    if all(code in (0, 143, -signal.SIGTERM) for code in codes):
         print("Kafka stopped", file=sys.stderr)
         return EXIT_OK
     return _fail(
-        f"Kafka exited with code {code}; see {kafka.broker_log_path}",
+        f"Kafka exited with code {', '.join(map(str, codes))}; see broker.log in {kafka.data_dir}",
     )

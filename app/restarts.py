@@ -1,10 +1,11 @@
 """When `alertfold up` starts a crashed part again, and when it gives up.
 
-A part can die of something passing (Faust crashes when the broker vanishes while it is still
-declaring its topics); starting it again after a pause heals that, as a service manager
-would. It must not loop forever on something lasting: a configuration error (exit code 2,
-the CLI's code for "fix the settings") stops everything at once, and so do too many crashes
-in a short time. Pure, with the time passed in, so the policy is tested without processes.
+A part can die of something passing (a broker that vanishes while the part still declares its
+topics), and so can the local broker (killed, out of memory); starting it again after a pause
+heals that, as a service manager would. It must not loop forever on something lasting: a
+configuration error (exit code 2, the CLI's code for "fix the settings") stops everything at
+once, and so do too many crashes in a short time. Pure, with the time passed in, so the
+policy is tested without processes.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """`alertfold up`: the whole product as child processes, started and stopped together.
 
-Each part (worker, projector, auditor, presenter, notifier, API, and Slack interactions over
+Each part (workers, projector, auditor, presenter, notifier, API, and Slack interactions over
 Socket Mode when an app token is set; the API serves Slack's HTTP mode itself when a signing
 secret is set) runs in its own process, exactly as it does in production, so `up` exercises
-the same code paths. A part that crashes is started again after a pause (`app.restarts`);
-one that cannot be helped that way (a configuration error, or crashing again and again)
-stops the others too, rather than leaving a half-working product that looks alive.
+the same code paths; `ALERTFOLD_WORKERS` and `ALERTFOLD_REPLICAS` ask for several processes
+of a part. The local broker `up` started is watched like any part. A child that dies is
+started again after a pause (`app.restarts`); one that cannot be helped that way (a
+configuration error, or crashing again and again) stops the others too, rather than leaving a
+half-working product that looks alive.
 """
 
 from __future__ import annotations
@@ -18,25 +20,90 @@ import time
 import urllib.request
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from app.restarts import Restarts
-from infra.local_kafka import LocalKafka
+from infra.local_kafka import LocalKafka, LocalKafkaError
 from infra.settings import Settings
 
 PARTS = ("worker", "projector", "auditor", "presenter", "notifier", "api")
+
+
+class Child(Protocol):
+    """Something `up` keeps running: a part's process or the local broker."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def poll(self) -> int | None: ...
+
+
+class PartProcess:
+    """One process of a part: `alertfold <part>`."""
+
+    def __init__(self, name: str, part: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.part = part
+        self._env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "app.cli", self.part], env=self._env)
+
+    def poll(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+
+class BrokerProcess:
+    """The local broker `up` started: launched again without waiting for it to serve, since
+    every part retries until it does."""
+
+    name = "local Kafka"
+
+    def __init__(self, broker: LocalKafka) -> None:
+        self.broker = broker
+        self._failed = False
+
+    def start(self) -> None:
+        try:
+            self.broker.launch()
+            self._failed = False
+        except LocalKafkaError as error:
+            _say(f"the local Kafka could not start: {error.summary}")
+            self._failed = True
+
+    def poll(self) -> int | None:
+        """A start that failed counts as a crash, like a broker that dies while starting."""
+        return 1 if self._failed else self.broker.poll()
 
 
 def _say(message: str) -> None:
     print(f"alertfold: {message}", flush=True)
 
 
+def planned_parts(settings: Settings) -> list[tuple[str, str]]:
+    """(name, part) of every part process to run; replicas are told apart by a number."""
+    parts = PARTS + (("interactions",) if settings.slack_app_token else ())
+    planned = []
+    for part in parts:
+        count = settings.replicas_of(part)
+        planned += [(part if count == 1 else f"{part} {n}", part) for n in range(1, count + 1)]
+    return planned
+
+
 def run_everything(settings: Settings) -> int:
     broker, servers = _kafka(settings)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": servers}
-    parts = PARTS + (("interactions",) if settings.slack_app_token else ())
-    children = {part: _start(part, env) for part in parts}
-    restarts = Restarts()
-    due: dict[str, float] = {}  # crashed parts and when to start them again
+    parts = [PartProcess(name, part, env) for name, part in planned_parts(settings)]
+    if settings.workers > settings.partitions:
+        _say(
+            f"{settings.workers - settings.partitions} of {settings.workers} workers will "
+            f"stay idle: there are only {settings.partitions} partitions to share"
+        )
+    for part in parts:
+        part.start()
+    children: list[Child] = [*parts, *([BrokerProcess(broker)] if broker else [])]
     stopping = False
 
     def _stop(signum: int, _: FrameType | None) -> None:
@@ -48,30 +115,12 @@ def run_everything(settings: Settings) -> int:
     url = f"http://{settings.api_host}:{settings.api_port}"
     announced = False
     exit_code = 0
+    watch = _Watch(children)
     try:
         while not stopping:
-            now = time.monotonic()
-            for part in [p for p, at in due.items() if at <= now]:
-                del due[part]
-                _say(f"starting the {part} again")
-                children[part] = _start(part, env)
-            dead = {
-                p: c.returncode
-                for p, c in children.items()
-                if p not in due and c.poll() is not None
-            }
-            if dead:
-                part, code = next(iter(dead.items()))
-                pause = restarts.after_crash(part, code, now)
-                if pause is None:
-                    _say(f"the {part} exited with code {code}; stopping the rest")
-                    exit_code = 1
-                    break
-                _say(
-                    f"the {part} exited with code {code}; starting it again in {pause:.0f} s "
-                    f"({restarts.describe(part)})"
-                )
-                due[part] = now + pause
+            if not watch.step(time.monotonic()):
+                exit_code = 1
+                break
             if not announced and _answers(f"{url}/ping"):
                 announced = True
                 _say(
@@ -82,15 +131,44 @@ def run_everything(settings: Settings) -> int:
             time.sleep(0.5)
     finally:
         _say("stopping")
-        _terminate(list(children.values()))
+        _terminate([p.process for p in parts if p.process is not None])
         if broker is not None:
             broker.stop()
             _say("local Kafka stopped (its data is kept)")
     return exit_code
 
 
-def _start(part: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", part], env=env)
+class _Watch:
+    """Starts dead children again when their pause is over; says when to give up."""
+
+    def __init__(self, children: list[Child]) -> None:
+        self._children = children
+        self._restarts = Restarts()
+        self._due: dict[str, float] = {}  # crashed children and when to start them again
+
+    def step(self, now: float) -> bool:
+        """One look at every child; False when one must not be started again."""
+        for child in self._children:
+            due = self._due.get(child.name)
+            if due is not None:
+                if due <= now:
+                    del self._due[child.name]
+                    _say(f"starting the {child.name} again")
+                    child.start()
+                continue
+            code = child.poll()
+            if code is None:
+                continue
+            pause = self._restarts.after_crash(child.name, code, now)
+            if pause is None:
+                _say(f"the {child.name} exited with code {code}; stopping the rest")
+                return False
+            _say(
+                f"the {child.name} exited with code {code}; starting it again in {pause:.0f} s "
+                f"({self._restarts.describe(child.name)})"
+            )
+            self._due[child.name] = now + pause
+        return True
 
 
 def _kafka(settings: Settings) -> tuple[LocalKafka | None, str]:

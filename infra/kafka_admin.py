@@ -8,7 +8,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from infra.topology import TopicSpec
+from infra.topology import Replication, TopicSpec, replication_for
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,16 @@ async def ensure_topics(
 
     A different count would send a channel's inputs and its decisions to different
     partition numbers and break the one-writer-per-channel rule, so it is an error to fix by
-    hand rather than something to paper over.
+    hand rather than something to paper over. New topics are replicated as the cluster's
+    size allows (`replication_for`), counting the brokers that answer now.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15000)
     await _start_with_retry(admin, bootstrap_servers, timeout)
     deadline = asyncio.get_running_loop().time() + timeout
     try:
+        replication = replication_for(len((await admin.describe_cluster())["brokers"]))
         while missing := await _missing(admin, specs):
-            refused = await _create(admin, missing)
+            refused = await _create(admin, missing, replication)
             if not refused:
                 break
             if asyncio.get_running_loop().time() > deadline:
@@ -46,7 +48,7 @@ async def ensure_topics(
             # A broker that just started is fenced for a moment and refuses every topic.
             log.info("Kafka refused topics (%s); retrying", "; ".join(refused.values()))
             await asyncio.sleep(1)
-        await _check_partitions(admin, specs)
+        await _check_topics(admin, specs, replication)
     finally:
         await admin.close()
 
@@ -56,11 +58,24 @@ async def _missing(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> list[T
     return [spec for spec in specs if spec.name not in existing]
 
 
-async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> dict[str, str]:
+async def _create(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: Replication
+) -> dict[str, str]:
     """Create the topics; returns those the broker refused, with its reason."""
+    # Set on the topic, not left to the broker's default, which may ask for more copies
+    # in sync than the topic has and so refuse every acks=all write.
+    insync = {"min.insync.replicas": str(replication.min_insync)}
     try:
         response = await admin.create_topics(
-            [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in specs]
+            [
+                NewTopic(
+                    s.name,
+                    s.partitions,
+                    replication.factor,
+                    topic_configs={**s.config, **insync},
+                )
+                for s in specs
+            ]
         )
     except TopicAlreadyExistsError:
         return {}
@@ -71,7 +86,12 @@ async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> dict[st
     }
     created = [s.name for s in specs if s.name not in refused]
     if created:
-        log.info("created topics %s", ", ".join(created))
+        log.info(
+            "created topics %s (replication factor %d, min.insync.replicas %d)",
+            ", ".join(created),
+            replication.factor,
+            replication.min_insync,
+        )
     return refused
 
 
@@ -93,15 +113,32 @@ async def _start_with_retry(admin: AIOKafkaAdminClient, servers: str, timeout: f
             await asyncio.sleep(1)
 
 
-async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+async def _check_topics(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: Replication
+) -> None:
+    """Refuse a partition count that differs; warn of fewer copies than the cluster allows
+    (a topic made while brokers were missing), which Kafka's reassignment tool can raise."""
     described = await admin.describe_topics([s.name for s in specs])
-    counts = {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
+    found = {d["topic"]: d["partitions"] for d in described if not d.get("error_code")}
     for spec in specs:
-        have = counts.get(spec.name)
-        if have is not None and have != spec.partitions:
+        partitions = found.get(spec.name)
+        if partitions is None:
+            continue
+        if len(partitions) != spec.partitions:
             raise TopologyError(
-                f"topic {spec.name} has {have} partitions but ALERTFOLD_PARTITIONS is "
-                f"{spec.partitions}; set ALERTFOLD_PARTITIONS={have} or recreate the topic"
+                f"topic {spec.name} has {len(partitions)} partitions but ALERTFOLD_PARTITIONS "
+                f"is {spec.partitions}; set ALERTFOLD_PARTITIONS={len(partitions)} or recreate "
+                "the topic"
+            )
+        copies = min(len(p["replicas"]) for p in partitions)
+        if copies < replication.factor:
+            log.warning(
+                "topic %s keeps %d cop%s of each partition but the cluster allows %d; "
+                "raise its replication factor (kafka-reassign-partitions)",
+                spec.name,
+                copies,
+                "y" if copies == 1 else "ies",
+                replication.factor,
             )
 
 

@@ -39,6 +39,12 @@ _DATABASE_URL_PREFIXES = (
 )
 
 
+# The parts `alertfold up` may run several of (ALERTFOLD_REPLICAS); workers have their own
+# setting, and API replicas would all listen on ALERTFOLD_API_PORT.
+REPLICABLE_PARTS = ("projector", "auditor", "presenter", "notifier", "interactions")
+MAX_REPLICAS = 16
+
+
 class SettingsError(Exception):
     """The environment holds values alertfold cannot run with; the message lists them."""
 
@@ -166,6 +172,14 @@ class Settings(BaseModel):
     notify_timeout_seconds: float = Field(
         10.0, gt=0, le=600, description="How long one notification attempt may take."
     )
+    workers: int = Field(
+        1, ge=1, le=MAX_REPLICAS, description="Fold worker processes `alertfold up` runs."
+    )
+    replicas: tuple[tuple[str, int], ...] = Field(
+        (),
+        description="Processes of other parts `alertfold up` runs, e.g. presenter=2; "
+        "one of each part not named.",
+    )
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -230,6 +244,40 @@ class Settings(BaseModel):
                     f"secret {position} has a character other than printable ASCII (no spaces)"
                 )
         return secrets
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _check_replicas(cls, value: object) -> object:
+        """`part=count,…`: each part once, a known one, with a count `up` can run."""
+        if not isinstance(value, str):
+            return value
+        counts: dict[str, int] = {}
+        for entry in (e.strip() for e in value.split(",") if e.strip()):
+            part, sep, count = (text.strip() for text in entry.partition("="))
+            if not sep or not count.isdigit():
+                raise ValueError(f"{entry!r} is not part=count (e.g. presenter=2)")
+            if part == "api":
+                raise ValueError(
+                    "the API cannot have replicas under `alertfold up`: they would all listen "
+                    "on ALERTFOLD_API_PORT; run `alertfold api` processes on their own ports "
+                    "behind a load balancer instead"
+                )
+            if part == "worker":
+                raise ValueError("set the number of workers with ALERTFOLD_WORKERS")
+            if part not in REPLICABLE_PARTS:
+                raise ValueError(
+                    f"unknown part {part!r}; parts with replicas: {', '.join(REPLICABLE_PARTS)}"
+                )
+            if part in counts:
+                raise ValueError(f"{part} is given twice")
+            if not 1 <= int(count) <= MAX_REPLICAS:
+                raise ValueError(f"{part}'s count must be 1 to {MAX_REPLICAS}, not {count}")
+            counts[part] = int(count)
+        return tuple(counts.items())
+
+    def replicas_of(self, part: str) -> int:
+        """How many processes of the part `alertfold up` runs."""
+        return self.workers if part == "worker" else dict(self.replicas).get(part, 1)
 
     @field_validator("secrets_key")
     @classmethod
@@ -345,6 +393,8 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_NOTIFY_FIRST_BACKOFF_SECONDS": "notify_first_backoff_seconds",
     "ALERTFOLD_NOTIFY_MAX_BACKOFF_SECONDS": "notify_max_backoff_seconds",
     "ALERTFOLD_NOTIFY_TIMEOUT_SECONDS": "notify_timeout_seconds",
+    "ALERTFOLD_WORKERS": "workers",
+    "ALERTFOLD_REPLICAS": "replicas",
 }
 _VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
 

@@ -2,6 +2,9 @@
 
 Inputs and `issue-events` share one partition count so a channel's alerts, its later
 interactions and ticks, and its decisions all sit on the same partition number.
+
+How many copies a topic keeps follows from the cluster's size, so the same settings run on a
+laptop's single broker and on a cluster that must survive losing a machine.
 """
 
 from __future__ import annotations
@@ -13,6 +16,27 @@ from infra.settings import Settings
 FOREVER = "-1"
 TEN_MINUTES_MS = str(10 * 60 * 1000)
 THIRTY_DAYS_MS = str(30 * 24 * 3600 * 1000)
+
+
+@dataclass(frozen=True)
+class Replication:
+    """Copies of each partition, and how many must have a write before it is acknowledged.
+
+    With three copies and two in sync, a broker can die without refusing a write (acks=all
+    waits for the two left) or losing one already acknowledged (it is on two brokers).
+    """
+
+    factor: int
+    min_insync: int
+
+
+MAX_REPLICATION_FACTOR = 3
+
+
+def replication_for(brokers: int) -> Replication:
+    """Three copies (two in sync) on three or more brokers; one copy per broker below that."""
+    factor = max(1, min(brokers, MAX_REPLICATION_FACTOR))
+    return Replication(factor, max(1, factor - 1))
 
 
 @dataclass(frozen=True)

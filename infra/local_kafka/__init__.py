@@ -1,4 +1,4 @@
-"""A real single-node Apache Kafka broker (KRaft) for machines without Docker.
+"""A real Apache Kafka broker (KRaft), or a cluster of them, for machines without Docker.
 
 The broker is assembled from the ``org.apache.kafka:kafka_2.13`` jars on Maven Central
 (resolved once with Maven, cached per version) and started as a plain ``java`` process,
@@ -18,8 +18,16 @@ Callers import from this package; the modules behind it are free to move things 
 from __future__ import annotations
 
 from infra.local_kafka.broker import DEFAULT_HEAP, LocalKafka
+from infra.local_kafka.cluster import (
+    DEFAULT_NODE_HEAP,
+    MAX_NODES,
+    LocalKafkaCluster,
+    find_running_nodes,
+    stop_cluster,
+)
 from infra.local_kafka.config import (
     NODE_ID,
+    Membership,
     broker_properties,
     escape_property_value,
     is_valid_cluster_id,
@@ -76,10 +84,12 @@ __all__ = [
     "CLUSTER_ID_FILE_NAME",
     "CONSOLE_LOG_NAME",
     "DEFAULT_HEAP",
+    "DEFAULT_NODE_HEAP",
     "KAFKA_VERSION",
     "LOG4J_CONFIG_NAME",
     "LOG_DIR_NAME",
     "LOOPBACK",
+    "MAX_NODES",
     "MIN_JAVA_VERSION",
     "NODE_ID",
     "PID_FILE_NAME",
@@ -88,12 +98,15 @@ __all__ = [
     "AlreadyRunningError",
     "BrokerState",
     "LocalKafka",
+    "LocalKafkaCluster",
     "LocalKafkaError",
+    "Membership",
     "PortInUseError",
     "Progress",
     "broker_properties",
     "check_java",
     "escape_property_value",
+    "find_running_nodes",
     "free_port",
     "is_local_broker",
     "is_valid_cluster_id",
@@ -115,6 +128,7 @@ __all__ = [
     "running_broker",
     "split_bootstrap",
     "stop_broker",
+    "stop_cluster",
     "tail_file",
     "wait_for_kafka",
     "write_broker_state",

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from infra.local_kafka.config import broker_properties, render_properties
+from infra.local_kafka.config import Membership, broker_properties, render_properties
 from infra.local_kafka.constants import (
     BROKER_LOG_NAME,
     CONSOLE_LOG_NAME,
@@ -27,19 +27,10 @@ from infra.local_kafka.constants import (
     LOG4J_CONFIG_NAME,
     LOG_DIR_NAME,
     LOOPBACK,
-    PID_FILE_NAME,
     SERVER_PROPERTIES_NAME,
-    STATE_FILE_NAME,
 )
 from infra.local_kafka.errors import LocalKafkaError
-from infra.local_kafka.files import (
-    atomic_write,
-    file_size,
-    packaged_bytes,
-    read_from,
-    tail_file,
-    tail_text,
-)
+from infra.local_kafka.files import atomic_write, file_size, packaged_bytes, startup_tail
 from infra.local_kafka.jars import KafkaJars
 from infra.local_kafka.java import check_java
 from infra.local_kafka.ports import pick_ports, wait_for_kafka
@@ -56,13 +47,16 @@ from infra.local_kafka.state import (
 from infra.local_kafka.storage import ensure_cluster_id, format_storage, is_formatted
 
 DEFAULT_HEAP = "384m"
+# Only the JVM's quick compiler: a start costs about 40 % less CPU, for less peak throughput.
+QUICK_START_JVM_OPTION = "-XX:TieredStopAtLevel=1"
 
 _LOG_FILE_PROPERTY = "alertfold.kafka.log.file"
 _HEAP_PATTERN = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 
 
 class LocalKafka:
-    """One single-node KRaft broker (combined broker and controller) on loopback.
+    """One KRaft node (combined broker and controller) on loopback: alone, or a member of a
+    ``LocalKafkaCluster``.
 
     ``cache_dir`` holds the jars (``cache_dir/kafka/<version>/libs``); ``data_dir`` holds
     the log directory, the generated ``server.properties``, the broker's log files and,
@@ -82,6 +76,8 @@ class LocalKafka:
         extra_properties: Mapping[str, str] | None = None,
         progress: Progress | None = None,
         java: str | None = None,
+        member: Membership | None = None,
+        jvm_options: tuple[str, ...] = (),
     ) -> None:
         if not _HEAP_PATTERN.match(heap):
             raise ValueError(f"heap must look like 384m or 1g, not {heap!r}")
@@ -99,8 +95,11 @@ class LocalKafka:
         self.extra_properties = dict(extra_properties or {})
         self.progress: Progress = progress or no_progress
         self.java = java
+        self.member = member or Membership()
+        self.jvm_options = jvm_options
         self._proc: subprocess.Popen[bytes] | None = None
         self._state: BrokerState | None = None
+        self._log_offset = 0
         self.last_start_formatted = False
         self.last_start_seconds: float | None = None
 
@@ -109,10 +108,6 @@ class LocalKafka:
     @property
     def _jars(self) -> KafkaJars:
         return KafkaJars(self.cache_dir, self.version)
-
-    @property
-    def version_dir(self) -> Path:
-        return self._jars.version_dir
 
     @property
     def libs_dir(self) -> Path:
@@ -135,19 +130,7 @@ class LocalKafka:
     def console_log_path(self) -> Path:
         return self.data_dir / CONSOLE_LOG_NAME
 
-    @property
-    def pid_file(self) -> Path:
-        return self.data_dir / PID_FILE_NAME
-
-    @property
-    def state_file(self) -> Path:
-        return self.data_dir / STATE_FILE_NAME
-
     # -- jars
-
-    def jars_ready(self) -> bool:
-        """Whether the jars for this version were resolved from the current POM."""
-        return self._jars.ready()
 
     def ensure_jars(self, progress: Progress | None = None) -> Path:
         """Resolve the broker's jars from Maven Central once; return the libs directory."""
@@ -164,7 +147,8 @@ class LocalKafka:
 
     def _format_storage(self, java: str, progress: Progress) -> None:
         format_storage(
-            self._java_command(java, heap="256m"),
+            # A tool that runs for a second: compiling its code well would cost more.
+            self._java_command(java, heap="256m", options=(QUICK_START_JVM_OPTION,)),
             cluster_id=self.cluster_id(),
             data_dir=self.data_dir,
             log_dir=self.log_dir,
@@ -175,10 +159,13 @@ class LocalKafka:
 
     # -- process
 
-    def _java_command(self, java: str, heap: str | None = None) -> list[str]:
+    def _java_command(
+        self, java: str, heap: str | None = None, options: tuple[str, ...] | None = None
+    ) -> list[str]:
         return [
             java,
             f"-Xmx{heap or self.heap}",
+            *(self.jvm_options if options is None else options),
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExplicitGCInvokesConcurrent",
@@ -200,9 +187,15 @@ class LocalKafka:
             controller_port=controller_port,
             log_dir=self.log_dir,
             extra=self.extra_properties,
+            member=self.member,
+        )
+        node = (
+            f"Node {self.member.node_id} of a {self.member.brokers}-node"
+            if self.member.brokers > 1
+            else "Single-node"
         )
         header = (
-            f"Single-node Apache Kafka {self.version} (KRaft, broker+controller) for alertfold.\n"
+            f"{node} Apache Kafka {self.version} (KRaft, broker+controller) for alertfold.\n"
             "Rewritten at every start of `alertfold kafka`; edits here are lost."
         )
         return render_properties(props, header)
@@ -218,6 +211,18 @@ class LocalKafka:
         report = progress or self.progress
         if self._proc is not None and self._proc.poll() is None:
             return self.bootstrap_servers
+        started = time.monotonic()
+        bootstrap = self.launch(report)
+        self.wait_ready(max(0.0, timeout - (time.monotonic() - started)), report)
+        self.last_start_seconds = time.monotonic() - started
+        report(f"Kafka ready on {bootstrap} after {self.last_start_seconds:.1f} s")
+        return bootstrap
+
+    def launch(self, progress: Progress | None = None) -> str:
+        """Start the broker's process and return its bootstrap address, without waiting for
+        it to serve: for a cluster, whose nodes wait for each other, and for starting a
+        crashed broker again while its clients retry on their own."""
+        report = progress or self.progress
         self._proc = None
         existing = running_broker(self.data_dir)
         if existing is not None:
@@ -239,8 +244,7 @@ class LocalKafka:
 
         bootstrap = f"{LOOPBACK}:{port}"
         report(f"starting Kafka {self.version} on {bootstrap} (data in {self.data_dir})…")
-        log_offset = file_size(self.broker_log_path)
-        started = time.monotonic()
+        self._log_offset = file_size(self.broker_log_path)
         with self.console_log_path.open("wb") as console:
             proc = subprocess.Popen(
                 self.broker_command(java),
@@ -260,12 +264,22 @@ class LocalKafka:
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         write_broker_state(self._state)
+        return bootstrap
+
+    def wait_ready(self, timeout: float, progress: Progress | None = None) -> None:
+        """Wait until the launched broker serves, with every broker of its cluster; on
+        failure stop it and raise ``LocalKafkaError`` with the tail of its log."""
+        proc, state = self._proc, self._state
+        if proc is None or state is None:
+            raise LocalKafkaError("Kafka was not launched")
+        bootstrap = state.bootstrap_servers
         try:
             wait_for_kafka(
                 bootstrap,
-                max(0.0, timeout - (time.monotonic() - started)),
-                progress=report,
+                timeout,
+                progress=progress or self.progress,
                 alive=lambda: proc.poll() is None,
+                brokers=self.member.brokers,
             )
         except (LocalKafkaError, TimeoutError) as exc:
             exited = proc.poll()
@@ -275,7 +289,7 @@ class LocalKafka:
                 if exited is not None
                 else f"Kafka was not ready on {bootstrap} within {timeout:.0f} s"
             )
-            details = self._startup_tail(log_offset)
+            details = startup_tail(self.console_log_path, self.broker_log_path, self._log_offset)
             if "OutOfMemoryError" in details:
                 summary += f" (out of memory: raise the heap, now {self.heap}, e.g. --heap 512m)"
             raise LocalKafkaError(
@@ -284,20 +298,6 @@ class LocalKafka:
         except BaseException:
             self._kill_own(10.0)
             raise
-        self.last_start_seconds = time.monotonic() - started
-        report(f"Kafka ready on {bootstrap} after {self.last_start_seconds:.1f} s")
-        return bootstrap
-
-    def _startup_tail(self, log_offset: int) -> str:
-        parts: list[str] = []
-        console = tail_file(self.console_log_path, 15)
-        if console:
-            parts.append(f"--- {self.console_log_path} ---\n{console}")
-        log_text = read_from(self.broker_log_path, log_offset)
-        log_tail = tail_text(log_text) if log_text else tail_file(self.broker_log_path)
-        if log_tail:
-            parts.append(f"--- {self.broker_log_path} ---\n{log_tail}")
-        return "\n".join(parts)
 
     def _kill_own(self, timeout: float) -> None:
         proc = self._proc
@@ -323,6 +323,11 @@ class LocalKafka:
             self._kill_own(timeout)
             return
         stop_broker(self.data_dir, timeout)
+
+    def poll(self) -> int | None:
+        """The exit code of the broker this instance started, or None while it runs (or
+        when it started none)."""
+        return None if self._proc is None else self._proc.poll()
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait for the broker this instance started to exit; its exit code, or None."""

@@ -1,7 +1,9 @@
 """The broker's configuration: its cluster id and its ``server.properties``.
 
-One node is both broker and controller, on loopback, with the replication settings a
-single node can satisfy and a log cleaner small enough for the default heap.
+Every node is both broker and controller, on loopback, with a log cleaner small enough for
+a small heap. A node alone keeps one copy of everything; a node of a cluster of three keeps
+three (two in sync), alertfold's own topics and Kafka's internal ones (consumer offsets,
+transactions) alike, so the cluster survives losing any one node.
 """
 
 from __future__ import annotations
@@ -10,11 +12,29 @@ import base64
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.local_kafka.constants import LOOPBACK
+from infra.topology import replication_for
 
 NODE_ID = 1
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A node's place in a cluster: its id, the controller quorum, and the cluster's size.
+
+    ``voters`` is Kafka's ``controller.quorum.voters`` (``1@host:port,2@host:port,…``), the
+    same on every node; empty means the node alone.
+    """
+
+    node_id: int = NODE_ID
+    voters: str = ""
+    brokers: int = 1
+
+    def voters_with(self, controller_port: int) -> str:
+        return self.voters or f"{self.node_id}@{LOOPBACK}:{controller_port}"
 
 
 def new_cluster_id() -> str:
@@ -61,15 +81,24 @@ def escape_property_value(value: str) -> str:
 
 
 def broker_properties(
-    *, port: int, controller_port: int, log_dir: Path, extra: Mapping[str, str] | None = None
+    *,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    extra: Mapping[str, str] | None = None,
+    member: Membership | None = None,
 ) -> dict[str, str]:
-    """The single-node broker+controller configuration, in file order."""
+    """A broker+controller node's configuration, in file order."""
+    member = member or Membership()
+    copies = replication_for(member.brokers)
+    factor, insync = str(copies.factor), str(copies.min_insync)
     props: dict[str, str] = {
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
+        "node.id": str(member.node_id),
         # A static voter set (formatted without --standalone) keeps no endpoint in the
-        # metadata log, so the controller port may differ from one start to the next.
-        "controller.quorum.voters": f"{NODE_ID}@{LOOPBACK}:{controller_port}",
+        # metadata log, so the controller ports may differ from one start of the whole
+        # cluster to the next.
+        "controller.quorum.voters": member.voters_with(controller_port),
         "listeners": f"PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{port}",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -77,22 +106,24 @@ def broker_properties(
         "controller.listener.names": "CONTROLLER",
         "log.dirs": str(log_dir),
         "num.partitions": "8",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
+        "default.replication.factor": factor,
+        "min.insync.replicas": insync,
         "auto.create.topics.enable": "true",
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "offsets.topic.replication.factor": factor,
+        "transaction.state.log.replication.factor": factor,
+        "transaction.state.log.min.isr": insync,
+        "share.coordinator.state.topic.replication.factor": factor,
+        "share.coordinator.state.topic.min.isr": insync,
         "group.initial.rebalance.delay.ms": "0",
         # A restarted controller gives the previous broker incarnation a fresh session and
         # refuses its re-registration until that expires (fixed upstream by KAFKA-19130,
-        # not in 4.0.x): a shorter session makes a restart ~5 s faster. Broker and
-        # controller share one JVM, so only a multi-second stall of it could fence it.
+        # not in 4.0.x): a shorter session makes a restart ~5 s faster. In a cluster it is
+        # also how long a dead node keeps its partitions' leadership and its place in their
+        # in-sync replicas, which acks=all writes wait for. Only a multi-second stall of a
+        # node's JVM could fence a live one, and it registers again by itself.
         "broker.heartbeat.interval.ms": "1000",
         "broker.session.timeout.ms": "4000",
-        # Faust table changelogs are compacted topics: the cleaner must run. Its default
+        # The worker's state is a compacted topic: the cleaner must run. Its default
         # 128 MB dedupe buffer does not fit a small heap.
         "log.cleaner.enable": "true",
         "log.cleaner.threads": "1",

@@ -73,6 +73,19 @@ def read_from(path: Path, offset: int, max_bytes: int = 256 * 1024) -> str:
         return ""
 
 
+def startup_tail(console_log: Path, broker_log: Path, log_offset: int) -> str:
+    """What explains a failed start: the JVM's console, then the log lines of this start."""
+    parts: list[str] = []
+    console = tail_file(console_log, 15)
+    if console:
+        parts.append(f"--- {console_log} ---\n{console}")
+    log_text = read_from(broker_log, log_offset)
+    log_tail = tail_text(log_text) if log_text else tail_file(broker_log)
+    if log_tail:
+        parts.append(f"--- {broker_log} ---\n{log_tail}")
+    return "\n".join(parts)
+
+
 @contextlib.contextmanager
 def packaged_file(name: str) -> Iterator[Path]:
     """A real path for a file shipped in ``infra/kafka`` (extracted if zipped)."""

@@ -1,7 +1,8 @@
 """Loopback ports for the broker, and waiting until the broker on one really serves.
 
 An open port is not enough: the broker accepts connections before it has registered
-with its controller, so readiness is a metadata answer listing a broker.
+with its controller, so readiness is a metadata answer listing the cluster's brokers, all
+of them able to take a topic.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def pick_ports(port: int, controller_port: int) -> tuple[int, int]:
 _CREATABLE = (0, 36)
 
 
-async def _metadata_answers(bootstrap: str, timeout: float) -> bool:
+async def _metadata_answers(bootstrap: str, timeout: float, brokers: int) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     timeout_ms = max(1000, int(timeout * 1000))
@@ -96,11 +97,12 @@ async def _metadata_answers(bootstrap: str, timeout: float) -> bool:
     try:
         await asyncio.wait_for(admin.start(), timeout)
         cluster: dict[str, Any] = await asyncio.wait_for(admin.describe_cluster(), timeout)
-        if not cluster.get("brokers"):
+        if len(cluster.get("brokers") or ()) < brokers:
             return False
         # A KRaft broker answers metadata while still fenced, and then refuses to create
-        # topics ("All brokers are currently fenced"); a dry-run creation tells them apart.
-        probe = NewTopic("__alertfold_readiness_probe", 1, 1)
+        # topics ("All brokers are currently fenced"); a dry-run creation with a copy on
+        # every broker tells them apart.
+        probe = NewTopic("__alertfold_readiness_probe", 1, brokers)
         response = await asyncio.wait_for(
             admin.create_topics([probe], timeout_ms=timeout_ms, validate_only=True), timeout
         )
@@ -110,8 +112,9 @@ async def _metadata_answers(bootstrap: str, timeout: float) -> bool:
     return all(error[1] in _CREATABLE for error in response.topic_errors)
 
 
-def metadata_answers(bootstrap: str, timeout: float = 5.0) -> bool:
-    """Whether the broker answers a metadata request listing at least one broker.
+def metadata_answers(bootstrap: str, timeout: float = 5.0, brokers: int = 1) -> bool:
+    """Whether the broker answers a metadata request listing at least ``brokers`` brokers,
+    all unfenced.
 
     Runs on a private event loop in a worker thread, so it works whether or not the
     caller is inside a running loop.
@@ -119,7 +122,7 @@ def metadata_answers(bootstrap: str, timeout: float = 5.0) -> bool:
 
     def probe() -> bool:
         try:
-            return asyncio.run(_metadata_answers(bootstrap, timeout))
+            return asyncio.run(_metadata_answers(bootstrap, timeout, brokers))
         except Exception:
             return False
 
@@ -133,8 +136,10 @@ def wait_for_kafka(
     *,
     progress: Progress = no_progress,
     alive: Callable[[], bool] | None = None,
+    brokers: int = 1,
 ) -> float:
-    """Wait until ``bootstrap`` accepts connections and answers metadata requests.
+    """Wait until ``bootstrap`` accepts connections and answers metadata requests with
+    ``brokers`` brokers ready.
 
     Returns the seconds waited. Returns early with ``LocalKafkaError`` when ``alive``
     says the broker process is gone, and raises ``TimeoutError`` after ``timeout``.
@@ -150,7 +155,7 @@ def wait_for_kafka(
         if remaining <= 0:
             raise TimeoutError(f"Kafka on {bootstrap} was not ready after {timeout:.0f} s")
         if port_accepts(host, port, timeout=min(1.0, remaining)) and metadata_answers(
-            bootstrap, timeout=min(5.0, max(1.0, remaining))
+            bootstrap, timeout=min(5.0, max(1.0, remaining)), brokers=brokers
         ):
             return time.monotonic() - started
         now = time.monotonic()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +11,8 @@ import httpx
 import pytest
 
 from harness.waiting import eventually
-from infra.local_kafka import free_port
+from tests.support.up import Up, running_up
 
-REPO = Path(__file__).resolve().parents[2]
 ALERT = {
     "slackChannelId": "C123",
     "correlationId": "db-down",
@@ -26,66 +22,15 @@ ALERT = {
 }
 
 
-class Output:
-    """Everything the process printed so far, collected by a reader thread."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        assert process.stdout is not None
-        stream = process.stdout
-        threading.Thread(target=lambda: self.lines.extend(stream), daemon=True).start()
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in list(self.lines))
-
-    def __str__(self) -> str:
-        return "".join(self.lines[-60:])
-
-
 @pytest.fixture
-def up(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Output]]:
-    env = {key: value for key, value in os.environ.items() if key != "KAFKA_BOOTSTRAP_SERVERS"}
-    api_port, kafka_port = free_port(), free_port()
-    env |= {
-        "ALERTFOLD_DATA_DIR": str(tmp_path / "data"),
-        "ALERTFOLD_CACHE_DIR": str(REPO / ".cache"),
-        "ALERTFOLD_API_PORT": str(api_port),
-        "ALERTFOLD_KAFKA_PORT": str(kafka_port),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = Output(process)
-    try:
-        yield f"http://127.0.0.1:{api_port}", process, output
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def up(tmp_path: Path) -> Iterator[Up]:
+    with running_up(tmp_path) as up:
+        yield up
 
 
-def wait_until_up(process: subprocess.Popen[str], output: Output) -> None:
-    eventually(
-        lambda: output.has("up. API listening on") or process.poll() is not None,
-        timeout=180,
-        what="alertfold up to announce the API",
-    )
-    assert process.poll() is None, str(output)
-
-
-def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(
-    up: tuple[str, subprocess.Popen[str], Output],
-) -> None:
-    api, process, output = up
-    wait_until_up(process, output)
+def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(up: Up) -> None:
+    api, process, output = up.api, up.process, up.output
+    up.wait_until_up()
 
     for text in ("primary does not answer", "still down"):
         response = httpx.post(f"{api}/alert", json={**ALERT, "text": text}, timeout=30)
@@ -106,12 +51,11 @@ def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(
     assert output.has("local Kafka stopped")
 
 
-def test_a_part_that_dies_is_started_again_and_the_product_keeps_working(
-    up: tuple[str, subprocess.Popen[str], Output],
-) -> None:
-    api, process, output = up
-    wait_until_up(process, output)
-    os.kill(child_running(process.pid, "projector"), signal.SIGKILL)
+def test_a_part_that_dies_is_started_again_and_the_product_keeps_working(up: Up) -> None:
+    api, process, output = up.api, up.process, up.output
+    up.wait_until_up()
+    (projector,) = up.children("projector")
+    os.kill(projector, signal.SIGKILL)
     eventually(lambda: output.has("starting the projector again"), what="the projector restarted")
 
     response = httpx.post(f"{api}/alert", json=ALERT, timeout=30)
@@ -123,19 +67,3 @@ def test_a_part_that_dies_is_started_again_and_the_product_keeps_working(
     )
     assert process.poll() is None, str(output)
     assert output.has("the projector exited with code -9; starting it again in 1 s")
-
-
-def child_running(parent: int, part: str) -> int:
-    """The pid of `alertfold <part>` started by `parent`."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and command[-2:-1] == [part.encode()]:
-            return int(entry.name)
-    raise AssertionError(f"no {part} process under {parent}")
