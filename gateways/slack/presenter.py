@@ -66,6 +66,11 @@ class SlackSetupError(Exception):
     """Slack refused the presenter's credentials: nothing can be shown until they change."""
 
 
+class PartitionGivenUp(Exception):
+    """The channel's partition went to another presenter while a call waited for its turn:
+    that one shows the channel now, and a post from here could be a second message."""
+
+
 class SlackPresenter:
     """`run()` until `stop()`; `posts`, `updates`, `deletes` and `ready` are for tests."""
 
@@ -105,6 +110,9 @@ class SlackPresenter:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._versions: dict[str, int] = {}
         self._levels: dict[str, int] = {}  # escalation level each issue was last shown at
+        self._partitions: dict[str, int] = {}  # channel → its partition of `issue-events`
+        self._owned: set[int] = set()
+        self._given_up: set[int] = set()  # at the last rebalance
         self._committed: dict[int, int] = {}
         self._reassigned = False
         self._stopping = asyncio.Event()
@@ -191,13 +199,15 @@ class SlackPresenter:
         moved = moved_away(event)
         if moved is not None and (issue.presentable or moved.ts):
             # Not subject to the version check: the arrival may have been read first.
-            self._queue(moved.channel_id).offer_delete(issue, partition, offset, moved.ts)
+            self._queue(moved.channel_id, partition).offer_delete(
+                issue, partition, offset, moved.ts
+            )
         if not issue.presentable or self._versions.get(issue.id, 0) >= event.version:
             return
         self._versions[issue.id] = event.version
         if moved is not None:
             return  # its `IssueArrived` posts in the target channel
-        queue = self._queue(event.channel_id)
+        queue = self._queue(event.channel_id, partition)
         archived = issue.status == "archived"
         if archived and self.archived_message == "keep":
             if not queue.finish_as_is(issue.id, partition, offset):
@@ -205,7 +215,8 @@ class SlackPresenter:
             return
         queue.offer(issue, partition, offset, finish=archived)
 
-    def _queue(self, channel: str) -> ChannelQueue:
+    def _queue(self, channel: str, partition: int) -> ChannelQueue:
+        self._partitions[channel] = partition
         queue = self._queues.get(channel)
         if queue is None:
             queue = self._queues[channel] = ChannelQueue(channel, self.interval)
@@ -247,8 +258,17 @@ class SlackPresenter:
                 self._versions.pop(issue_id, None)
         for partition in partitions:
             self._committed.pop(partition, None)
+        self._owned -= partitions
+        self._given_up = partitions
 
-    def assigned(self) -> None:
+    def assigned(self, partitions: set[int]) -> None:
+        """Forget what is known of the channels this presenter did not hold until now: while
+        another one showed them, it may have posted, deleted or re-posted there."""
+        for channel, partition in self._partitions.items():
+            if partition in partitions - self._given_up:
+                for issue_id in self.index.forget_channel(channel):
+                    self._levels.pop(issue_id, None)
+        self._owned = partitions
         self._reassigned = True
 
     # -- one channel ---------------------------------------------------------------------
@@ -268,9 +288,11 @@ class SlackPresenter:
             method = self._method_of(entry)
             try:
                 if entry.delete:
-                    await self._remove(queue, issue.id, entry.old_ts)
+                    await self._remove(queue, issue.id, entry.old_ts, entry.partition)
                 else:
                     await self._show(queue, issue, entry.partition)
+            except PartitionGivenUp:
+                continue  # its entries were dropped; the next owner shows them
             except SlackRateLimited as limited:
                 log.info(
                     "slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after
@@ -300,12 +322,12 @@ class SlackPresenter:
             self.slack, queue, self.index, issue.id
         )
         if ts is not None and self._escalated_with_mentions(issue):
-            await queue.turn()
+            await self._turn(queue, partition)
             await self.slack.delete(channel, ts)
             self.index.gone(channel, issue.id, ts)
             ts = None
         if ts is None:
-            await queue.turn()
+            await self._turn(queue, partition)
             try:
                 ts = await self.slack.post(channel, issue.id, message)
             except SlackUnavailable:
@@ -314,7 +336,7 @@ class SlackPresenter:
             self.index.posted(channel, issue.id, ts)
             self.posts += 1
         elif self.index.shown.get((channel, issue.id)) != message:
-            await queue.turn()
+            await self._turn(queue, partition)
             try:
                 await self.slack.update(channel, ts, issue.id, message)
             except SlackRejected as error:
@@ -328,19 +350,27 @@ class SlackPresenter:
         self._levels[issue.id] = issue.escalation_level
         await self._announce(channel, issue, partition)
 
-    async def _remove(self, queue: ChannelQueue, issue_id: str, old_ts: str | None) -> None:
+    async def _remove(
+        self, queue: ChannelQueue, issue_id: str, old_ts: str | None, partition: int
+    ) -> None:
         """Delete the message of an issue that left the channel: the one the fold knew, the
         one this process knows (posted just before the move), else one found by metadata."""
         channel = queue.channel
         known = {ts for ts in (old_ts, self.index.ts.get((channel, issue_id))) if ts}
         found = None if known else await adopt_message(self.slack, queue, self.index, issue_id)
         for ts in sorted(known | ({found} if found else set())):
-            await queue.turn()
+            await self._turn(queue, partition)
             await self.slack.delete(channel, ts)
             self.index.gone(channel, issue_id, ts)
             self.deletes += 1
             log.info("slack: deleted the message %s of moved issue %s in %s", ts, issue_id, channel)
         self.index.forget(channel, issue_id)
+
+    async def _turn(self, queue: ChannelQueue, partition: int) -> None:
+        """The channel's next call slot, for a change in Slack while the partition is ours."""
+        await queue.turn()
+        if partition not in self._owned:
+            raise PartitionGivenUp
 
     def _escalated_with_mentions(self, issue: IssueSnapshot) -> bool:
         """Whether the issue's message must be posted again so its new mentions notify."""
@@ -384,4 +414,4 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._presenter.revoked(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._presenter.assigned()
+        self._presenter.assigned({tp.partition for tp in assigned})
