@@ -130,6 +130,44 @@ def test_of_two_notifiers_recording_and_claiming_the_same_intents_at_once_one_ge
     assert logs[0].positions("issue-events") == {0: len(intents)}
 
 
+def test_an_older_ledger_gains_the_partition_column_and_its_waiting_rows_are_taken_over(
+    database_url: str,
+) -> None:
+    engine = create_database_engine(database_url)
+    before = sa.Table(
+        ledger_table.name,
+        sa.MetaData(),
+        *(
+            sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in ledger_table.columns
+            if c.name != "partition"
+        ),
+    )
+    before.create(engine)
+    waiting = IssueStory("from-before").opened()
+    with engine.begin() as conn:
+        conn.execute(
+            before.insert().values(
+                event_id=waiting.event_id,
+                channel_id="hook",
+                issue_id=waiting.issue_id,
+                kind="opened",
+                event=waiting.model_dump_json(),
+                state="pending",
+                seq=1,
+                recorded_at=waiting.occurred_at,
+            )
+        )
+
+    deliveries = DeliveryLog(engine)
+    deliveries.create_schema()
+
+    assert deliveries.take_over({3}) == [Intent("hook", "opened", waiting, None)]
+    fresh = Intent("hook", "opened", IssueStory("after").opened(), 3)
+    assert deliveries.record_intents("issue-events", [fresh], {3: 1}) == [fresh]
+    assert deliveries.take_over({3}) == [Intent("hook", "opened", waiting, None), fresh]
+
+
 # -- two dispatchers -----------------------------------------------------------------------
 
 
