@@ -342,6 +342,7 @@ class Alertfold:
             settings.notifications_dlq_topic,
             services.channels,
             services.deliveries,
+            group_id=f"{settings.app_id}-notifier",
             policy=RetryPolicy(
                 attempts=settings.notify_attempts,
                 first_backoff=settings.notify_first_backoff_seconds,

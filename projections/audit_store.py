@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 from eventsourcing.utils import Environment, EnvType
 from sqlalchemy.engine import make_url
 
@@ -49,6 +49,7 @@ from projections.lookup import issue_row, issue_view
 log = logging.getLogger(__name__)
 
 Record = tuple[int, int, IssueEventRecord]
+RACE_ATTEMPTS = 5  # writes refused because another auditor wrote the same first
 
 
 class AuditQueryError(LookupError):
@@ -174,7 +175,24 @@ class AuditStore:
         return stored
 
     def _record(self, tracking_name: str, next_offset: int, events: list[IssueEventRecord]) -> int:
-        """One partition's share of a batch: its new events and its position, atomically."""
+        """One partition's share of a batch: its new events and its position, atomically.
+
+        Auditors running side by side each read every partition, so another may record
+        the same events or a further position between this one's reading what is stored
+        and writing: the database refuses the write, and the share is decided again from
+        what is stored now (each refusal means the other made progress).
+        """
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                return self._record_once(tracking_name, next_offset, events)
+            except IntegrityError:
+                if attempt == RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_once(
+        self, tracking_name: str, next_offset: int, events: list[IssueEventRecord]
+    ) -> int:
         if next_offset <= (self._recorder.max_tracking_id(tracking_name) or 0):
             return 0
         new = self._new_events(events)

@@ -2,18 +2,27 @@
 
 The lookup view, the audit store and the notifier each keep their Kafka positions in their
 own database, committed in the same transaction as what a batch changed there, so a restart
-resumes exactly after the last committed batch and several copies may run at once. What
-they share is here; what they do with the events is a *sink* (`IssueEventSink`).
+resumes exactly after the last committed batch. What they share is here; what they do with
+the events is a *sink* (`projections.issue_event_sink`).
 
-The reader assigns itself every partition (no consumer group), seeks each to the sink's
-stored position (or the beginning), polls, decodes, and hands each batch to the sink in a
-worker thread, with the consumer's positions after it rather than the last record's offset:
-those also step over undecodable values and transaction markers, which never reach the
-sink, so neither is read again after a restart. A batch the sink cannot commit is retried
-while the database is down and never dropped: until it is committed the reader does not
-move on, and if it is stopped meanwhile the stored positions still point before the batch.
-While Kafka is out of reach the reader backs off and reconnects; partitions added to the
-topic are picked up while it runs.
+By default the reader assigns itself every partition (no consumer group): each copy reads
+everything, which the lookup view and the audit store can afford because their writes are
+idempotent. With a `group_id` the partitions are shared among the replicas of one consumer
+group instead (the notifier, which must not send twice); the group only hands partitions
+out, positions still come from the sink, never from Kafka's committed offsets. A partition
+is revoked only after the batch in progress was committed (or dropped, if it cannot be
+committed meanwhile: its positions still point before it, so the next owner reads it), and
+a batch polled across a rebalance is read again from the stored positions rather than
+applied. The `PartitionOwner` given with the group hears of both.
+
+Either way the reader seeks each partition to the sink's stored position (or the
+beginning), polls, decodes, and hands each batch to the sink in a worker thread, with the
+consumer's positions after it rather than the last record's offset: those also step over
+undecodable values and transaction markers, which never reach the sink, so neither is read
+again after a restart. A batch the sink cannot commit is retried while the database is down:
+until it is committed the reader does not move on, and if it is stopped meanwhile the stored
+positions still point before the batch. While Kafka is out of reach the reader backs off and
+reconnects; partitions added to the topic are picked up while it runs.
 
 What differs between sinks are hooks, not copies of this loop: chores between batches (a
 generation check, retention, re-reading channels), `PositionsMoved` when a replay moved
@@ -27,9 +36,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypedDict, TypeVar
+from collections.abc import Mapping
+from typing import Any, Generic, TypedDict, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -43,60 +51,26 @@ from projections.issue_event_reading import (
     stop_consumer,
     topic_partitions,
 )
+from projections.issue_event_sink import (
+    Chore,
+    IssueEventSink,
+    PartitionOwner,
+    PositionsMoved,
+    SinkClosed,
+)
+from projections.sharing_partitions import SharingPartitions
+
+__all__ = [
+    "Chore",
+    "IssueEventReader",
+    "IssueEventSink",
+    "PartitionOwner",
+    "PositionsMoved",
+    "ReadingOptions",
+    "SinkClosed",
+]
 
 log = logging.getLogger(__name__)
-
-
-class PositionsMoved(Exception):
-    """The sink's stored positions are elsewhere now (a replay switched generations).
-
-    Raised by `apply` (with nothing written) or by a chore; the reader seeks every partition
-    to the sink's positions again and carries on from there.
-    """
-
-
-class SinkClosed(Exception):
-    """The sink can take no more records (what it writes to was dropped); `run()` fails."""
-
-
-@dataclass(frozen=True)
-class Chore:
-    """Work a sink does between batches every `interval` seconds, in a worker thread.
-
-    Runs first after one interval, or at once with `at_start`. It may raise `PositionsMoved`
-    or `SinkClosed`; any other error is logged and the chore runs again at its next turn.
-    """
-
-    name: str
-    interval: float
-    work: Callable[[], None]
-    at_start: bool = False
-
-
-class IssueEventSink(Protocol):
-    """What the reader feeds. `positions`, `apply` and chores block: they run in a thread."""
-
-    @property
-    def name(self) -> str:
-        """Names the sink in logs and in the Kafka client id."""
-        ...
-
-    def positions(self, topic: str, partitions: Collection[int]) -> dict[int, int]:
-        """Partition → next offset to read, for the partitions with a stored position."""
-        ...
-
-    def apply(self, topic: str, records: Sequence[Record], next_offsets: Mapping[int, int]) -> None:
-        """Commit the records and the positions after them in one transaction.
-
-        `next_offsets` has the consumer's position for every partition that moved since the
-        last commit, including partitions whose records were all stepped over; `records`
-        may be empty. Positions never move backwards.
-        """
-        ...
-
-    def chores(self) -> Sequence[Chore]:
-        """The sink's periodic work; empty when it has none."""
-        ...
 
 
 SinkT = TypeVar("SinkT", bound=IssueEventSink)
@@ -112,13 +86,13 @@ class ReadingOptions(TypedDict, total=False):
     partition_refresh_interval: float
 
 
-class IssueEventReader(CatchingUp, Generic[SinkT]):
+class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
     """An asyncio loop: poll a batch, decode it, apply it in a worker thread, repeat.
 
-    `applied_offsets` (partition → next offset, as committed by the sink) and the counters
-    are for tests, health checks and metrics: `applied` counts decoded records committed
-    (replayed duplicates included, though they changed nothing), `skipped` undecodable
-    records, `errors` failed attempts to commit a batch (each retried).
+    `applied_offsets` (partition → next offset, as committed by the sink, for the partitions
+    read) and the counters are for tests, health checks and metrics: `applied` counts decoded
+    records committed (replayed duplicates included, though they changed nothing), `skipped`
+    undecodable records, `errors` failed attempts to commit a batch (each retried).
     """
 
     def __init__(
@@ -127,6 +101,8 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
         topic: str,
         sink: SinkT,
         *,
+        group_id: str | None = None,
+        owner: PartitionOwner | None = None,
         max_records: int = 1000,
         poll_timeout_ms: int = 200,
         retry_backoff: float = 0.5,
@@ -137,6 +113,8 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
         self.topic = topic
         self.sink = sink
         self.name = sink.name
+        self.group_id = group_id
+        self.owner = owner
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff = retry_backoff
@@ -157,6 +135,11 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
         self._failure: BaseException | None = None
         self._finished = asyncio.Event()
         self._finished.set()
+        # In a group: a batch is applied, and partitions change hands, one at a time.
+        self._batch = asyncio.Lock()
+        self._assignments = 0  # counts rebalances, to tell a batch polled across one
+        self._revoking = False  # a batch failing to commit is dropped rather than retried
+        self._rebalance_failure: Exception | None = None
 
     # -- public --------------------------------------------------------------------------
 
@@ -221,14 +204,19 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
 
     async def _read(self) -> None:
         """One connection: start the clients, wait for the topic, assign, consume until stopped."""
-        consumer, admin = reader_clients(self.bootstrap_servers, f"alertfold-{self.name}")
+        consumer, admin = reader_clients(
+            self.bootstrap_servers, f"alertfold-{self.name}", group_id=self.group_id
+        )
         try:
             await consumer.start()
             await admin.start()
             self._consumer = consumer
             partitions = await self._wait_for_partitions(admin)
             if partitions is not None:
-                await self._assign(consumer, partitions)
+                if self.group_id is None:
+                    await self._assign(consumer, partitions)
+                else:
+                    consumer.subscribe([self.topic], listener=self._rebalances(consumer))
                 self._backoff = self.retry_backoff  # the next outage backs off from the start
                 await self._consume(consumer, admin)
         finally:
@@ -236,6 +224,8 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
             self._consumer = None
             await stop_consumer(consumer)
             await admin.close()
+            if self.group_id is not None:
+                await self._give_up(set(self._positions))
 
     async def _wait_for_partitions(self, admin: AIOKafkaAdminClient) -> set[int] | None:
         """The topic's partitions, waiting (with a log line) while the topic does not exist."""
@@ -255,11 +245,16 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
         return None
 
     async def _assign(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
-        """Assign every partition and position each at its stored offset (or the start)."""
+        """Assign every partition to this reader alone (no group) and position them."""
         self._ready.clear()
+        consumer.assign([TopicPartition(self.topic, p) for p in sorted(partitions)])
+        await self._position(consumer, partitions)
+        self._ready.set()
+
+    async def _position(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
+        """Seek each partition to its stored offset (or the start); they are the ones read."""
         stored = await asyncio.to_thread(self.sink.positions, self.topic, partitions)
         assignment = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        consumer.assign(assignment)
         fresh = []
         for tp in assignment:
             if tp.partition in stored:
@@ -276,7 +271,6 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
             sorted(partitions),
             self._positions,
         )
-        self._ready.set()
 
     async def _refresh_partitions(
         self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient
@@ -296,22 +290,40 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
     async def _consume(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
         next_refresh = time.monotonic() + self.partition_refresh_interval
         while not self._stopping.is_set():
+            assignments = self._assignments
             batch = await consumer.getmany(
                 timeout_ms=self.poll_timeout_ms, max_records=self.max_records
             )
-            # Decoding a thousand records takes milliseconds: off the loop, like the writes.
-            records = await asyncio.to_thread(self._decode, batch) if batch else []
-            advanced = await self._consumed_positions(consumer)
-            try:
-                if records or advanced:
-                    await self._apply(records, advanced)
-                await self._do_chores()
-            except PositionsMoved as moved:
-                log.info("%s: %s; reading on from its positions", self.name, moved)
-                await self._assign(consumer, set(self._positions))
-            if time.monotonic() >= next_refresh:
+            async with self._batch:
+                if self._rebalance_failure is not None:
+                    failure, self._rebalance_failure = self._rebalance_failure, None
+                    raise failure
+                if assignments != self._assignments:
+                    # Polled across a rebalance: read it again from the committed positions.
+                    for partition, position in self._positions.items():
+                        consumer.seek(TopicPartition(self.topic, partition), position)
+                    continue
+                await self._take(consumer, batch)
+            if self.group_id is None and time.monotonic() >= next_refresh:
                 next_refresh = time.monotonic() + self.partition_refresh_interval
                 await self._refresh_partitions(consumer, admin)
+
+    async def _take(
+        self,
+        consumer: AIOKafkaConsumer,
+        batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]],
+    ) -> None:
+        """Decode and apply one polled batch, then do the chores that are due."""
+        # Decoding a thousand records takes milliseconds: off the loop, like the writes.
+        records = await asyncio.to_thread(self._decode, batch) if batch else []
+        advanced = await self._consumed_positions(consumer)
+        try:
+            if records or advanced:
+                await self._apply(records, advanced)
+            await self._do_chores()
+        except PositionsMoved as moved:
+            log.info("%s: %s; reading on from its positions", self.name, moved)
+            await self._position(consumer, set(self._positions))
 
     def _decode(
         self, batch: Mapping[TopicPartition, list[ConsumerRecord[Any, Any]]]
@@ -330,7 +342,8 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
         return advanced
 
     async def _apply(self, records: list[Record], next_offsets: dict[int, int]) -> None:
-        """Have the sink commit one batch, retrying while it fails; never drop the batch."""
+        """Have the sink commit one batch, retrying while it fails; never drop the batch
+        unless the reader stops or its partitions are revoked meanwhile."""
         backoff = self.retry_backoff
         while True:
             try:
@@ -347,7 +360,7 @@ class IssueEventReader(CatchingUp, Generic[SinkT]):
                     backoff,
                 )
                 await self._sleep(backoff)
-                if self._stopping.is_set():
+                if self._stopping.is_set() or self._revoking:
                     return
                 backoff = min(backoff * 2, self.max_retry_backoff)
         self.applied += len(records)

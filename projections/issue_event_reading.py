@@ -1,7 +1,7 @@
-"""Reading `issue-events` with manual assignment: clients, partitions, decoding, bounds.
+"""Reading `issue-events`: clients, partitions, decoding, bounds.
 
 Shared by the one reader of the topic (`projections.issue_event_reader`) and by `alertfold
-replay`, which both read every partition themselves (no consumer group).
+replay`, which reads every partition itself (no consumer group).
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ Record = tuple[int, int, IssueEventRecord]
 
 
 def reader_clients(
-    bootstrap_servers: str, client_id: str
+    bootstrap_servers: str, client_id: str, *, group_id: str | None = None
 ) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
-    """An unstarted consumer (no group, reads committed records only) and admin client."""
+    """An unstarted consumer (reads committed records only, commits no offsets: positions
+    are the sink's) and admin client. With a `group_id` the group only shares partitions."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
-        group_id=None,
+        group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         # Only committed transactions: the fold may write with Kafka transactions.

@@ -22,6 +22,7 @@ from gateways.notify.channels import (
 )
 from gateways.notify.targets import TARGETS
 from infra.secret_box import SecretBox, require_box
+from projections.generations import lock_schema
 from projections.lookup_tables import UTCDateTime
 from projections.notification_routing import RoutingRule
 
@@ -70,6 +71,7 @@ class ChannelStore:
 
     def create_schema(self) -> None:
         with self._engine.begin() as conn:
+            lock_schema(conn)  # notifiers and APIs starting together all create it
             conn.execute(sa.schema.CreateTable(channels_table, if_not_exists=True))
 
     def all(self) -> list[NotificationChannel]:

@@ -2,23 +2,27 @@
 
 - The ledger has one row per (event, channel) the dispatcher decided to notify, written
   BEFORE anything is sent, in the same transaction as the consumed position. It is what
-  makes delivery at most once per channel: a pair already in the ledger is never queued
-  again, and after a restart only rows whose sending never started are picked up again
-  (a row left `sending` by a crash may or may not have reached the receiver: it is marked
-  `interrupted`, not retried).
+  makes delivery at most once per channel, also with several notifiers: a pair already in
+  the ledger is never recorded again (of replicas recording it at once, one gets it), and a
+  row is sent only by the replica whose claim moved it from `pending` to `sending`. The
+  replica that reads a partition next (after a restart or a rebalance) takes over the rows
+  of that partition whose sending never started; a row left `sending` by another process
+  may or may not have reached the receiver: it is marked `interrupted`, not retried.
 - The attempt log has one row per attempt, for `GET /notification-log`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.records import IssueEventRecord
+from projections.generations import lock_schema
 from projections.lookup_tables import UTCDateTime
 from wire.issue_events import decode_issue_event
 
@@ -35,6 +39,8 @@ ledger_table = sa.Table(
     sa.Column("event", sa.Text, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),  # queue order on restart
+    # Of `issue-events`, for the replica that reads it next; NULL in rows from before.
+    sa.Column("partition", sa.Integer, nullable=True),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
     sa.Index("ix_notification_ledger_state", "state", "seq"),
@@ -68,11 +74,18 @@ positions_table = sa.Table(
 
 @dataclass(frozen=True)
 class Intent:
-    """One notification to send: an event, the kind it means, and the channel."""
+    """One notification to send: an event, the kind it means, the channel, and the
+    partition of `issue-events` the event was read from (None if recorded before the ledger
+    knew partitions)."""
 
     channel_id: str
     kind: str
     event: IssueEventRecord
+    partition: int | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.event.event_id, self.channel_id)
 
 
 @dataclass(frozen=True)
@@ -97,13 +110,19 @@ class DeliveryLog:
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def create_schema(self) -> None:
+        """Create what is missing; notifiers and APIs starting together may all be doing it."""
         with self._engine.begin() as conn:
+            lock_schema(conn)
             for table in _metadata.sorted_tables:
                 conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
                 for index in table.indexes:
                     conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+            columns = {column["name"] for column in sa.inspect(conn).get_columns(ledger_table.name)}
+            if "partition" not in columns:  # a ledger made before rows knew their partition
+                conn.execute(sa.text(f'ALTER TABLE {ledger_table.name} ADD COLUMN "partition" INT'))
 
     # -- consuming -----------------------------------------------------------------------
 
@@ -117,64 +136,98 @@ class DeliveryLog:
     def record_intents(
         self, topic: str, intents: Sequence[Intent], next_offsets: Mapping[int, int]
     ) -> list[Intent]:
-        """Write the intents not yet in the ledger and the positions; returns the new ones."""
-        now = self._clock()
-        fresh: list[Intent] = []
-        with self._engine.begin() as conn:
-            seq = conn.execute(sa.select(sa.func.max(ledger_table.c.seq))).scalar() or 0
-            for intent in intents:
-                key = (ledger_table.c.event_id == intent.event.event_id) & (
-                    ledger_table.c.channel_id == intent.channel_id
-                )
-                if conn.execute(sa.select(ledger_table.c.state).where(key)).first():
-                    continue
-                seq += 1
-                conn.execute(ledger_table.insert().values(**_ledger_row(intent, seq, now)))
-                fresh.append(intent)
-            for partition, offset in next_offsets.items():
-                self._advance(conn, topic, partition, offset)
-        return fresh
+        """Write the intents not yet in the ledger and the positions; returns the new ones.
 
-    def _advance(self, conn: sa.Connection, topic: str, partition: int, offset: int) -> None:
-        where = (positions_table.c.topic == topic) & (positions_table.c.partition == partition)
-        stored = conn.execute(sa.select(positions_table.c.next_offset).where(where)).scalar()
-        if stored is None:
-            conn.execute(
-                positions_table.insert().values(
-                    topic=topic, partition=partition, next_offset=offset
-                )
-            )
-        elif offset > stored:
-            conn.execute(positions_table.update().where(where).values(next_offset=offset))
-
-    def resume(self) -> list[Intent]:
-        """After a restart: the intents never started, in order; started ones are written off.
-
-        A row left `sending` may have reached its receiver before the crash, so it is marked
-        `interrupted` rather than sent again.
+        Two replicas recording the same pair at once (while partitions change hands) both
+        insert it; the database keeps one row, and only the replica that wrote it gets it
+        back. Rows are written in key order, so concurrent batches lock them in one order.
         """
+        unique: dict[tuple[str, str], Intent] = {}
+        for intent in intents:
+            unique.setdefault(intent.key, intent)
+        now = self._clock()
+        recorded: set[tuple[str, str]] = set()
+        with self._engine.begin() as conn:
+            if unique:
+                seq = conn.execute(sa.select(sa.func.max(ledger_table.c.seq))).scalar() or 0
+                rows = sorted(
+                    (_ledger_row(i, seq + n, now) for n, i in enumerate(unique.values(), 1)),
+                    key=lambda row: (row["event_id"], row["channel_id"]),
+                )
+                insert = (
+                    self._insert(ledger_table)
+                    .on_conflict_do_nothing()
+                    .returning(ledger_table.c.event_id, ledger_table.c.channel_id)
+                )
+                recorded = {(e, c) for e, c in conn.execute(insert, rows).tuples()}
+            if next_offsets:
+                self._advance(conn, topic, next_offsets)
+        return [intent for key, intent in unique.items() if key in recorded]
+
+    def _advance(self, conn: sa.Connection, topic: str, next_offsets: Mapping[int, int]) -> None:
+        table = positions_table
+        insert = self._insert(table)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[table.c.topic, table.c.partition],
+            set_={"next_offset": insert.excluded.next_offset},
+            where=table.c.next_offset < insert.excluded.next_offset,
+        )
+        conn.execute(
+            upsert,
+            [
+                {"topic": topic, "partition": p, "next_offset": o}
+                for p, o in sorted(next_offsets.items())
+            ],
+        )
+
+    def take_over(
+        self, partitions: Collection[int], sending_here: Collection[tuple[str, str]] = ()
+    ) -> list[Intent]:
+        """The intents of these partitions whose sending never started, in order.
+
+        For the replica that now reads the partitions (after a restart or a rebalance). Rows
+        another process left `sending` (`sending_here` are this one's) may have reached their
+        receiver: they are marked `interrupted`, not sent again. A replica still sending one
+        when its partitions moved overwrites that mark with the outcome when it is done.
+        Rows from before the ledger knew partitions go to whoever comes first.
+        """
+        ledger = ledger_table
+        theirs = ledger.c.partition.in_(sorted(partitions)) | ledger.c.partition.is_(None)
         with self._engine.begin() as conn:
             conn.execute(
-                ledger_table.update()
-                .where(ledger_table.c.state == "sending")
+                ledger.update()
+                .where(
+                    theirs,
+                    ledger.c.state == "sending",
+                    sa.tuple_(ledger.c.event_id, ledger.c.channel_id).not_in(list(sending_here)),
+                )
                 .values(state="interrupted", finished_at=self._clock())
             )
             rows = conn.execute(
-                sa.select(ledger_table.c.channel_id, ledger_table.c.kind, ledger_table.c.event)
-                .where(ledger_table.c.state == "pending")
-                .order_by(ledger_table.c.seq)
+                sa.select(ledger.c.channel_id, ledger.c.kind, ledger.c.event, ledger.c.partition)
+                .where(theirs, ledger.c.state == "pending")
+                .order_by(ledger.c.seq)
             ).all()
-        return [Intent(c, k, decode_issue_event(e)) for c, k, e in rows]
+        return [Intent(c, k, decode_issue_event(e), p) for c, k, e, p in rows]
 
     # -- sending -------------------------------------------------------------------------
 
+    def claim(self, intent: Intent) -> bool:
+        """Move the intent from `pending` to `sending`: True for the one replica that did."""
+        with self._engine.begin() as conn:
+            claimed = conn.execute(
+                ledger_table.update()
+                .where(_key(intent), ledger_table.c.state == "pending")
+                .values(state="sending")
+            )
+        return claimed.rowcount == 1
+
     def set_state(self, intent: Intent, state: LedgerState) -> None:
         finished = None if state in ("pending", "sending") else self._clock()
-        key = (ledger_table.c.event_id == intent.event.event_id) & (
-            ledger_table.c.channel_id == intent.channel_id
-        )
         with self._engine.begin() as conn:
-            conn.execute(ledger_table.update().where(key).values(state=state, finished_at=finished))
+            conn.execute(
+                ledger_table.update().where(_key(intent)).values(state=state, finished_at=finished)
+            )
 
     def record_attempt(self, attempt: Attempt) -> None:
         with self._engine.begin() as conn:
@@ -213,6 +266,12 @@ class DeliveryLog:
             return [dict(row) for row in conn.execute(query).mappings()]
 
 
+def _key(intent: Intent) -> sa.ColumnElement[bool]:
+    return (ledger_table.c.event_id == intent.event.event_id) & (
+        ledger_table.c.channel_id == intent.channel_id
+    )
+
+
 def _ledger_row(intent: Intent, seq: int, now: datetime) -> dict[str, Any]:
     return {
         "event_id": intent.event.event_id,
@@ -222,6 +281,7 @@ def _ledger_row(intent: Intent, seq: int, now: datetime) -> dict[str, Any]:
         "event": intent.event.model_dump_json(),
         "state": "pending",
         "seq": seq,
+        "partition": intent.partition,
         "recorded_at": now,
         "finished_at": None,
     }

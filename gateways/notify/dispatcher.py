@@ -4,6 +4,12 @@ The shared reader (`projections.issue_event_reader`) feeds a `NotificationSink`,
 records each batch's intents with the positions before anything of it is sent
 (`gateways.notify.notification_sink`); the fresh intents come here to be delivered.
 
+Several notifiers may run: their readers share the partitions in one consumer group, and
+an intent is sent only by the notifier whose claim in the ledger moved it to `sending`.
+A notifier given partitions takes over their intents that were recorded but never started
+(after a crash, a stop or a rebalance); one losing partitions leaves theirs waiting in its
+lanes to the next reader, and finishes only what it has started.
+
 Each channel has its own lane (an asyncio queue and task), so a slow or dead destination
 only holds up its own notifications, in order, while the others go on. After the last
 failed attempt the notification goes to `notifications.dlq` with the reason.
@@ -58,6 +64,7 @@ class NotificationDispatcher:
         channels: ChannelStore,
         deliveries: DeliveryLog,
         *,
+        group_id: str,
         policy: RetryPolicy | None = None,
         senders: SenderFactory = default_senders,
         public_url: str = "",
@@ -66,6 +73,7 @@ class NotificationDispatcher:
         poll_timeout_ms: int = 200,
         max_records: int = 500,
         retry_backoff: float = 0.5,
+        stop_grace: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -76,6 +84,7 @@ class NotificationDispatcher:
         self.senders = senders
         self.public_url = public_url
         self.http_timeout = http_timeout
+        self.stop_grace = stop_grace
         self.sleep = sleep
         self.clock = clock
         self.sink = NotificationSink(
@@ -88,6 +97,8 @@ class NotificationDispatcher:
             bootstrap_servers,
             topic,
             self.sink,
+            group_id=group_id,
+            owner=self,
             max_records=max_records,
             poll_timeout_ms=poll_timeout_ms,
             retry_backoff=retry_backoff,
@@ -101,6 +112,10 @@ class NotificationDispatcher:
         self._senders: dict[str, tuple[NotificationChannel, Sender]] = {}
         self._lanes: dict[str, asyncio.Queue[Intent]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._sending: set[tuple[str, str]] = set()  # claimed here, not finished yet
+        self._idle = asyncio.Event()  # nothing is being sent
+        self._idle.set()
+        self._closing = False
         self._http: httpx.AsyncClient | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._dlq_starting = asyncio.Lock()
@@ -124,12 +139,11 @@ class NotificationDispatcher:
             await asyncio.to_thread(self.sink.read_channels)
             async with httpx.AsyncClient(timeout=self.http_timeout) as http:
                 self._http = http
-                # Intents recorded before a restart but never started go first, in order.
-                for intent in await asyncio.to_thread(self.deliveries.resume):
-                    self._enqueue(intent)
-                await self.reader.run()
+                try:
+                    await self.reader.run()
+                finally:
+                    await self._close_lanes()  # while deliveries under way can still finish
         finally:
-            await self._close_lanes()
             self._http = None
             if self._dlq is not None:
                 await self._dlq.stop()
@@ -137,9 +151,26 @@ class NotificationDispatcher:
             self._finished.set()
 
     async def stop(self) -> None:
-        """Stop reading and cancel deliveries in flight (their ledger rows say `sending`)."""
+        """Stop reading, finish the deliveries under way (for up to `stop_grace` seconds; one
+        cut short stays `sending`), and leave what waits to the next reader."""
         await self.reader.stop()
         await self._finished.wait()
+
+    # -- partitions ----------------------------------------------------------------------
+
+    async def partitions_assigned(self, partitions: set[int]) -> None:
+        """Queue what earlier readers of the partitions recorded but never started, in order."""
+        intents = await asyncio.to_thread(self.deliveries.take_over, partitions, set(self._sending))
+        for intent in intents:
+            self._enqueue(intent)
+
+    async def partitions_revoked(self, partitions: set[int]) -> None:
+        """Leave the partitions' waiting intents to their next reader, which takes them over."""
+        for lane in self._lanes.values():
+            waiting = [lane.get_nowait() for _ in range(lane.qsize())]
+            for intent in waiting:
+                if intent.partition not in partitions:
+                    lane.put_nowait(intent)
 
     # -- lanes ---------------------------------------------------------------------------
 
@@ -170,6 +201,10 @@ class NotificationDispatcher:
                 )
 
     async def _close_lanes(self) -> None:
+        self._closing = True  # lanes start nothing more
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.stop_grace):
+                await self._idle.wait()
         for task in self._lane_tasks.values():
             task.cancel()
         for task in self._lane_tasks.values():
@@ -179,12 +214,25 @@ class NotificationDispatcher:
         self._lane_tasks.clear()
 
     async def _deliver(self, intent: Intent) -> None:
+        """Claim the intent in the ledger and send it; another notifier's claim wins over it."""
+        if self._closing:
+            return  # stays pending for the next reader of its partition
+        self._sending.add(intent.key)
+        self._idle.clear()
+        try:
+            if await asyncio.to_thread(self.deliveries.claim, intent):
+                await self._send(intent)
+        finally:
+            self._sending.discard(intent.key)
+            if not self._sending:
+                self._idle.set()
+
+    async def _send(self, intent: Intent) -> None:
         channel = self.sink.channel(intent.channel_id)
         if channel is None or not channel.enabled:
             # Deleted or disabled since the event was routed.
             await asyncio.to_thread(self.deliveries.set_state, intent, "dropped")
             return
-        await asyncio.to_thread(self.deliveries.set_state, intent, "sending")
         notification = Notification(
             kind=NotificationKind(intent.kind),
             event=intent.event,

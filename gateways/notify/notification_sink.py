@@ -2,8 +2,8 @@
 
 A batch's intents (one per event and channel it goes to) are written to the delivery log
 with the positions after the batch, in one transaction, before anything of it is sent: that
-makes delivery at most once per (event, channel) across restarts. Only the intents new to
-the ledger are handed over for delivery, after the transaction.
+makes delivery at most once per (event, channel) across restarts and replicas. Only the
+intents new to the ledger are handed over for delivery, after the transaction.
 """
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ class NotificationSink:
         """Each event with each configured channel it is routed to, in log order."""
         routes = [channel.route for channel in self._configured.values()]
         intents: list[Intent] = []
-        for _partition, _offset, event in sorted(records, key=lambda r: (r[0], r[1])):
+        for partition, _offset, event in sorted(records, key=lambda r: (r[0], r[1])):
             routed = route(event, routes)
             if routed is not None:
-                intents.extend(Intent(c, routed.kind, event) for c in routed.channel_ids)
+                intents.extend(Intent(c, routed.kind, event, partition) for c in routed.channel_ids)
         return intents
 
     def chores(self) -> list[Chore]:

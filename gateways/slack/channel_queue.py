@@ -189,17 +189,32 @@ class ChannelQueue:
         )
 
 
+class PartitionGivenUp(Exception):
+    """The channel's partition went to another presenter while a call waited for its turn:
+    that one shows the channel now, and a post from here could be a second message."""
+
+
 class CallTurns:
     """The turns one piece of work in a channel takes: the channel's pace for every call,
-    and the workspace's token for the methods Slack limits per workspace."""
+    and the workspace's token for the methods Slack limits per workspace. A call whose
+    channel stopped being this presenter's while it waited is not made (`PartitionGivenUp`)."""
 
-    def __init__(self, queue: ChannelQueue, budget: WorkspaceBudget, priority: Priority) -> None:
+    def __init__(
+        self,
+        queue: ChannelQueue,
+        budget: WorkspaceBudget,
+        priority: Priority,
+        still_ours: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.queue = queue
         self.channel = queue.channel
         self._budget = budget
         self._priority = priority
+        self._still_ours = still_ours
 
     async def turn(self, method: str) -> None:
         await self.queue.turn()
         if self._budget.limited(method):
             await self._budget.take(method, self.channel, self._priority)
+        if not self._still_ours():
+            raise PartitionGivenUp

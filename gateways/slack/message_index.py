@@ -87,6 +87,19 @@ class MessageIndex:
         if self.unannounced.get(key) == ts:
             del self.unannounced[key]
 
+    def forget_channel(self, channel: str) -> set[str]:
+        """Another presenter showed the channel meanwhile: what was known of it may be stale.
+
+        Returns the issues whose message was known there; the next show searches again.
+        """
+        self.forget_scan(channel)
+        known: set[str] = set()
+        for table in (self.ts, self.shown, self.states, self.unannounced):
+            for key in [key for key in table if key[0] == channel]:
+                known.add(key[1])
+                del table[key]
+        return known
+
     def forget(self, channel: str, issue_id: str) -> None:
         """The issue is finished in the channel: nothing about its message is needed any more."""
         key = (channel, issue_id)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -40,7 +41,13 @@ from aiokafka.errors import KafkaError
 
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.issue_state import IssueSnapshot
-from gateways.slack.channel_queue import POST, CallTurns, ChannelQueue, Pending
+from gateways.slack.channel_queue import (
+    POST,
+    CallTurns,
+    ChannelQueue,
+    PartitionGivenUp,
+    Pending,
+)
 from gateways.slack.issue_messages import STATE_CHANGE, IssueMessages
 from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
 from gateways.slack.moves import moved_away
@@ -115,6 +122,9 @@ class SlackPresenter:
         self._queues: dict[str, ChannelQueue] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._versions: dict[str, int] = {}
+        self._partitions: dict[str, int] = {}  # channel → its partition of `issue-events`
+        self._owned: set[int] = set()
+        self._given_up: set[int] = set()  # at the last rebalance
         self._committed: dict[int, int] = {}
         self._reassigned = False
         self._stopping = asyncio.Event()
@@ -201,13 +211,15 @@ class SlackPresenter:
         moved = moved_away(event)
         if moved is not None and (issue.presentable or moved.ts):
             # Not subject to the version check: the arrival may have been read first.
-            self._queue(moved.channel_id).offer_delete(issue, partition, offset, moved.ts)
+            self._queue(moved.channel_id, partition).offer_delete(
+                issue, partition, offset, moved.ts
+            )
         if not issue.presentable or self._versions.get(issue.id, 0) >= event.version:
             return
         self._versions[issue.id] = event.version
         if moved is not None:
             return  # its `IssueArrived` posts in the target channel
-        queue = self._queue(event.channel_id)
+        queue = self._queue(event.channel_id, partition)
         archived = issue.status == "archived"
         if archived and self.archived_message == "keep":
             if not queue.finish_as_is(issue.id, partition, offset):
@@ -215,7 +227,8 @@ class SlackPresenter:
             return
         queue.offer(issue, partition, offset, finish=archived)
 
-    def _queue(self, channel: str) -> ChannelQueue:
+    def _queue(self, channel: str, partition: int) -> ChannelQueue:
+        self._partitions[channel] = partition
         queue = self._queues.get(channel)
         if queue is None:
             queue = self._queues[channel] = ChannelQueue(channel, self.interval)
@@ -223,6 +236,9 @@ class SlackPresenter:
                 self._channel_loop(queue), name=f"slack-{channel}"
             )
         return queue
+
+    def _owns(self, partition: int) -> bool:
+        return partition in self._owned
 
     def _finished(self, channel: str, issue_id: str) -> None:
         self.messages.forget(channel, issue_id)
@@ -256,8 +272,17 @@ class SlackPresenter:
                 self._versions.pop(issue_id, None)
         for partition in partitions:
             self._committed.pop(partition, None)
+        self._owned -= partitions
+        self._given_up = partitions
 
-    def assigned(self) -> None:
+    def assigned(self, partitions: set[int]) -> None:
+        """Forget what is known of the channels this presenter did not hold until now: while
+        another one showed them, it may have posted, deleted or re-posted there."""
+        for channel, partition in self._partitions.items():
+            if partition in partitions - self._given_up:
+                for issue_id in self.index.forget_channel(channel):
+                    self.messages.levels.pop(issue_id, None)
+        self._owned = partitions
         self._reassigned = True
 
     # -- one channel ---------------------------------------------------------------------
@@ -272,13 +297,20 @@ class SlackPresenter:
                 continue
             # Newer states replace the entry's while its calls are under way: keep this one.
             issue, offset, finish = entry.issue, entry.offset, entry.finish
-            calls = CallTurns(queue, self.budget, self.messages.priority(entry))
+            calls = CallTurns(
+                queue,
+                self.budget,
+                self.messages.priority(entry),
+                still_ours=functools.partial(self._owns, entry.partition),
+            )
             try:
                 if entry.delete:
                     await self.messages.remove(calls, issue, entry.old_ts)
                 else:
                     await self.messages.show(calls, issue)
                     await self._announce(queue.channel, issue, entry.partition)
+            except PartitionGivenUp:
+                continue  # its entries were dropped; the partition's next owner shows them
             except SlackRateLimited as limited:
                 self._hold(queue, limited)
                 continue
@@ -377,4 +409,4 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._presenter.revoked(self._consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._presenter.assigned()
+        self._presenter.assigned({tp.partition for tp in assigned})

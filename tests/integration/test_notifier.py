@@ -94,6 +94,7 @@ class Notify:
             self.dlq_topic,
             self.channels,
             self.deliveries,
+            group_id=f"notifier-{self.topic}",
             policy=FAST_RETRIES,
             http_timeout=http_timeout,
             channel_refresh_interval=0.2,
@@ -298,11 +299,12 @@ def test_after_a_crash_unstarted_intents_are_resumed_and_interrupted_ones_are_no
     deliveries = DeliveryLog(create_database_engine(database_url))
     deliveries.create_schema()
     first, second = IssueStory("issue-a").opened(), IssueStory("issue-b").opened()
-    intents = [Intent("hook", "opened", first), Intent("hook", "opened", second)]
+    intents = [Intent("hook", "opened", first, 0), Intent("hook", "opened", second, 0)]
     assert deliveries.record_intents("t", intents, {0: 2}) == intents
     assert deliveries.record_intents("t", intents, {0: 2}) == []  # already in the ledger
-    deliveries.set_state(intents[0], "sending")  # the crash came while sending this one
-    assert deliveries.resume() == [intents[1]]
+    assert deliveries.claim(intents[0])  # the crash came while sending this one
+    assert deliveries.take_over({1}) == []  # another partition's
+    assert deliveries.take_over({0}) == [intents[1]]
     assert deliveries.state(first.event_id, "hook") == "interrupted"
     assert deliveries.positions("t") == {0: 2}
 

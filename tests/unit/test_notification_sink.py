@@ -62,11 +62,11 @@ def test_events_are_routed_to_the_channels_that_want_them_and_recorded_with_the_
     notifier.sink.apply(TOPIC, records, next_offsets)
 
     assert notifier.handed == [
-        Intent("everything", "opened", opened),
-        Intent("payments", "opened", opened),
-        Intent("everything", "resolved", resolved),
-        Intent("payments", "resolved", resolved),
-        Intent("everything", "opened", ops_opened),
+        Intent("everything", "opened", opened, 0),
+        Intent("payments", "opened", opened, 0),
+        Intent("everything", "resolved", resolved, 0),
+        Intent("payments", "resolved", resolved, 0),
+        Intent("everything", "opened", ops_opened, 1),
     ]
     assert notifier.deliveries.state(opened.event_id, "payments") == "pending"
     assert notifier.deliveries.state(ops_opened.event_id, "payments") is None
