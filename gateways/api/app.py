@@ -48,7 +48,7 @@ def openapi_document() -> dict[str, Any]:
 def request_body_schemas() -> dict[str, Any]:
     """JSON schemas of the ingest bodies, read by hand (not by FastAPI) to give precise errors."""
     from domain.alert import Alert
-    from domain.alertmanager import AlertmanagerWebhook
+    from domain.alertmanager_webhook import AlertmanagerWebhook
     from gateways.notify.channels import ChannelSpec
 
     ref = "#/components/schemas/{model}"
