@@ -1,59 +1,49 @@
-"""`POST /alert(s)` and `POST /prometheus-alert`: admit, publish, answer."""
+"""`POST /alert(s)` and `POST /prometheus-alert` (or `/alertmanager/webhook`): admit, store,
+answer."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from domain.intake import Admission, admit_alertmanager, admit_alerts
-from gateways.alert_publisher import BrokerUnavailable
+from domain.intake import admit_alertmanager, admit_alerts
 from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
-from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
-from gateways.api.webhook_seals import sealed_webhooks
-from wire.alerts import encode_alert
+from gateways.api.publishing import store_admission
 
 
 def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
     router = APIRouter(tags=["ingest"], dependencies=[Depends(require(deps.ingest_keys))])
 
-    async def publish(admission: Admission) -> Response:
-        metrics.alerts["ignored"] += admission.ignored
-        if not admission.accepted:
-            return Response(status_code=204)
-        accepted = sealed_webhooks(deps.webhook_sealer, admission.accepted)
-        per_channel = Counter(a.slack_channel_id or "" for a in accepted)
-        _take_tokens(deps, metrics, per_channel)
-        received_at = deps.clock()
-        try:
-            await deps.publisher.publish(
-                [(a.slack_channel_id or "", encode_alert(a, received_at)) for a in accepted]
-            )
-        except BrokerUnavailable:
-            if deps.rate_limiter is not None:
-                deps.rate_limiter.give_back(per_channel)  # nothing was accepted
-            raise
-        metrics.alerts["accepted"] += len(accepted)
-        return JSONResponse(
-            {"accepted": len(accepted), "ignored": admission.ignored}, status_code=202
-        )
-
     async def alerts(request: Request, channel: str | None = None) -> Response:
         body = await read_json(request, deps.max_body_bytes)
         admission = admit_alerts(body, routes=deps.routes, now=deps.clock(), path_channel=channel)
-        return await publish(admission)
+        stored = await store_admission(deps, metrics, admission, request=_named(request))
+        if stored.nothing:
+            return Response(status_code=204)
+        return JSONResponse({"accepted": stored.accepted, "ignored": stored.ignored}, 202)
 
     async def prometheus(request: Request, channel: str | None = None) -> Response:
+        """Alertmanager's alerts are taken one by one: an invalid one goes to `alerts.dlq`
+        and is named in the answer, which is still a success, or Alertmanager would retry
+        the whole notification, which can never pass, for as long as its alerts live."""
         body = await read_json(request, deps.max_body_bytes)
         admission = admit_alertmanager(
             body, routes=deps.routes, now=deps.clock(), path_channel=channel
         )
-        return await publish(admission)
+        stored = await store_admission(deps, metrics, admission, request=_named(request))
+        if stored.nothing:
+            return Response(status_code=204)
+        answer = {
+            "accepted": stored.accepted,
+            "ignored": stored.ignored,
+            "rejected": stored.set_aside_view(),
+        }
+        return JSONResponse(answer, status_code=202)
 
     alert_body = {
         "requestBody": {
@@ -108,18 +98,32 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         router.add_api_route(
             path, alerts, methods=["POST"], responses=responses, openapi_extra=alert_body
         )
-    for path in ("/prometheus-alert", "/prometheus-alert/{channel}"):
+    webhook_responses = {
+        **responses,
+        202: {
+            "description": "the valid alerts stored on the alerts topic and the invalid ones on "
+            "alerts.dlq, acknowledged by the broker; `rejected` names the invalid ones "
+            "(`index`, `fingerprint`, `error`, `problems`)"
+        },
+        204: {"description": "nothing to store: every alert was ignored"},
+        400: {"description": "not an Alertmanager webhook (version 4); nothing was stored"},
+    }
+    # Alert Bridge's path for the same webhook is an alias.
+    for path in (
+        "/prometheus-alert",
+        "/prometheus-alert/{channel}",
+        "/alertmanager/webhook",
+        "/alertmanager/webhook/{channel}",
+    ):
         router.add_api_route(
-            path, prometheus, methods=["POST"], responses=responses, openapi_extra=alertmanager_body
+            path,
+            prometheus,
+            methods=["POST"],
+            responses=webhook_responses,
+            openapi_extra=alertmanager_body,
         )
     return router
 
 
-def _take_tokens(deps: ApiDependencies, metrics: ApiMetrics, per_channel: Counter[str]) -> None:
-    """Refuse the whole request, before anything is published, when a channel is over its rate."""
-    if deps.rate_limiter is None:
-        return
-    refused = deps.rate_limiter.take(per_channel)
-    if refused is not None:
-        metrics.alerts["rate_limited"] += sum(per_channel.values())
-        raise ApiError(429, refused.message, headers=refused.headers())
+def _named(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
