@@ -19,13 +19,16 @@ from domain.alertmanager import AlertmanagerBatch, RejectedAlert, read_alertmana
 from domain.errors import AlertRejected, problem
 
 
-def read_postable_alerts(body: Any, now: datetime) -> AlertmanagerBatch:
-    """The alerts of a `POST /api/v2/alerts` body (a JSON array), received at `now`."""
+def read_postable_alerts(
+    body: Any, now: datetime, path_channel: str | None = None
+) -> AlertmanagerBatch:
+    """The alerts of a `POST /api/v2/alerts` body (a JSON array), received at `now`;
+    `path_channel` as for a webhook."""
     if not isinstance(body, list):
         raise AlertRejected.single(
             "", f"must be a JSON array of alerts, got {json_type_name(body)}"
         )
-    batch = read_alertmanager_alerts([_as_notified(item, now) for item in body], None)
+    batch = read_alertmanager_alerts([_as_notified(item, now) for item in body], path_channel)
     unlabelled = {read.index for read in batch.alerts if not read.alert.metadata.get("labels")}
     if not unlabelled:
         return batch

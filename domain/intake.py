@@ -62,9 +62,11 @@ def admit_alertmanager(
     return _admit_batch(read_alertmanager_webhook(payload, path_channel), routes, now)
 
 
-def admit_postable_alerts(body: Any, *, routes: RouteTable, now: datetime) -> Admission:
+def admit_postable_alerts(
+    body: Any, *, routes: RouteTable, now: datetime, path_channel: str | None = None
+) -> Admission:
     """Admit alerts posted to Alertmanager's API (`POST /api/v2/alerts`) one by one."""
-    return _admit_batch(read_postable_alerts(body, now), routes, now)
+    return _admit_batch(read_postable_alerts(body, now, path_channel), routes, now)
 
 
 def _admit_batch(batch: AlertmanagerBatch, routes: RouteTable, now: datetime) -> Admission:
