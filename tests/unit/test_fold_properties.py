@@ -87,9 +87,7 @@ silence_ops = st.fixed_dictionaries(
     }
 )
 expire_ops = st.fixed_dictionaries({"op": st.just("expire"), "id": st.sampled_from(["s1", "s2"])})
-move_ops = st.fixed_dictionaries(
-    {"op": st.just("move"), "correlation": st.sampled_from(ACTED_ON)}
-)
+move_ops = st.fixed_dictionaries({"op": st.just("move"), "correlation": st.sampled_from(ACTED_ON)})
 any_op = st.one_of(alert_ops, member_ops, tick_ops, act_ops, silence_ops, expire_ops, move_ops)
 steps = st.lists(
     st.tuples(st.integers(min_value=0, max_value=90), any_op),
