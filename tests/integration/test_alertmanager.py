@@ -278,6 +278,9 @@ def test_amtool_silences_reach_the_issues_and_amtool_reads_alertfolds_alerts(
     assert on not in amtool("alert", "query", f"alertname={name}")  # active only
     assert amtool("alert", "query", "-s", f"alertname={name}").count(on) == 2
 
+    updated = amtool("silence", "update", silence_id, "-c", "disk swap, longer")
+    assert silence_id in updated and "disk swap, longer" in updated  # the same silence
+
     amtool("silence", "expire", silence_id)
     issue_of(sqlite_product, "amtool", silence_id=None)
     assert silence_id not in amtool("silence", "query", f"alertname={name}")
