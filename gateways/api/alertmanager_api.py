@@ -37,7 +37,7 @@ from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
-from gateways.api.publishing import store_admission
+from gateways.api.publishing import request_name, store_admission
 from projections.lookup import iso_utc
 
 # The Alertmanager whose API this follows: amtool warns when its own version differs.
@@ -101,19 +101,16 @@ def alertmanager_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter
         return JSONResponse(sorted(found, key=lambda a: str(a["fingerprint"])))
 
     async def post_alerts(request: Request, channel: str | None = None) -> Response:
-        body = await read_json(request, deps.max_body_bytes)
         try:
+            body = await read_json(request, deps.max_body_bytes)
             admission = admit_postable_alerts(
                 body, routes=deps.routes, now=deps.clock(), path_channel=channel
             )
+            stored = await store_admission(deps, metrics, admission, request=request_name(request))
         except AlertRejected as error:
             return refusal(400, str(error))
-        try:
-            stored = await store_admission(
-                deps, metrics, admission, request=f"{request.method} {request.url.path}"
-            )
         except ApiError as error:
-            return refusal(error.status, error.message)
+            return refusal(error.status, error.message, error.headers)
         if stored.set_aside:
             why = "; ".join(f"alert {r.index}: {summarise(r.problems)}" for r in stored.set_aside)
             return refusal(400, f"the other alerts were accepted; not these: {why}")

@@ -136,9 +136,9 @@ _POSTABLE_SILENCE: dict[str, Any] = {
 }
 
 
-def refusal(status: int, message: str) -> JSONResponse:
+def refusal(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """An error as Alertmanager answers one: the message as a JSON string."""
-    return JSONResponse(message, status_code=status)
+    return JSONResponse(message, status_code=status, headers=headers)
 
 
 def gettable_silence(

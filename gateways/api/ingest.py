@@ -13,7 +13,7 @@ from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.metrics import ApiMetrics
-from gateways.api.publishing import store_admission
+from gateways.api.publishing import request_name, store_admission
 
 
 def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
@@ -22,7 +22,7 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
     async def alerts(request: Request, channel: str | None = None) -> Response:
         body = await read_json(request, deps.max_body_bytes)
         admission = admit_alerts(body, routes=deps.routes, now=deps.clock(), path_channel=channel)
-        stored = await store_admission(deps, metrics, admission, request=_named(request))
+        stored = await store_admission(deps, metrics, admission, request=request_name(request))
         if stored.nothing:
             return Response(status_code=204)
         return JSONResponse({"accepted": stored.accepted, "ignored": stored.ignored}, 202)
@@ -35,7 +35,7 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         admission = admit_alertmanager(
             body, routes=deps.routes, now=deps.clock(), path_channel=channel
         )
-        stored = await store_admission(deps, metrics, admission, request=_named(request))
+        stored = await store_admission(deps, metrics, admission, request=request_name(request))
         if stored.nothing:
             return Response(status_code=204)
         answer = {
@@ -123,7 +123,3 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             openapi_extra=alertmanager_body,
         )
     return router
-
-
-def _named(request: Request) -> str:
-    return f"{request.method} {request.url.path}"

@@ -13,6 +13,8 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
+from fastapi import Request
+
 from domain.alertmanager import RejectedAlert
 from domain.errors import summarise
 from domain.intake import Admission
@@ -52,11 +54,16 @@ class Stored:
         ]
 
 
+def request_name(request: Request) -> str:
+    """How a dead letter names the request its alert came in: method and path."""
+    return f"{request.method} {request.url.path}"
+
+
 async def store_admission(
     deps: ApiDependencies, metrics: ApiMetrics, admission: Admission, *, request: str
 ) -> Stored:
     """Publish the admitted alerts and dead-letter the rejected ones; `request` names the
-    request in the dead letters (method and path)."""
+    request in the dead letters (`request_name`)."""
     metrics.alerts["ignored"] += admission.ignored
     _note_truncation(metrics, admission)
     accepted = sealed_webhooks(deps.webhook_sealer, admission.accepted)
