@@ -82,10 +82,10 @@ def issue_row(event: IssueEventRecord) -> dict[str, Any]:
     return row | {"header": view_header(issue.header)}
 
 
-def view_header(header: str) -> str:
+def view_header(header: str | None) -> str | None:
     """The header as the views show it: without the `:status:` placeholder, which only Slack
     fills in (with the status emoji)."""
-    if STATUS_PLACEHOLDER not in header:
+    if header is None or STATUS_PLACEHOLDER not in header:
         return header
     return " ".join(header.replace(STATUS_PLACEHOLDER, " ").split())
 
@@ -118,7 +118,7 @@ def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
         name: _view_value(row[name]) if name in row else snapshot.get(name, absent)
         for name, absent in _ABSENT.items()
     }
-    fields["header"] = view_header(fields["header"] or "")
+    fields["header"] = view_header(fields["header"])
     return fields | {name: row[name] for name in ("version", "last_event_type", "last_event_id")}
 
 
