@@ -307,6 +307,7 @@ class Alertfold:
                 webhook_sealer=self.webhook_sealer(),
                 pagerduty_secrets=settings.pagerduty_webhook_secrets,
                 interactions_topic=settings.interactions_topic,
+                alerts_dlq_topic=settings.alerts_dlq_topic,
                 notifications=self.notification_services(),
                 silences=self.silence_services(),
                 slack=self.slack_http_mode(),

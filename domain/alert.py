@@ -274,16 +274,18 @@ class Alert(SlackManagerShape):
         )
 
     def stamped(self, now: datetime) -> Alert:
-        """A copy whose timestamp is `now` if it was missing or more than 7 days before `now`.
+        """A copy whose timestamp is `now` if it was missing, more than 7 days before `now`,
+        or after `now`.
 
         Old timestamps are replaced rather than rejected because Slack Manager clients send
-        Go's zero time when they leave the field unset.
+        Go's zero time when they leave the field unset. A timestamp in the future (a sender's
+        clock ahead of ours) is clamped, or every alert stamped before it would be stale.
         """
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         now = now.astimezone(UTC)
         timestamp = self.timestamp
-        if timestamp is None or now - timestamp > MAX_TIMESTAMP_AGE:
+        if timestamp is None or now - timestamp > MAX_TIMESTAMP_AGE or timestamp > now:
             timestamp = now
         return self.model_copy(update={"timestamp": timestamp.astimezone(UTC)})
 

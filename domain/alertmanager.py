@@ -1,4 +1,4 @@
-"""Alertmanager webhooks (version 4) read as alerts, the way Slack Manager reads them.
+"""Alertmanager alerts read as alerts, the way Slack Manager reads them.
 
 Prometheus rules cannot send alertfold's JSON, so everything an alert needs is taken from the
 alert's annotations and labels. Keys are compared lower-cased, and for each key an annotation
@@ -8,29 +8,39 @@ existing rules use them.
 
 As in Slack Manager, numeric settings and the severity fall back to defaults when missing or
 unusable, so a sloppy rule still pages someone. Values the alert itself would reject (an emoji,
-a channel, a link annotation) reject the webhook, naming the alert's index so the rule author
-knows which rule to fix.
+a channel, a link annotation) reject that alert, naming its index so the rule author knows
+which rule to fix; the other alerts it came with are read all the same. The webhook around
+the alerts is read by `domain.alertmanager_webhook`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from domain.alert import Alert, problems_from
 from domain.alert_limits import MIN_AUTO_RESOLVE_SECONDS
 from domain.alert_text import is_slack_link, json_type_name, parse_rfc3339, slack_manager_hash
-from domain.errors import AlertRejected, EmptyAlertmanagerPayload, FieldProblem, problem
+from domain.errors import FieldProblem, problem
+from domain.member_alerts import label_fingerprint
 from domain.severity import SEVERITY_ALIASES, Severity
 
 DEFAULT_HEADER = "Prometheus alert"
 DEFAULT_AUTO_RESOLVE_SECONDS = 3600
 DEFAULT_ARCHIVING_DELAY_SECONDS = 6 * 3600
 STATUS_PLACEHOLDER = ":status:"
-SUPPORTED_VERSION = "4"
 
 CORRELATION_ID_KEYS = ("correlationid", "correlation_id")
 TYPE_KEYS = ("alerttype", "alert_type", "type")
@@ -52,7 +62,6 @@ ARCHIVING_DELAY_KEYS = ("archivingdelayseconds", "deletiondelayseconds")
 
 # Go's zero time: what Alertmanager (and Go) write for "not set", e.g. endsAt of a firing alert.
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
-_WHAT = "the Alertmanager webhook"
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _RFC3339_PARTS = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
@@ -60,13 +69,13 @@ _RFC3339_PARTS = re.compile(
 )
 
 
-def _drop_nulls(data: Any) -> Any:
+def drop_nulls(data: Any) -> Any:
     if isinstance(data, dict):
         return {key: value for key, value in data.items() if value is not None}
     return data
 
 
-def _object_required(what: str) -> BeforeValidator:
+def object_required(what: str) -> BeforeValidator:
     def check(value: object) -> object:
         if not isinstance(value, dict):
             raise PydanticCustomError(
@@ -104,92 +113,79 @@ class AlertmanagerAlert(BaseModel):
         return _rfc3339_or_empty(value)
 
 
-def _version(value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise PydanticCustomError(
-            "version_invalid", f"must be the string '4', got {json_type_name(value)}"
-        )
-    value = value.strip()
-    if value and value != SUPPORTED_VERSION:
-        raise PydanticCustomError(
-            "version_unsupported",
-            f"Alertmanager webhook version '{value}' is not supported; expected "
-            f"'{SUPPORTED_VERSION}'",
-        )
-    return value
+@dataclass(frozen=True)
+class ReadAlert:
+    """An Alertmanager alert that reads as an alert: its place in the list, as sent, and read."""
+
+    index: int
+    sent: Any
+    alert: Alert
 
 
-class AlertmanagerWebhook(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+@dataclass(frozen=True)
+class RejectedAlert:
+    """An Alertmanager alert that cannot be taken: its place, as sent, and why not."""
 
-    version: Annotated[str, BeforeValidator(_version)] = ""
-    group_key: str = Field("", alias="groupKey")
-    status: str = ""
-    alerts: list[
-        Annotated[
-            AlertmanagerAlert,
-            BeforeValidator(_drop_nulls),
-            _object_required("an object (one Alertmanager alert)"),
-        ]
-    ]
+    index: int
+    sent: Any
+    problems: list[FieldProblem]
 
 
-def alerts_from_alertmanager(payload: object, path_channel: str | None = None) -> list[Alert]:
-    """The alerts of an Alertmanager webhook, in the order Alertmanager listed them.
+@dataclass(frozen=True)
+class AlertmanagerBatch:
+    """What a list of Alertmanager alerts brings: the ones that read, and the others."""
 
-    `path_channel` is the channel named in the request path; an alert's own channel annotation
-    or label wins over it. Raises `AlertRejected` for a payload that is not a version 4 webhook
-    or yields an invalid alert (every problem listed), `EmptyAlertmanagerPayload` for one with
-    no alerts.
-    """
-    if not isinstance(payload, dict):
-        raise AlertRejected.from_problems(
-            [problem("", f"must be a JSON object, got {json_type_name(payload)}")], what=_WHAT
-        )
-    if payload.get("alerts") is None:
-        raise AlertRejected.from_problems(
-            [problem("alerts", "is required: a version 4 webhook lists its alerts here")],
-            what=_WHAT,
-        )
-    try:
-        webhook = AlertmanagerWebhook.model_validate(_drop_nulls(payload))
-    except ValidationError as exc:
-        raise AlertRejected.from_problems(
-            problems_from(exc, wire_name=_wire_name), what=_WHAT
-        ) from None
-    if not webhook.alerts:
-        raise EmptyAlertmanagerPayload()
+    alerts: list[ReadAlert]
+    rejected: list[RejectedAlert]
+    group_key: str = ""
+    truncated_alerts: int = 0
 
-    alerts: list[Alert] = []
-    problems: list[FieldProblem] = []
-    for index, item in enumerate(webhook.alerts):
+
+def read_alertmanager_alerts(
+    items: list[Any], path_channel: str | None, *, group_key: str = "", truncated_alerts: int = 0
+) -> AlertmanagerBatch:
+    """Alertmanager alerts (a webhook's `alerts`, one dict each) read one by one; `group_key`
+    and `truncated_alerts` are the webhook's, when they came in one."""
+    alerts: list[ReadAlert] = []
+    rejected: list[RejectedAlert] = []
+    for index, sent in enumerate(items):
         try:
-            alerts.append(Alert.model_validate(_alert_json(webhook, item, path_channel)))
+            item = ALERTMANAGER_ALERT.validate_python(sent)
+            body = _alert_json(item, path_channel, group_key, truncated_alerts)
+            alerts.append(ReadAlert(index, sent, Alert.model_validate(body)))
         except ValidationError as exc:
-            problems.extend(
-                problem(f"alerts.{index}.{p['field']}", p["message"]) for p in problems_from(exc)
-            )
-    if problems:
-        raise AlertRejected.from_problems(problems, what=_WHAT)
-    return alerts
+            found = problems_from(exc, wire_name=wire_name)
+            problems = [problem(_at(index, p["field"]), p["message"]) for p in found]
+            rejected.append(RejectedAlert(index, sent, problems))
+    return AlertmanagerBatch(alerts, rejected, group_key, truncated_alerts)
 
 
+ALERTMANAGER_ALERT: TypeAdapter[AlertmanagerAlert] = TypeAdapter(
+    Annotated[
+        AlertmanagerAlert,
+        BeforeValidator(drop_nulls),
+        object_required("an object (one Alertmanager alert)"),
+    ]
+)
 _WIRE_NAMES = {
     "group_key": "groupKey",
     "starts_at": "startsAt",
     "ends_at": "endsAt",
     "generator_url": "generatorURL",
+    "truncated_alerts": "truncatedAlerts",
 }
 
 
-def _wire_name(part: str) -> str:
+def _at(index: int, field: str) -> str:
+    return f"alerts.{index}.{field}" if field else f"alerts.{index}"
+
+
+def wire_name(part: str) -> str:
     return _WIRE_NAMES.get(part, part)
 
 
 def _alert_json(
-    webhook: AlertmanagerWebhook, item: AlertmanagerAlert, path_channel: str | None
+    item: AlertmanagerAlert, path_channel: str | None, group_key: str, truncated_alerts: int
 ) -> dict[str, Any]:
     annotations = _lower_keys(item.annotations)
     labels = _lower_keys(item.labels)
@@ -222,7 +218,7 @@ def _alert_json(
     correlation_id = (
         find(*CORRELATION_ID_KEYS)
         or correlation_id_from_labels(labels)
-        or f"{slack_manager_hash(webhook.group_key)}-{go_rfc3339_nano(item.starts_at)}"
+        or f"{slack_manager_hash(group_key)}-{go_rfc3339_nano(item.starts_at)}"
     )
     ignore = find("ignoreiftextcontains")
 
@@ -255,9 +251,10 @@ def _alert_json(
             "annotations": dict(item.annotations),
             "startsAt": item.starts_at or GO_ZERO_TIME,
             "endsAt": item.ends_at or GO_ZERO_TIME,
-            "groupKey": webhook.group_key,
-            "fingerprint": item.fingerprint,
+            "groupKey": group_key,
+            "fingerprint": item.fingerprint or label_fingerprint(item.labels),
             "generatorURL": item.generator_url,
+            **({"truncatedAlerts": truncated_alerts} if truncated_alerts else {}),
         },
     }
 

@@ -26,6 +26,7 @@ from domain.errors import DomainError
 from domain.interactions import Interaction
 from domain.issue import Issue
 from domain.issue_state import IssueSnapshot, IssueState
+from domain.member_alerts import MemberNews, MemberReport
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
 from domain.silences import Silence
@@ -135,9 +136,14 @@ class Folded:
 
 
 def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
-    """Group the alert into its issue, opening, resolving or reopening it as the alert says."""
+    """Group the alert into its issue, opening, resolving or reopening it as the alert says.
+
+    A member alert (from Alertmanager, see `domain.member_alerts`) is judged by what it says
+    about its member, at the time it was received; any other alert by its own timestamp.
+    """
     alert = received.alert.stamped(received.received_at)
-    at = alert.timestamp or received.received_at
+    report = MemberReport.read(alert.metadata, alert.severity)
+    at = received.received_at if report is not None else alert.timestamp or received.received_at
     if current is not None and current.status == "archived":
         current = None  # closed for good: the alert opens a new issue
     if current is None:
@@ -147,6 +153,8 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         issue.reconsider_silence(received.silences, at=at)
         return _decided(issue, received, FoldOutcome.OPENED)
 
+    if report is not None:
+        return _fold_member_alert(current, alert, report, received)
     issue = Issue.from_state(current)
     if issue.is_older_than_last_alert(alert):
         return Folded(current, outcome=FoldOutcome.IGNORED_STALE)
@@ -156,6 +164,38 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
         issue.reopen(alert, at=at)
         outcome = FoldOutcome.REOPENED
     elif alert.severity is Severity.RESOLVED:
+        issue.resolve(alert, at=at)
+        outcome = FoldOutcome.RESOLVED
+    else:
+        issue.group(alert, at=at)
+        outcome = FoldOutcome.GROUPED
+    issue.reconsider_silence(received.silences, at=at)
+    return _decided(issue, received, outcome)
+
+
+def _fold_member_alert(
+    current: IssueState, alert: Alert, report: MemberReport, received: AlertReceived
+) -> Folded:
+    """The issue resolves when its last firing member resolves and reopens when a member
+    fires again. A re-sent firing member refreshes the issue, and reopens it only when the
+    issue resolved by its auto-resolve deadline (a guess the re-send proves wrong), not when
+    a person or a resolved alert resolved it."""
+    at = received.received_at
+    issue = Issue.from_state(current)
+    news = issue.member_news(report, at)
+    if news is MemberNews.STALE:
+        return Folded(current, outcome=FoldOutcome.IGNORED_STALE, reason="an older occurrence")
+    if issue.status == "resolved":
+        guessed = current.resolution in ("auto", "inconclusive")
+        if news is not MemberNews.FIRED and not (news is MemberNews.RESENT and guessed):
+            return Folded(current, outcome=FoldOutcome.IGNORED_ALREADY_RESOLVED)
+        issue.reopen(alert, at=at)
+        outcome = FoldOutcome.REOPENED
+    elif news is MemberNews.REPEATED:
+        return Folded(current, outcome=FoldOutcome.IGNORED_ALREADY_RESOLVED, reason="repeated")
+    elif report.status == "resolved" and not any(
+        m.firing for m in current.members if m.fingerprint != report.fingerprint
+    ):
         issue.resolve(alert, at=at)
         outcome = FoldOutcome.RESOLVED
     else:

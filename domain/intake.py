@@ -1,21 +1,28 @@
 """Admission: which alerts of a request alertfold takes, before anything is stored.
 
 The API accepts Slack Manager's three body shapes (one alert, a JSON array, or
-`{"alerts": [...]}`). A request is taken whole or not at all: one invalid alert rejects the
-request with every problem listed, so a client never has to guess which half was stored.
+`{"alerts": [...]}`). Such a request is taken whole or not at all: one invalid alert rejects
+the request with every problem listed, so a client never has to guess which half was stored.
+
+Alertmanager cannot be told which half: it retries a refused notification, whole, for as long
+as its alerts live. So its alerts (a webhook's, or those posted to its API) are admitted one by
+one: the valid ones are taken, and the others are `rejected`, each with its problems, for the
+API to dead-letter and name in its answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from domain.alert import Alert
 from domain.alert_text import json_type_name
-from domain.alertmanager import alerts_from_alertmanager
+from domain.alertmanager import AlertmanagerBatch, RejectedAlert
+from domain.alertmanager_postable import read_postable_alerts
+from domain.alertmanager_webhook import read_alertmanager_webhook
 from domain.channel import channel_for
-from domain.errors import AlertRejected, DomainError
+from domain.errors import AlertRejected, DomainError, problem
 from domain.routing import RouteTable
 
 
@@ -23,6 +30,10 @@ from domain.routing import RouteTable
 class Admission:
     accepted: list[Alert]
     ignored: int
+    # Alertmanager alerts only: those not taken, and what their notification said.
+    rejected: list[RejectedAlert] = field(default_factory=list)
+    group_key: str = ""
+    truncated_alerts: int = 0
 
 
 def admit_alerts(
@@ -46,9 +57,35 @@ def admit_alerts(
 def admit_alertmanager(
     payload: Any, *, routes: RouteTable, now: datetime, path_channel: str | None = None
 ) -> Admission:
-    """The same admission for an Alertmanager webhook (version 4) payload."""
-    alerts = alerts_from_alertmanager(payload, path_channel)
-    return _route_and_stamp(alerts, routes, now, None, many=True)
+    """Admit the alerts of an Alertmanager webhook (version 4) one by one; `AlertRejected`
+    only for a payload that is not such a webhook."""
+    return _admit_batch(read_alertmanager_webhook(payload, path_channel), routes, now)
+
+
+def admit_postable_alerts(
+    body: Any, *, routes: RouteTable, now: datetime, path_channel: str | None = None
+) -> Admission:
+    """Admit alerts posted to Alertmanager's API (`POST /api/v2/alerts`) one by one."""
+    return _admit_batch(read_postable_alerts(body, now, path_channel), routes, now)
+
+
+def _admit_batch(batch: AlertmanagerBatch, routes: RouteTable, now: datetime) -> Admission:
+    accepted: list[Alert] = []
+    rejected = list(batch.rejected)
+    ignored = 0
+    for read in batch.alerts:
+        try:
+            alert = read.alert.routed_to(channel_for(read.alert, routes, None))
+        except DomainError as error:
+            problems = [problem(f"alerts.{read.index}.slackChannelId", str(error))]
+            rejected.append(RejectedAlert(read.index, read.sent, problems))
+            continue
+        if alert.is_ignored():
+            ignored += 1
+        else:
+            accepted.append(alert.stamped(now))
+    rejected.sort(key=lambda r: r.index)
+    return Admission(accepted, ignored, rejected, batch.group_key, batch.truncated_alerts)
 
 
 def alert_items(body: Any) -> list[Any]:

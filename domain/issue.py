@@ -35,6 +35,14 @@ from domain.issue_moves import IssueArrivals
 from domain.issue_policy import EscalationStep, IssuePolicy
 from domain.issue_silencing import IssueSilencing
 from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution
+from domain.member_alerts import (
+    MemberNews,
+    MemberReport,
+    firing_severity,
+    is_new_occurrence,
+    news_of,
+    with_report,
+)
 from domain.severity import Severity
 
 
@@ -53,8 +61,11 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
             cast(Issue, aggregate)._take_alert(self.alert, self.timestamp)
 
     class SeverityChanged(Aggregate.Event):
+        """`member`: the fingerprint of the member alert whose report changed it, if any."""
+
         previous: str
         severity: str
+        member: str | None
 
         def apply(self, aggregate: Aggregate) -> None:
             cast(Issue, aggregate).state.severity = Severity(self.severity)
@@ -174,21 +185,25 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         return issue
 
     def group(self, alert: Alert, *, at: datetime) -> None:
-        """Add a firing alert to this open issue; its severity becomes the issue's.
+        """Add an alert to this open issue; its severity becomes the issue's, or for a member
+        alert the highest of the firing members'.
 
         After an escalation a lower severity is raised to the escalated one, as Slack
         Manager does: a flapping source must not quietly undo an escalation.
         """
         self.check_open()
         previous = self.state.severity
-        self.trigger_event(self.AlertGrouped, timestamp=at, alert=alert.to_json_obj())
-        severity = self._raised(alert.severity)
+        body = alert.to_json_obj()
+        report = MemberReport.of(body)
+        severity = self._raised(self._severity_with(alert, report, at))
+        self.trigger_event(self.AlertGrouped, timestamp=at, alert=body)
         if severity is not previous:
             self.trigger_event(
                 self.SeverityChanged,
                 timestamp=at,
                 previous=previous.value,
                 severity=severity.value,
+                member=report.fingerprint if report is not None else None,
             )
 
     def resolve(self, alert: Alert, *, at: datetime) -> None:
@@ -205,11 +220,13 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
     def reopen(self, alert: Alert, *, at: datetime) -> None:
         """Bring a resolved issue back because the problem fired again."""
         self.check_resolved()
+        body = alert.to_json_obj()
+        severity = self._severity_with(alert, MemberReport.of(body), at)
         self.trigger_event(
             self.IssueReopened,
             timestamp=at,
-            alert=alert.to_json_obj(),
-            severity=self._raised(alert.severity).value,
+            alert=body,
+            severity=self._raised(severity).value,
         )
 
     def end_notification_delay(self, *, due_at: datetime, at: datetime) -> None:
@@ -273,6 +290,14 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         """Deadline settings, from the latest alert as Slack Manager takes them."""
         return IssuePolicy.of(self.state.last_alert)
 
+    def _severity_with(self, alert: Alert, report: MemberReport | None, at: datetime) -> Severity:
+        """The severity the alert gives the issue: its own, or for a member alert the highest
+        among the members firing once it is taken in."""
+        if report is None:
+            return alert.severity
+        members = with_report(self.state.members, report, at)
+        return firing_severity(members) or alert.severity
+
     def _raised(self, severity: Severity) -> Severity:
         current = self.state.severity
         if self.state.escalation_level and severity.priority < current.priority:
@@ -280,8 +305,14 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         return severity
 
     def is_older_than_last_alert(self, alert: Alert) -> bool:
-        """An alert stamped before the issue's latest one is stale news, already superseded."""
+        """An alert stamped before the issue's latest one is stale news, already superseded.
+
+        Member alerts are judged against their own member instead (`member_news`)."""
         return alert.timestamp is not None and alert.timestamp < self.state.last_alert_at
+
+    def member_news(self, report: MemberReport, at: datetime) -> MemberNews:
+        """What a member alert's report, received at `at`, tells this issue."""
+        return news_of(self.state.members, report, at)
 
     # State ------------------------------------------------------------------------------
 
@@ -299,9 +330,21 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         return self.state.correlation_id
 
     def _take_alert(self, alert: dict[str, Any], at: datetime) -> None:
-        self.state.last_alert = alert
-        self.state.last_alert_at = _alert_time(alert, at)
-        self.state.alert_count += 1
+        """Make the alert the latest; a member alert also updates its member, and counts only
+        as a new occurrence. Its time is when it was received (`at`): a re-sent member keeps
+        the `startsAt` of long ago."""
+        state = self.state
+        state.last_alert = alert
+        report = MemberReport.of(alert)
+        if report is None:
+            state.last_alert_at = _alert_time(alert, at)
+            state.alert_count += 1
+            return
+        state.last_alert_at = at
+        if is_new_occurrence(state.members, report):
+            state.alert_count += 1
+        state.members = with_report(state.members, report, at)
+        state.truncated_alerts = report.truncated_alerts
 
     def snapshot(self) -> IssueSnapshot:
         """The issue as read models and presenters see it."""

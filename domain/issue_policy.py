@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from domain.alert_limits import DEFAULT_AUTO_RESOLVE_SECONDS
+from domain.member_alerts import is_member_alert
 from domain.severity import Severity
 
 # Fire-and-forget issues (follow-up off, or info alerts) are shown and grouped, never tracked
@@ -37,6 +38,8 @@ class EscalationStep:
 @dataclass(frozen=True)
 class IssuePolicy:
     follow_up: bool
+    # Whether the issue follows member alerts (from Alertmanager), which say when they resolve.
+    tracks_members: bool
     severity: Severity
     auto_resolve_after: timedelta
     resolve_as_inconclusive: bool
@@ -64,6 +67,7 @@ class IssuePolicy:
         archiving_seconds = int(alert.get("archivingDelaySeconds") or 0)
         return cls(
             follow_up=bool(alert.get("issueFollowUpEnabled")),
+            tracks_members=is_member_alert(alert),
             severity=severity,
             auto_resolve_after=timedelta(
                 seconds=int(alert.get("autoResolveSeconds") or DEFAULT_AUTO_RESOLVE_SECONDS)
@@ -80,8 +84,11 @@ class IssuePolicy:
 
     @property
     def fire_and_forget(self) -> bool:
-        """No resolve tracking: follow-up is off, or the alert is only informational."""
-        return not self.follow_up or self.severity is Severity.INFO
+        """No resolve tracking: follow-up is off, or the alert is only informational. An
+        informational member alert is still tracked: Alertmanager says when it resolves."""
+        if not self.follow_up:
+            return True
+        return self.severity is Severity.INFO and not self.tracks_members
 
 
 # (alert, its policy): the alert is held, so its identity cannot pass to another object.

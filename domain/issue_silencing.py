@@ -1,6 +1,7 @@
 """Whether a silence covers an issue, decided again whenever something could change it.
 
-An issue is silenced by the silence that covers its latest alert (see `domain.silences`);
+An issue is silenced by the silence that covers its latest alert, or, for an issue with
+member alerts, by the silences that cover every firing member (see `domain.silences`);
 that is reconsidered when an alert joins it, when a silence is set or expired, and at the
 issue's own silence deadlines (see `domain.deadlines`): the end of the silence covering it,
 and the start of the next silence set for later that matches it. Keeping that next start on
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from eventsourcing.domain import Aggregate
 
 from domain.issue_state import IssueState
-from domain.silences import Silence, next_silence_start, silence_for
+from domain.silences import Silence, next_silence_start, silence_for_all
 
 
 class IssueSilencing:
@@ -69,8 +70,9 @@ class IssueSilencing:
         state = self.state
         if state.status == "archived":
             return
-        covering = silence_for(list(silences), state.last_alert, at)
-        next_start = next_silence_start(list(silences), state.last_alert, at)
+        subjects = _silence_subjects(state)
+        covering = silence_for_all(list(silences), subjects, at)
+        next_start = next_silence_start(list(silences), subjects, at)
         if covering is None and state.silence_id is not None:
             self.trigger_event(
                 self.IssueSilenceEnded,
@@ -91,3 +93,11 @@ class IssueSilencing:
             )
         elif next_start != state.silence_starts_at:
             self.trigger_event(self.IssueSilenceScheduled, timestamp=at, next_start=next_start)
+
+
+def _silence_subjects(state: IssueState) -> list[dict[str, Any]]:
+    """What a silence must cover to silence the issue: each firing member (an Alertmanager
+    silence silences alerts, so the issue is quiet once all its firing alerts are), else
+    the latest alert."""
+    firing = [member.as_alert(state.last_alert) for member in state.members if member.firing]
+    return firing or [state.last_alert]

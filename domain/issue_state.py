@@ -18,6 +18,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.member_alerts import MemberAlert
 from domain.severity import Severity
 
 IssueStatus = Literal["open", "resolved", "archived"]
@@ -76,6 +77,16 @@ class IssueFields(IssueSummary):
     silence_id: str | None = None
     last_alert: dict[str, Any] = Field(
         description="The latest alert of the issue, as Slack Manager alert JSON (camelCase)."
+    )
+    members: list[MemberAlert] = Field(
+        default_factory=list,
+        description="The issue's alerts from Alertmanager, one per fingerprint (see "
+        "`domain.member_alerts`): the issue is open while one fires.",
+    )
+    truncated_alerts: int = Field(
+        default=0,
+        description="How many alerts Alertmanager left out (`truncatedAlerts`) of the latest "
+        "notification of the issue's group.",
     )
 
 

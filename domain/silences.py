@@ -2,10 +2,11 @@
 
 A silence does not stop alerts from folding (the history stays complete); it marks the issue
 it matches as silenced until the silence ends, and notifiers stay quiet for silenced issues.
-Matchers name an alert field (Slack Manager's camelCase JSON name, such as `correlationId`,
-`slackChannelId`, `severity`, `header`) or a label (`labels.<name>`, from Alertmanager alerts'
-labels kept in the alert's metadata); an absent field or label reads as the empty string, as
-in Alertmanager.
+Matchers name a label, as in Alertmanager (from Alertmanager alerts' labels kept in the
+alert's metadata), or an alert field (Slack Manager's camelCase JSON name, such as
+`correlationId`, `slackChannelId`, `severity`, `header`): a name the alert has as a label
+reads the label, any other name the field, and `labels.<name>` only the label. An absent
+field or label reads as the empty string, as in Alertmanager.
 """
 
 from __future__ import annotations
@@ -94,19 +95,38 @@ def silence_for(silences: list[Silence], alert: dict[str, Any], at: datetime) ->
     return max(covering, key=lambda s: (s.ends_at, s.id), default=None)
 
 
+def silence_for_all(
+    silences: list[Silence], alerts: list[dict[str, Any]], at: datetime
+) -> Silence | None:
+    """The silence that keeps every one of the alerts quiet the shortest, or None when one of
+    them is not covered: an issue is quiet only while all its firing alerts are."""
+    covering = [silence_for(silences, alert, at) for alert in alerts]
+    if not covering or None in covering:
+        return None
+    return min((s for s in covering if s is not None), key=lambda s: (s.ends_at, s.id))
+
+
 def next_silence_start(
-    silences: list[Silence], alert: dict[str, Any], at: datetime
+    silences: list[Silence], alerts: list[dict[str, Any]], at: datetime
 ) -> datetime | None:
-    """When the first silence set for later that matches the alert starts, if any."""
+    """When the first silence set for later that matches one of the alerts starts, if any."""
     return min(
-        (s.starts_at for s in silences if s.starts_at > at and s.matches(alert)), default=None
+        (
+            s.starts_at
+            for s in silences
+            if s.starts_at > at and any(s.matches(alert) for alert in alerts)
+        ),
+        default=None,
     )
 
 
 def _read(alert: dict[str, Any], name: str) -> str:
+    labels = (alert.get("metadata") or {}).get("labels")
+    labels = labels if isinstance(labels, dict) else {}
     if name.startswith("labels."):
-        labels = (alert.get("metadata") or {}).get("labels") or {}
-        value = labels.get(name.removeprefix("labels."), "") if isinstance(labels, dict) else ""
+        value = labels.get(name.removeprefix("labels."), "")
+    elif name in labels:
+        value = labels[name]
     else:
         value = alert.get(name, "")
     if isinstance(value, bool):

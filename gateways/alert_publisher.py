@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -20,6 +21,16 @@ class BrokerUnavailable(Exception):
     """The broker did not acknowledge; the caller must not report the alerts as accepted."""
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One record to publish."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
 class AlertPublisher:
     def __init__(self, bootstrap_servers: str, topic: str, timeout: float = 10.0) -> None:
         self._servers = bootstrap_servers
@@ -28,6 +39,11 @@ class AlertPublisher:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
+
+    @property
+    def topic(self) -> str:
+        """Where `publish` sends: the `alerts` topic."""
+        return self._topic
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         """Connect lazily, so the API starts (and reports 503) while the broker is down."""
@@ -55,10 +71,19 @@ class AlertPublisher:
 
     async def publish_to(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
         """The same onto another topic (the API's PagerDuty webhooks go to `interactions`)."""
+        await self.publish_records(
+            [Outgoing(topic, channel.encode(), value) for channel, value in records]
+        )
+
+    async def publish_records(self, records: Sequence[Outgoing]) -> None:
+        """Send records, each to its topic (alerts and the dead letters of the same request);
+        return once all are acked."""
         async with self._producing(f"publishing {len(records)} record(s)") as producer:
             futures = [
-                await producer.send(topic, key=channel.encode(), value=value)
-                for channel, value in records
+                await producer.send(
+                    r.topic, key=r.key, value=r.value, headers=list(r.headers) or None
+                )
+                for r in records
             ]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
 

@@ -109,7 +109,15 @@ def _grouped(event: IssueEventRecord) -> str:
 
 
 def _severity_changed(event: IssueEventRecord) -> str:
-    return f"severity {_change(event.data)}"
+    """Names the member alert whose report changed it, by its labels (but the alert name the
+    issue's members share), when one did."""
+    fingerprint = event.data.get("member")
+    if not fingerprint:
+        return f"severity {_change(event.data)}"
+    member = next((m for m in event.issue.members if m.fingerprint == fingerprint), None)
+    labels = member.labels if member is not None else {}
+    named = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if k != "alertname")
+    return f"severity {_change(event.data)} by alert {named or fingerprint}"
 
 
 def _resolved(event: IssueEventRecord) -> str:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from domain.alertmanager import STATUS_PLACEHOLDER
 from domain.issue_state import IssueSnapshot
 from domain.records import IssueEventRecord
 
@@ -74,10 +75,19 @@ def issue_row(event: IssueEventRecord) -> dict[str, Any]:
         "snapshot": issue.model_dump_json(),
         "last_alert_at": last_alert_at(event),
     }
-    return {
+    row = {
         name: of_event[name] if name in of_event else _column_value(getattr(issue, name))
         for name in ISSUE_COLUMNS
     }
+    return row | {"header": view_header(issue.header)}
+
+
+def view_header(header: str | None) -> str | None:
+    """The header as the views show it: without the `:status:` placeholder, which only Slack
+    fills in (with the status emoji)."""
+    if header is None or STATUS_PLACEHOLDER not in header:
+        return header
+    return " ".join(header.replace(STATUS_PLACEHOLDER, " ").split())
 
 
 def _column_value(value: Any) -> Any:
@@ -108,6 +118,7 @@ def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
         name: _view_value(row[name]) if name in row else snapshot.get(name, absent)
         for name, absent in _ABSENT.items()
     }
+    fields["header"] = view_header(fields["header"])
     return fields | {name: row[name] for name in ("version", "last_event_type", "last_event_id")}
 
 

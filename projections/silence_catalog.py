@@ -40,12 +40,19 @@ def state_of(silence: Silence, now: datetime) -> SilenceState:
 class SilenceCatalog:
     def __init__(self) -> None:
         self._silences: dict[str, Silence] = {}
+        self._updated: dict[str, datetime] = {}
 
-    def apply(self, silence: Silence) -> None:
+    def apply(self, silence: Silence, at: datetime) -> None:
+        """Take the silence as set (or expired) at `at`."""
         self._silences[silence.id] = silence
+        self._updated[silence.id] = at
 
     def get(self, silence_id: str) -> Silence | None:
         return self._silences.get(silence_id)
+
+    def updated_at(self, silence_id: str) -> datetime | None:
+        """When the silence was last set or expired (Alertmanager's `updatedAt`)."""
+        return self._updated.get(silence_id)
 
     def listed(self, now: datetime, state: SilenceState | None = None) -> list[Silence]:
         """Newest end first, the way Alertmanager lists them."""
@@ -89,4 +96,4 @@ class SilenceCatalog:
         except UndecodableInput:
             return  # the fold dead-letters it
         if isinstance(decoded, SilenceSet):
-            self.apply(decoded.silence)
+            self.apply(decoded.silence, decoded.at)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from gateways.api.alertmanager_api import alertmanager_router
 from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import install_error_handlers
@@ -49,7 +50,7 @@ def openapi_document() -> dict[str, Any]:
 def request_body_schemas() -> dict[str, Any]:
     """JSON schemas of the ingest bodies, read by hand (not by FastAPI) to give precise errors."""
     from domain.alert import Alert
-    from domain.alertmanager import AlertmanagerWebhook
+    from domain.alertmanager_webhook import AlertmanagerWebhook
     from gateways.notify.channels import ChannelSpec
 
     ref = "#/components/schemas/{model}"
@@ -106,6 +107,7 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     app.include_router(notifications_router(deps))
     app.include_router(silences_router(deps))
     app.include_router(slack_router(deps.slack))
+    app.include_router(alertmanager_router(deps, metrics))
     view_key = [Depends(require(deps.view_keys))]
     app.include_router(history_router(deps), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE)
     app.include_router(

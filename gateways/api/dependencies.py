@@ -50,6 +50,8 @@ class ApiDependencies:
     # its acknowledgements go to.
     pagerduty_secrets: tuple[str, ...] = ()
     interactions_topic: str = "interactions"
+    # Where the alerts the API sets aside go (Alertmanager's, taken one by one).
+    alerts_dlq_topic: str = "alerts.dlq"
     # Notification channels and their delivery log; None: those endpoints answer 503.
     notifications: NotificationServices | None = field(default=None)
     # Setting and listing silences; None: those endpoints answer 503.

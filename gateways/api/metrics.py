@@ -22,6 +22,8 @@ class ApiMetrics:
     requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     seconds: dict[tuple[str, str], float] = field(default_factory=dict)
     alerts: Counter[str] = field(default_factory=Counter)
+    # Alerts Alertmanager reported left out of its notifications (`truncatedAlerts`).
+    truncated_alerts: int = 0
 
     def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -45,8 +47,12 @@ class ApiMetrics:
             "# TYPE alertfold_ingest_alerts_total counter",
             *(
                 f'alertfold_ingest_alerts_total{{outcome="{o}"}} {self.alerts[o]}'
-                for o in ("accepted", "ignored", "rate_limited")
+                for o in ("accepted", "ignored", "rate_limited", "dead_lettered")
             ),
+            "# HELP alertfold_alertmanager_truncated_alerts_total Alerts Alertmanager left out "
+            "of its notifications (truncatedAlerts).",
+            "# TYPE alertfold_alertmanager_truncated_alerts_total counter",
+            f"alertfold_alertmanager_truncated_alerts_total {self.truncated_alerts}",
             "# HELP alertfold_issues Issues in the lookup view, by status.",
             "# TYPE alertfold_issues gauge",
             *(

@@ -57,6 +57,9 @@ class MatcherBody(BaseModel):
 class SilenceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # An existing silence's id updates that silence; empty or absent sets a new one (what
+    # Alertmanager's PostableSilence sends).
+    id: str = ""
     matchers: list[MatcherBody] = Field(min_length=1, max_length=MAX_MATCHERS)
     starts_at: AwareDatetime | None = Field(
         None, validation_alias=AliasChoices("startsAt", "starts_at")
@@ -72,47 +75,74 @@ class SilenceBody(BaseModel):
     comment: str = ""
 
 
+def silence_access(deps: ApiDependencies) -> tuple[list[Any], list[Any]]:
+    """Who may read silences, and who may set and expire them (here and in Alertmanager's
+    API): view keys, and ingest keys."""
+    return [Depends(require(deps.view_keys))], [Depends(require(deps.ingest_keys))]
+
+
 def silences_router(deps: ApiDependencies) -> APIRouter:
     router = APIRouter(tags=["silences"], responses=UNAUTHORIZED_RESPONSE)
-    read = [Depends(require(deps.view_keys))]
-    write = [Depends(require(deps.ingest_keys))]
+    read, write = silence_access(deps)
 
     @router.get("/silences", dependencies=read)
     def list_silences(state: SilenceState | None = None) -> list[dict[str, Any]]:
         now = deps.clock()
-        return [_shown(s, now) for s in _services(deps).catalog.listed(now, state)]
+        return [_shown(s, now) for s in silence_services(deps).catalog.listed(now, state)]
 
     @router.post("/silences", dependencies=write, status_code=201)
     async def set_silence(body: SilenceBody) -> dict[str, Any]:
-        """Set a silence: `ends_at` or `duration_seconds`; `starts_at` defaults to now."""
+        """Set a silence: `ends_at` or `duration_seconds`; `starts_at` defaults to now. With
+        the `id` of a silence not yet expired, that silence is changed."""
         now = deps.clock()
-        silence = _silence(body, now)
-        services = _services(deps)
-        await services.publisher.create(silence)
-        services.catalog.apply(silence)
-        return _shown(silence, now)
+        return _shown(await store_silence(deps, body, now), now)
 
     @router.delete("/silences/{silence_id}", dependencies=write)
     async def expire_silence(silence_id: str) -> dict[str, Any]:
         """Expire the silence now; its issues are no longer silenced."""
-        services = _services(deps)
-        silence = services.catalog.get(silence_id)
-        if silence is None:
-            raise ApiError(404, f"no silence {silence_id!r}")
-        ended = await services.publisher.expire(silence)
-        services.catalog.apply(ended)
-        return _shown(ended, deps.clock())
+        return _shown(await expire(deps, silence_id), deps.clock())
 
     return router
 
 
-def _services(deps: ApiDependencies) -> SilenceServices:
+async def store_silence(deps: ApiDependencies, body: SilenceBody, now: datetime) -> Silence:
+    """Set the silence the body describes; returns once every partition has it."""
+    services = silence_services(deps)
+    silence = _silence(body, _id_for(services, body.id, now), now)
+    await services.publisher.create(silence)
+    services.catalog.apply(silence, now)
+    return silence
+
+
+async def expire(deps: ApiDependencies, silence_id: str) -> Silence:
+    """End the silence now (404 when there is none with that id)."""
+    services = silence_services(deps)
+    silence = services.catalog.get(silence_id)
+    if silence is None:
+        raise ApiError(404, f"no silence {silence_id!r}")
+    ended = await services.publisher.expire(silence)
+    services.catalog.apply(ended, deps.clock())
+    return ended
+
+
+def silence_services(deps: ApiDependencies) -> SilenceServices:
     if deps.silences is None:
         raise ApiError(503, "silences are not available in this process")
     return deps.silences
 
 
-def _silence(body: SilenceBody, now: datetime) -> Silence:
+def _id_for(services: SilenceServices, requested: str, now: datetime) -> str:
+    """The id to set the silence under: a new one, the requested one when it names a silence
+    not yet expired (an update), or, as Alertmanager does, a new one when it has expired."""
+    if not requested:
+        return str(uuid.uuid4())
+    existing = services.catalog.get(requested)
+    if existing is None:
+        raise ApiError(404, f"no silence {requested!r} to update")
+    return requested if existing.ends_at > now else str(uuid.uuid4())
+
+
+def _silence(body: SilenceBody, silence_id: str, now: datetime) -> Silence:
     starts_at = body.starts_at or now
     if (body.ends_at is None) == (body.duration_seconds is None):
         raise ApiError(400, "give exactly one of ends_at and duration_seconds")
@@ -124,7 +154,7 @@ def _silence(body: SilenceBody, now: datetime) -> Silence:
         raise ApiError(400, f"ends_at {ends_at.isoformat()} is not in the future")
     try:
         return Silence(
-            id=str(uuid.uuid4()),
+            id=silence_id,
             matchers=tuple(m.matcher() for m in body.matchers),
             starts_at=starts_at,
             ends_at=ends_at,

@@ -358,6 +358,8 @@ def test_get_issue_is_json_ready(populated: LookupStore) -> None:
             "severity": "error",
             "timestamp": "2024-05-01T12:02:00Z",
         },
+        "members": [],
+        "truncated_alerts": 0,
     }
     assert populated.get_issue("nope") is None
 

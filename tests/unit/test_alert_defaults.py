@@ -152,9 +152,9 @@ def test_recent_timestamp_is_kept() -> None:
     assert read(timestamp=recent.isoformat()).stamped(NOW).timestamp == recent
 
 
-def test_future_timestamp_is_kept() -> None:
+def test_future_timestamp_is_clamped_to_now() -> None:
     later = NOW + timedelta(minutes=5)
-    assert read(timestamp=later.isoformat()).stamped(NOW).timestamp == later
+    assert read(timestamp=later.isoformat()).stamped(NOW).timestamp == NOW
 
 
 def test_go_zero_timestamp_is_replaced_by_now() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from domain.alert import Alert
-from domain.alertmanager import alerts_from_alertmanager, go_rfc3339_nano
+from domain.alertmanager import go_rfc3339_nano
+from domain.alertmanager_webhook import alerts_from_alertmanager
 from domain.errors import AlertRejected, EmptyAlertmanagerPayload
 from domain.severity import Severity
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from domain.member_alerts import MemberAlert
 from domain.records import InputPosition
 from domain.severity import Severity
 from harness.stories import IssueStory, alert_json, issue_event
@@ -35,6 +36,25 @@ def test_severity_changes_show_both_sides_when_the_event_has_them() -> None:
         version=2, type="SeverityChanged", data={"previous": "error", "severity": "panic"}
     )
     assert summarize(event) == "severity error → panic"
+
+
+def test_a_severity_change_names_the_member_alert_that_made_it() -> None:
+    event = issue_event(
+        version=5,
+        type="SeverityChanged",
+        data={"previous": "error", "severity": "warning", "member": "fp-1"},
+    )
+    member = MemberAlert(
+        fingerprint="fp-1",
+        labels={"alertname": "DiskFull", "instance": "db-1"},
+        status="resolved",
+        severity=Severity.ERROR,
+        starts_at=event.occurred_at,
+        last_seen=event.occurred_at,
+    )
+    event = event.model_copy(update={"issue": event.issue.model_copy(update={"members": [member]})})
+
+    assert summarize(event) == "severity error → warning by alert instance=db-1"
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ def test_firing_alert_on_a_resolved_issue_reopens_it() -> None:
 def test_new_severity_is_recorded_as_a_severity_change() -> None:
     *_, last = fold_all(received(0, severity="warning"), received(1, 10, severity="panic"))
     assert [e.type for e in last.events] == ["AlertGrouped", "SeverityChanged"]
-    assert last.events[1].data == {"previous": "warning", "severity": "panic"}
+    assert last.events[1].data == {"previous": "warning", "severity": "panic", "member": None}
     assert last.state is not None and last.state.severity == "panic"
 
 

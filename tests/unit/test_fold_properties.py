@@ -23,8 +23,10 @@ from agents.channel_actors import Destination
 from agents.inputs import InputRecord
 from agents.issue_table import partition_for_channel, read_slot, slot_key
 from agents.verify import PartitionLogs, ScratchFold, VerifyTopics, verify_partition
+from domain.alertmanager import read_alertmanager_alerts
 from domain.interactions import InteractionKind
 from domain.routing import RouteTable
+from domain.severity import Severity
 from domain.silences import Matcher, Silence
 from wire.silences import encode_silence
 
@@ -37,6 +39,8 @@ OTHER = next(
 )
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CORRELATIONS = ("a", "b", "c")
+# What people act on, silence and move: also the issue of the Alertmanager group ("m").
+ACTED_ON = (*CORRELATIONS, "m")
 
 alert_ops = st.fixed_dictionaries(
     {
@@ -51,11 +55,22 @@ alert_ops = st.fixed_dictionaries(
         "late": st.integers(min_value=0, max_value=40),
     }
 )
+# Alertmanager alerts of one group (correlation id "m"), members by instance; a flush
+# re-sends an alert as it was, or reports it resolved or fired anew.
+member_ops = st.fixed_dictionaries(
+    {
+        "op": st.just("member"),
+        "instance": st.sampled_from(["i1", "i2", "i3"]),
+        "status": st.sampled_from(["firing", "firing", "resolved"]),
+        "severity": st.sampled_from(["critical", "warning", "info"]),
+        "started_ago": st.sampled_from([3600, 1800, 0]),
+    }
+)
 tick_ops = st.fixed_dictionaries({"op": st.just("tick")})
 act_ops = st.fixed_dictionaries(
     {
         "op": st.just("act"),
-        "correlation": st.sampled_from(CORRELATIONS),
+        "correlation": st.sampled_from(ACTED_ON),
         "kind": st.sampled_from(
             [k for k in InteractionKind if k != InteractionKind.MESSAGE_POSTED]
         ),
@@ -66,16 +81,14 @@ silence_ops = st.fixed_dictionaries(
     {
         "op": st.just("silence"),
         "id": st.sampled_from(["s1", "s2"]),
-        "correlation": st.sampled_from(CORRELATIONS),
+        "correlation": st.sampled_from(ACTED_ON),
         "starts_in": st.sampled_from([0, 0, 30]),
         "lasts": st.sampled_from([20, 60, 600]),
     }
 )
 expire_ops = st.fixed_dictionaries({"op": st.just("expire"), "id": st.sampled_from(["s1", "s2"])})
-move_ops = st.fixed_dictionaries(
-    {"op": st.just("move"), "correlation": st.sampled_from(CORRELATIONS)}
-)
-any_op = st.one_of(alert_ops, tick_ops, act_ops, silence_ops, expire_ops, move_ops)
+move_ops = st.fixed_dictionaries({"op": st.just("move"), "correlation": st.sampled_from(ACTED_ON)})
+any_op = st.one_of(alert_ops, member_ops, tick_ops, act_ops, silence_ops, expire_ops, move_ops)
 steps = st.lists(
     st.tuples(st.integers(min_value=0, max_value=90), any_op),
     min_size=1,
@@ -105,10 +118,13 @@ class Run:
     def written(self) -> list[bytes]:
         return self.folder.written
 
-    async def feed(self, topic: str, key: bytes | None, value: dict[str, Any] | bytes) -> None:
+    async def feed(
+        self, topic: str, key: bytes | None, value: dict[str, Any] | bytes, at: datetime
+    ) -> None:
+        """Append the record, received `at`, and fold it."""
         raw = value if isinstance(value, bytes) else json.dumps(value).encode()
         records = self.logs[topic]
-        record = InputRecord(topic, P, len(records), key, raw, 0.0)
+        record = InputRecord(topic, P, len(records), key, raw, at.timestamp())
         records.append(record)
         self.order.append(record)
         outputs = self.folder.fold(record)
@@ -116,7 +132,7 @@ class Run:
             for output in outputs:
                 if output.destination is destination:
                     again = output.value
-                    await self.feed(name, _channel_of(json.loads(again)).encode(), again)
+                    await self.feed(name, _channel_of(json.loads(again)).encode(), again, at)
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -129,26 +145,30 @@ async def play(plan: list[tuple[int, dict[str, Any]]]) -> Run:
         now += timedelta(seconds=advance)
         if op["op"] == "alert":
             run.alerts_sent += 1
-            await run.feed("alerts", CHANNEL.encode(), _alert(op, now, n))
+            await run.feed("alerts", CHANNEL.encode(), _alert(op, now, n), now)
+        elif op["op"] == "member":
+            run.alerts_sent += 1
+            await run.feed("alerts", CHANNEL.encode(), _member(op, now), now)
         elif op["op"] == "tick":
-            await run.feed("ticks", None, {"type": "tick", "schema_version": 1, "at": _iso(now)})
+            tick = {"type": "tick", "schema_version": 1, "at": _iso(now)}
+            await run.feed("ticks", None, tick, now)
         elif op["op"] in ("silence", "expire"):
             silence = _silence(op, now, run.silences)
             if silence is not None:
                 run.silences[silence.id] = silence
                 key = f"silence:{silence.id}".encode()
-                await run.feed("interactions", key, encode_silence(silence, at=now))
+                await run.feed("interactions", key, encode_silence(silence, at=now), now)
         elif op["op"] == "move":
             for here, there in ((CHANNEL, OTHER), (OTHER, CHANNEL)):
                 slot = read_slot(run.folder.actors.table, slot_key(here, op["correlation"]))
                 if slot and slot.issue:
                     move = _move(op, now, n, slot.issue.id, here, there)
-                    await run.feed("interactions", here.encode(), move)
+                    await run.feed("interactions", here.encode(), move, now)
                     break
         else:
             slot = read_slot(run.folder.actors.table, slot_key(CHANNEL, op["correlation"]))
             issue_id = slot.issue.id if slot and slot.issue and not op["stale"] else "gone"
-            await run.feed("interactions", CHANNEL.encode(), _act(op, now, n, issue_id))
+            await run.feed("interactions", CHANNEL.encode(), _act(op, now, n, issue_id), now)
     return run
 
 
@@ -170,6 +190,20 @@ def _alert(op: dict[str, Any], now: datetime, n: int) -> dict[str, Any]:
             {"severity": "panic", "delaySeconds": 90, "slackMentions": ["<!here>"]},
         ]
     return body
+
+
+def _member(op: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The alert JSON the API makes of one alert of an Alertmanager webhook."""
+    sent = {
+        "status": op["status"],
+        "labels": {"alertname": "DiskFull", "instance": op["instance"], "severity": op["severity"]},
+        "annotations": {"correlationId": "m", "autoResolveSeconds": "600"},
+        "startsAt": _iso(T0 - timedelta(seconds=op["started_ago"])),
+        "endsAt": _iso(now) if op["status"] == "resolved" else "0001-01-01T00:00:00Z",
+        "fingerprint": f"fp-{op['instance']}",
+    }
+    [read] = read_alertmanager_alerts([sent], CHANNEL).alerts
+    return read.alert.to_json_obj()
 
 
 def _act(op: dict[str, Any], now: datetime, n: int, issue_id: str) -> dict[str, Any]:
@@ -264,15 +298,46 @@ async def test_versions_are_contiguous_and_ids_unique(plan: list[tuple[int, Any]
 @FAST
 @given(steps)
 async def test_alert_counts_add_up(plan: list[tuple[int, Any]]) -> None:
+    """Every alert an issue took counts, but a member alert only as a new occurrence
+    (fingerprint and `startsAt`): Alertmanager's re-sends are not new alerts."""
     run = await play(plan)
     counted: dict[str, int] = defaultdict(int)
+    occurrences: dict[str, set[tuple[str, str]]] = defaultdict(set)
     final: dict[str, int] = {}
     for event in run.events:
-        if event["data"].get("alert") is not None:
+        alert = event["data"].get("alert")
+        metadata = (alert or {}).get("metadata") or {}
+        if metadata.get("fingerprint"):
+            occurrences[event["issue_id"]].add((metadata["fingerprint"], metadata["startsAt"]))
+        elif alert is not None:
             counted[event["issue_id"]] += 1
         final[event["issue_id"]] = event["issue"]["alert_count"]
-    assert final == {issue: counted[issue] for issue in final}
+    assert final == {issue: counted[issue] + len(occurrences[issue]) for issue in final}
     assert sum(final.values()) <= run.alerts_sent
+
+
+@FAST
+@given(steps)
+async def test_a_member_alert_leaves_its_issue_open_exactly_while_a_member_fires(
+    plan: list[tuple[int, Any]],
+) -> None:
+    """After each input carrying a member alert: open iff a member fires, and (no escalation
+    here) the severity is the highest of the firing members'."""
+    run = await play(plan)
+    decided: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in run.events:
+        alert = event["data"].get("alert") or {}
+        cause = (json.dumps(event["cause"], sort_keys=True), event["issue_id"])
+        if (alert.get("metadata") or {}).get("fingerprint") or cause in decided:
+            decided[cause] = event["issue"]
+    for issue in decided.values():
+        firing = [m for m in issue["members"] if m["status"] == "firing"]
+        if issue["status"] == "archived":
+            continue
+        assert (issue["status"] == "open") == bool(firing), issue
+        if firing:
+            highest = max(Severity(m["severity"]).priority for m in firing)
+            assert Severity(issue["severity"]).priority == highest
 
 
 @FAST

@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.issue import Issue
 from domain.issue_state import IssueSnapshot, IssueState
+from domain.member_alerts import MemberAlert
 from domain.severity import Severity
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -21,6 +22,16 @@ ALERT: dict[str, Any] = {
     "timestamp": "2026-11-23T09:04:00+00:00",
 }
 ADA = {"kind": "user", "id": "U1", "name": "ada"}
+MEMBER = MemberAlert(
+    fingerprint="5f2c0d1e3a4b6c7d",
+    labels={"alertname": "DiskFull", "instance": "db-1"},
+    annotations={"summary": "Disk full"},
+    status="resolved",
+    severity=Severity.ERROR,
+    starts_at=T0 - timedelta(hours=1),
+    ends_at=T0 + timedelta(minutes=3),
+    last_seen=T0 + timedelta(minutes=4),
+)
 
 # An issue with every field set, so no key is left out of the pinned JSON.
 STATE = IssueState(
@@ -47,6 +58,8 @@ STATE = IssueState(
     silenced_until=T0 + timedelta(hours=1),
     silence_id="s1",
     last_alert=ALERT,
+    members=[MEMBER],
+    truncated_alerts=2,
     version=7,
     last_alert_at=T0 + timedelta(minutes=4),
     held_until=None,
@@ -59,6 +72,12 @@ ALERT_JSON = (
     '"severity":"panic","timestamp":"2026-11-23T09:04:00+00:00"}'
 )
 ADA_JSON = '{"kind":"user","id":"U1","name":"ada"}'
+MEMBER_JSON = (
+    '{"fingerprint":"5f2c0d1e3a4b6c7d","labels":{"alertname":"DiskFull","instance":"db-1"},'
+    '"annotations":{"summary":"Disk full"},"status":"resolved","severity":"error",'
+    '"starts_at":"2026-11-23T08:00:00Z","ends_at":"2026-11-23T09:03:00Z",'
+    '"last_seen":"2026-11-23T09:04:00Z"}'
+)
 
 
 def test_a_snapshot_keeps_the_keys_and_order_of_the_logged_events() -> None:
@@ -72,7 +91,7 @@ def test_a_snapshot_keeps_the_keys_and_order_of_the_logged_events() -> None:
         f'"acknowledged_by":{ADA_JSON},"acknowledged_at":"2026-11-23T09:02:00Z",'
         f'"investigated_by":{ADA_JSON},"muted_by":null,"resolved_by":null,'
         '"presentable":true,"silenced_until":"2026-11-23T10:00:00Z","silence_id":"s1",'
-        f'"last_alert":{ALERT_JSON}}}'
+        f'"last_alert":{ALERT_JSON},"members":[{MEMBER_JSON}],"truncated_alerts":2}}'
     )
 
 
@@ -86,7 +105,7 @@ def test_a_state_is_written_as_its_public_fields_then_the_folds_own() -> None:
         f'"acknowledged_by":{ADA_JSON},"acknowledged_at":"2026-11-23T09:02:00Z",'
         f'"investigated_by":{ADA_JSON},"muted_by":null,"resolved_by":null,'
         '"presentable":true,"silenced_until":"2026-11-23T10:00:00Z","silence_id":"s1",'
-        f'"last_alert":{ALERT_JSON},'
+        f'"last_alert":{ALERT_JSON},"members":[{MEMBER_JSON}],"truncated_alerts":2,'
         '"version":7,"last_alert_at":"2026-11-23T09:04:00Z","held_until":null,'
         '"recent_interactions":["i-1","i-2"],"silence_starts_at":"2026-11-23T11:00:00Z"}'
     )

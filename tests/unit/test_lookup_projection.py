@@ -241,3 +241,34 @@ def test_iso_utc_converts_offsets_and_naive_values() -> None:
         "2024-01-01T00:00:00Z"
     )
     assert iso_utc(datetime(2024, 1, 1, 0, 0, 0, 5000)) == "2024-01-01T00:00:00.005000Z"
+
+
+def test_the_view_header_leaves_out_the_status_placeholder_slack_fills_in() -> None:
+    event = issue_event(header=":status: Disk almost full")
+
+    assert issue_row(event)["header"] == "Disk almost full"
+    assert issue_view(issue_row(event))["header"] == "Disk almost full"
+    assert event.issue.header == ":status: Disk almost full"  # Slack still places its emoji
+
+
+def test_the_view_lists_the_member_alerts_of_the_snapshot() -> None:
+    event = issue_event()
+    member = {
+        "fingerprint": "fp-1",
+        "labels": {"alertname": "DiskFull"},
+        "annotations": {},
+        "status": "firing",
+        "severity": "error",
+        "starts_at": "2026-11-23T08:00:00Z",
+        "ends_at": None,
+        "last_seen": "2026-11-23T09:00:00Z",
+    }
+    snapshot = IssueSnapshot.model_validate(
+        {**event.issue.model_dump(), "members": [member], "truncated_alerts": 2}
+    )
+    with_members = event.model_copy(update={"issue": snapshot})
+
+    view = issue_view(issue_row(with_members))
+
+    assert view["members"] == [member]
+    assert view["truncated_alerts"] == 2

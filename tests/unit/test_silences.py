@@ -90,8 +90,8 @@ def test_next_start_is_the_first_later_silence_matching_the_alert() -> None:
     other = silence(
         Matcher(name="severity", value="info"), id="other", start=T0 + timedelta(minutes=5)
     )
-    assert next_silence_start([later, soon, other], ALERT, T0) == T0 + timedelta(hours=1)
-    assert next_silence_start([later, soon], ALERT, T0 + timedelta(hours=1)) == T0 + timedelta(
+    assert next_silence_start([later, soon, other], [ALERT], T0) == T0 + timedelta(hours=1)
+    assert next_silence_start([later, soon], [ALERT], T0 + timedelta(hours=1)) == T0 + timedelta(
         hours=2
     )
 

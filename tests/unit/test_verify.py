@@ -14,9 +14,11 @@ NAMES = VerifyTopics("alerts", "ticks", "interactions", "issue-events")
 PARTITIONS = 4
 CHANNEL = "C0VERIFY"
 P = partition_for_channel(CHANNEL, PARTITIONS)
+T0 = 1_795_424_400.0  # 2026-11-23T09:00:00Z, as a Kafka record timestamp
 
 
 def alert_record(offset: int, seconds: int, **fields: Any) -> InputRecord:
+    """An alert stamped `seconds` after 09:00, received then (its record's timestamp)."""
     body = {
         "slackChannelId": CHANNEL,
         "correlationId": "db",
@@ -26,7 +28,8 @@ def alert_record(offset: int, seconds: int, **fields: Any) -> InputRecord:
         "autoResolveSeconds": 60,
         **fields,
     }
-    return InputRecord("alerts", P, offset, CHANNEL.encode(), json.dumps(body).encode(), 0.0)
+    received = T0 + seconds
+    return InputRecord("alerts", P, offset, CHANNEL.encode(), json.dumps(body).encode(), received)
 
 
 def tick_record(offset: int, seconds: int) -> InputRecord:
