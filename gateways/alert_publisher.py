@@ -29,6 +29,10 @@ class AlertPublisher:
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
 
+    @property
+    def topic(self) -> str:
+        return self._topic
+
     async def _ready_producer(self) -> AIOKafkaProducer:
         """Connect lazily, so the API starts (and reports 503) while the broker is down."""
         async with self._lock:
@@ -49,18 +53,22 @@ class AlertPublisher:
                 self._producer = producer
             return self._producer
 
-    async def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
-        """Send (channel id, value) records keyed by channel; return once all are acked."""
-        await self.publish_to(self._topic, records)
+    async def publish(self, records: Sequence[tuple[str, bytes]]) -> list[tuple[int, int]]:
+        """Send (channel id, value) records keyed by channel; return once all are acked,
+        with where each record went: (partition, offset)."""
+        return await self.publish_to(self._topic, records)
 
-    async def publish_to(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
+    async def publish_to(
+        self, topic: str, records: Sequence[tuple[str, bytes]]
+    ) -> list[tuple[int, int]]:
         """The same onto another topic (the API's PagerDuty webhooks go to `interactions`)."""
         async with self._producing(f"publishing {len(records)} record(s)") as producer:
             futures = [
                 await producer.send(topic, key=channel.encode(), value=value)
                 for channel, value in records
             ]
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+            sent = await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        return [(metadata.partition, metadata.offset) for metadata in sent]
 
     async def broadcast(self, topic: str, key: str, value: bytes) -> int:
         """Put one copy of the value on every partition of the topic; return how many.

@@ -74,7 +74,8 @@ def bearer_token(authorization: str | None) -> str:
 def require(keys: ApiKeys) -> Callable[..., None]:
     """A route dependency refusing requests without one of `keys`, before the body is read."""
 
-    def check(
+    # Async: a plain function would be run in the thread pool, a hop per request.
+    async def check(
         request: Request,
         _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     ) -> None:

@@ -15,6 +15,7 @@ from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
+from gateways.api.read_marks import after_text
 from gateways.api.webhook_seals import sealed_webhooks
 from wire.alerts import encode_alert
 
@@ -31,7 +32,7 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         _take_tokens(deps, metrics, per_channel)
         received_at = deps.clock()
         try:
-            await deps.publisher.publish(
+            positions = await deps.publisher.publish(
                 [(a.slack_channel_id or "", encode_alert(a, received_at)) for a in accepted]
             )
         except BrokerUnavailable:
@@ -40,7 +41,14 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             raise
         metrics.alerts["accepted"] += len(accepted)
         return JSONResponse(
-            {"accepted": len(accepted), "ignored": admission.ignored}, status_code=202
+            {
+                "accepted": len(accepted),
+                "ignored": admission.ignored,
+                # Where each accepted alert went, in order, and the mark to read after them.
+                "positions": [{"partition": p, "offset": o} for p, o in positions],
+                "after": after_text(_highest(positions)),
+            },
+            status_code=202,
         )
 
     async def alerts(request: Request, channel: str | None = None) -> Response:
@@ -89,7 +97,11 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         }
     }
     responses: dict[int | str, dict[str, Any]] = {
-        202: {"description": "stored on the alerts topic, acknowledged by the broker"},
+        202: {
+            "description": "stored on the alerts topic, acknowledged by the broker: "
+            '`{"accepted", "ignored", "positions": [{"partition", "offset"}], "after"}`, '
+            "where `after` (`partition:offset,…`) makes a view wait until it shows these alerts"
+        },
         204: {"description": "nothing to store: no alerts, or every alert was ignored"},
         400: {
             "description": "invalid body (`problems` lists each field), or webhooks while no "
@@ -113,6 +125,13 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             path, prometheus, methods=["POST"], responses=responses, openapi_extra=alertmanager_body
         )
     return router
+
+
+def _highest(positions: list[tuple[int, int]]) -> dict[int, int]:
+    highest: dict[int, int] = {}
+    for partition, offset in positions:
+        highest[partition] = max(highest.get(partition, offset), offset)
+    return highest
 
 
 def _take_tokens(deps: ApiDependencies, metrics: ApiMetrics, per_channel: Counter[str]) -> None:

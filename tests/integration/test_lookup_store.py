@@ -473,8 +473,28 @@ def test_postgres_urls_use_psycopg(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("mysql://u:secret@db.example:3306/alerts", "mysql+pymysql"),
+        ("mariadb://u:secret@db.example/alerts", "mariadb+pymysql"),
+    ],
+)
+def test_mysql_urls_use_pymysql_in_utf8mb4(url: str, driver: str) -> None:
+    engine = create_database_engine(url)
+    assert engine.url.drivername == driver
+    assert engine.url.database == "alerts"
+    assert engine.url.query["charset"] == "utf8mb4"
+    assert engine.pool._pre_ping
+
+
+@pytest.mark.parametrize(
     "url",
-    ["mysql://u:secret@host/db", "postgresql+asyncpg://u@h/db", "redis://localhost", "nonsense"],
+    [
+        "mysql+mysqldb://u:secret@host/db",
+        "postgresql+asyncpg://u@h/db",
+        "redis://localhost",
+        "nonsense",
+    ],
 )
 def test_other_urls_are_rejected_clearly(url: str) -> None:
     with pytest.raises(ValueError) as excinfo:
