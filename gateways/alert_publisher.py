@@ -53,15 +53,21 @@ class AlertPublisher:
                 self._producer = producer
             return self._producer
 
-    async def publish(self, records: Sequence[tuple[str, bytes]]) -> list[tuple[int, int]]:
-        """Send (channel id, value) records keyed by channel; return once all are acked,
-        with where each record went: (partition, offset)."""
-        return await self.publish_to(self._topic, records)
+    async def publish(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Send (channel id, value) records keyed by channel; return once all are acked."""
+        await self.publish_to(self._topic, records)
 
-    async def publish_to(
+    async def publish_placed(self, records: Sequence[tuple[str, bytes]]) -> list[tuple[int, int]]:
+        """The same, returning where each record went: (partition, offset)."""
+        return await self._send(self._topic, records)
+
+    async def publish_to(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
+        """The same onto another topic (the API's PagerDuty webhooks go to `interactions`)."""
+        await self._send(topic, records)
+
+    async def _send(
         self, topic: str, records: Sequence[tuple[str, bytes]]
     ) -> list[tuple[int, int]]:
-        """The same onto another topic (the API's PagerDuty webhooks go to `interactions`)."""
         async with self._producing(f"publishing {len(records)} record(s)") as producer:
             futures = [
                 await producer.send(topic, key=channel.encode(), value=value)

@@ -71,7 +71,7 @@ def replace_if_newer(
         insert = mysql.insert(table).values(dict(row))
         newer = table.c[version] < insert.inserted[version]
         # MySQL assigns left to right: the version goes last, or the test would see it new.
-        updates = [
+        updates: list[tuple[str, Any]] = [
             (name, sa.case((newer, insert.inserted[name]), else_=table.c[name]))
             for name in row
             if name not in keys and name != version

@@ -32,7 +32,7 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         _take_tokens(deps, metrics, per_channel)
         received_at = deps.clock()
         try:
-            positions = await deps.publisher.publish(
+            positions = await deps.publisher.publish_placed(
                 [(a.slack_channel_id or "", encode_alert(a, received_at)) for a in accepted]
             )
         except BrokerUnavailable:

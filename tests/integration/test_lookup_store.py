@@ -33,12 +33,18 @@ PROJECTION = "lookup"
 Record = tuple[int, int, IssueEventRecord]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
     if request.param == "sqlite":
         engine = create_database_engine(f"sqlite:///{tmp_path}/views/lookup.db")
     else:
-        engine = create_database_engine(request.getfixturevalue("fresh_postgres_url"))
+        engine = create_database_engine(request.getfixturevalue(f"fresh_{request.param}_url"))
     lookup = LookupStore(engine)
     lookup.create_schema()
     yield lookup
