@@ -45,7 +45,7 @@ from projections.audit_history import HistoryEntry, history_entry, iso_z
 from projections.audited_issue import AuditedIssue
 from projections.lookup import issue_row, issue_view
 from projections.lookup_tables import MYSQL_TABLE_OPTIONS, key_string, long_text
-from projections.upserts import insert_ignoring_duplicates, raise_offsets
+from projections.upserts import insert_tuples_ignoring_duplicates, raise_offsets
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,9 @@ class AuditStore:
             moving = {p: n for p, n in positions.items() if n > stored.get(p, 0)}
             events = [e for p in sorted(moving) for e in by_partition.get(p, [])]
             new = self._new_events(conn, tables, events)
-            insert_ignoring_duplicates(conn, tables.events, [_event_row(e) for e in new])
+            insert_tuples_ignoring_duplicates(
+                conn, tables.events, _EVENT_COLUMNS, [_event_row(e) for e in new]
+            )
             raise_offsets(
                 conn,
                 tables.positions,
@@ -309,13 +311,11 @@ class AuditStore:
         return self.at_version(issue_id, then[-1].version)
 
 
-def _event_row(event: IssueEventRecord) -> dict[str, Any]:
-    return {
-        "issue_id": event.issue_id,
-        "version": event.version,
-        "event_id": event.event_id,
-        "record": event.model_dump_json(),
-    }
+_EVENT_COLUMNS = ("issue_id", "version", "event_id", "record")
+
+
+def _event_row(event: IssueEventRecord) -> tuple[str, int, str, str]:
+    return (event.issue_id, event.version, event.event_id, event.model_dump_json())
 
 
 def _ranges(versions: list[int]) -> str:

@@ -88,3 +88,26 @@ def replace_if_newer(
             where=table.c[version] < upsert.excluded[version],
         )
     )
+
+
+def insert_tuples_ignoring_duplicates(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """`insert_ignoring_duplicates` for many rows of plain values, handed to the driver as
+    they are: SQLAlchemy's processing of each row's parameters would cost more than the
+    database's work (a replay inserts a million)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        values = ", ".join("?" for _ in columns)
+        sql = f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({values})"
+    else:
+        values = ", ".join("%s" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({values})"
+        sql = (
+            sql.replace("INSERT", "INSERT IGNORE", 1)
+            if is_mysql(conn)
+            else (sql + " ON CONFLICT DO NOTHING")
+        )
+    conn.exec_driver_sql(sql, list(rows))
