@@ -78,14 +78,20 @@ def iso_utc(value: datetime | None) -> str | None:
 
 def issue_row(event: IssueEventRecord) -> dict[str, Any]:
     """The `issues` row an event leaves behind (datetimes as aware UTC values)."""
-    issue = event.issue
-    of_event = {
-        "id": event.issue_id,
-        "version": event.version,
-        "last_event_type": event.type,
-        "last_event_id": event.event_id,
+    return snapshot_row(
+        event.issue,
+        id=event.issue_id,
+        version=event.version,
+        last_event_type=event.type,
+        last_event_id=event.event_id,
+        last_alert_at=last_alert_at(event),
+    )
+
+
+def snapshot_row(issue: IssueSnapshot, **of_event: Any) -> dict[str, Any]:
+    """The `issues` row of an issue snapshot, given what `issue_row` takes from its event."""
+    of_event |= {
         "snapshot": issue.model_dump_json(),
-        "last_alert_at": last_alert_at(event),
         "search_text": search_text(issue.header, issue.text),
         "labels": json.dumps(alert_labels(issue.last_alert), separators=(",", ":")),
         "severity_rank": Severity(issue.severity).priority,
@@ -97,6 +103,16 @@ def issue_row(event: IssueEventRecord) -> dict[str, Any]:
     }
     row["snapshot"] = view_document(issue_view(row))
     return row
+
+
+def upgraded_row(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A row written by an earlier layout of the table (its snapshot without the event's
+    fields, no query columns), as the current layout holds it."""
+    issue = IssueSnapshot.model_validate(orjson.loads(stored["snapshot"]))
+    return snapshot_row(issue, **{name: stored[name] for name in _OF_EVENT})
+
+
+_OF_EVENT = ("id", "version", "last_event_type", "last_event_id", "last_alert_at")
 
 
 def view_document(view: Mapping[str, Any]) -> str:

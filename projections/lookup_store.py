@@ -34,6 +34,7 @@ from projections.lookup_tables import (
     postgres_recordset_upsert,
     row_parameters,
     sqlite_values_upsert,
+    upgrade_rows,
 )
 from projections.move_mapping_store import read_move_mappings, write_move_changes
 from projections.move_mappings import MoveMapping, mapping_changes
@@ -77,7 +78,9 @@ class LookupStore:
         """
         with self._engine.begin() as conn:
             state = self._registry.create(conn)  # takes the schema lock first
-            create_tables(conn, lookup_tables(state.live))
+            tables = lookup_tables(state.live)
+            if create_tables(conn, tables):
+                upgrade_rows(conn, tables.issues)
 
     # -- generations ---------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 
-from projections.lookup import ISSUE_COLUMNS, as_utc
+from projections.lookup import ISSUE_COLUMNS, as_utc, upgraded_row
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -181,12 +181,44 @@ def lookup_tables(generation: int) -> LookupTables:
     return LookupTables(generation, metadata, issues, positions, folded, moves)
 
 
-def create_tables(conn: sa.Connection, tables: LookupTables) -> None:
-    """Create a generation's tables and indexes that do not exist yet (`IF NOT EXISTS`)."""
+def create_tables(conn: sa.Connection, tables: LookupTables) -> list[str]:
+    """Create a generation's tables and indexes that do not exist yet (`IF NOT EXISTS`).
+
+    A table made by an earlier layout gets the columns it lacks (nullable, to be filled by
+    the caller); returns their names.
+    """
+    added: list[str] = []
     for table in tables.metadata.sorted_tables:
         conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+                added.append(column.name)
         for index in table.indexes:
             conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    return added
+
+
+def upgrade_rows(conn: sa.Connection, issues: sa.Table) -> None:
+    """Rewrite every row of a table an earlier layout made (`upgraded_row`), in batches."""
+    key = issues.c.id
+    last = ""
+    while True:
+        batch = (
+            conn.execute(sa.select(issues).where(key > last).order_by(key).limit(1000))
+            .mappings()
+            .all()
+        )
+        if not batch:
+            return
+        rows = [upgraded_row(dict(row)) for row in batch]
+        conn.execute(
+            issues.update().where(key == sa.bindparam("b_id")),
+            [{"b_id": row["id"], **{k: v for k, v in row.items() if k != "id"}} for row in rows],
+        )
+        last = batch[-1]["id"]
 
 
 def drop_tables(conn: sa.Connection, tables: LookupTables) -> None:
