@@ -5,7 +5,8 @@ into one document, with no parsing or serialising per request. Statements are pl
 (`projections.lookup_queries`) run on a driver connection of the calling thread, opened once
 and kept, in autocommit so every statement sees the latest commit. The live generation is
 remembered for a second instead of being asked for on every request; a query that fails
-because a replay has just dropped the old generation's tables is asked again on the new one.
+(a replay has just dropped the old generation's tables, or the database restarted) is run
+once more on a fresh connection and the generation live then.
 """
 
 from __future__ import annotations
@@ -149,18 +150,20 @@ class LookupReader:
         return int(cursor.fetchone()[0])
 
     def _run(self, work: Callable[[Any, int], T]) -> T:
+        try:
+            return self._attempt(work)
+        except Exception:
+            # A replay may have switched generations and dropped the tables just read, or
+            # the database restarted under the connection: once more, afresh.
+            self._generation = None
+            self._forget_connection()
+            return self._attempt(work)
+
+    def _attempt(self, work: Callable[[Any, int], T]) -> T:
         generation = self._live_generation()
-        connection = self._connection()
-        cursor = connection.cursor()
+        cursor = self._connection().cursor()
         try:
             return work(cursor, generation)
-        except Exception:
-            # The generation may have been switched and its tables dropped: once more on
-            # the live one, if that is another.
-            self._generation = None
-            if self._live_generation() == generation:
-                raise
-            return work(connection.cursor(), self._live_generation())
         finally:
             cursor.close()
 
@@ -173,6 +176,12 @@ class LookupReader:
             live = self._registry.state(conn).live
         self._generation = (live, now)
         return live
+
+    def _forget_connection(self) -> None:
+        pooled = getattr(self._local, "pooled", None)
+        self._local.pooled = None
+        if pooled is not None:
+            pooled.invalidate()
 
     def _connection(self) -> Any:
         # The pool's wrapper is kept too: dropping it would hand the connection back.

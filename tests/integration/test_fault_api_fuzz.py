@@ -117,6 +117,8 @@ def test_any_valid_alert_batch_is_accepted(
 def answers_without_server_error(case: FuzzCase, product: Product) -> None:
     response = case.call(base_url=product.api_url)
     product.check_alive()
+    if response.status_code == 504 and "after" in (case.query or {}):
+        return  # the documented answer: the view has not folded past the marks in time
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path} answered {response.status_code}: "
         f"{response.text[:500]}\n{case.as_curl_command()}"

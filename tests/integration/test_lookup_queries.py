@@ -265,3 +265,13 @@ def test_the_view_knows_how_far_it_has_folded_each_input(store: LookupStore) -> 
     reader = LookupReader(store.engine)
     assert reader.folded("alerts") == {3: 1208, 5: 88}
     assert reader.folded("ticks") == {3: 40, 5: 13}
+
+
+def test_a_reader_follows_a_replay_that_dropped_the_tables_it_read(
+    store: LookupStore, reader: LookupReader
+) -> None:
+    assert ids(reader, channel_id="C1") == ["b", "a"]
+    generation, _stale = store.begin_generation()
+    store.apply_batch("lookup", TOPIC, [(0, 0, ISSUES[0])], generation=generation)
+    store.drop_generation(store.switch_to(generation))
+    assert ids(reader, channel_id="C1") == ["a"]
