@@ -27,6 +27,7 @@ from bench.context import BenchContext
 from bench.figures import Figure, Target
 from bench.kafka_io import produce, wait_for_total
 from bench.profiling import Profiler
+from bench.replay import database_kind
 from bench.stats import milliseconds, percentile
 from harness.product import Product
 from harness.waiting import eventually
@@ -92,7 +93,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         "load": "wrk -t1 -c100" if wrk else "asyncio clients in one process",
         "one_client_list_p50_ms": round(milliseconds(percentile(single["list"], 50)), 2),
         "api": f"{workers} uvicorn process(es)",
-        "database": _kind_of(database),
+        "database": database_kind(database),
         **({"api_profile": profile} if profile else {}),
     }
     figures = []
@@ -111,12 +112,6 @@ def run(ctx: BenchContext) -> list[Figure]:
             Figure("views", f"{label} p99, {CLIENTS} clients", p99, "ms", Target(50, False), setup),
         ]
     return figures
-
-
-def _kind_of(url: str | None) -> str:
-    if not url:
-        return "SQLite"
-    return "PostgreSQL" if url.startswith("postgres") else "MySQL/MariaDB"
 
 
 def _fill(ctx: BenchContext, product: Product, issues: int, channels: int) -> list[str]:
