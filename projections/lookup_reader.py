@@ -34,8 +34,9 @@ from projections.lookup_tables import lookup_tables
 T = TypeVar("T")
 
 GENERATION_TTL_S = 1.0
-# Counts scan every matching issue; an answer is kept until the view changes (or this long,
-# for what changes the view without moving its positions: retention).
+# Counts over many channels scan every matching issue; such an answer is kept until the
+# view changes (or this long, for what changes the view without moving its positions:
+# retention).
 COUNTS_TTL_S = 5.0
 _COUNTS_KEPT = 256
 
@@ -102,15 +103,24 @@ class LookupReader:
             query.until,
         )
 
+        # Counts of one channel's or one correlation id's issues read a few index entries:
+        # asking whether the view changed would cost as much as counting again.
+        narrow = query.channel_id is not None or query.correlation_id is not None
+
+        def count(cursor: Any, generation: int) -> bytes:
+            sql, params = counts_statement(query, self._dialect, _issues(generation))
+            cursor.execute(sql, params)
+            return orjson.dumps(counts_document(cursor.fetchall()))
+
         def run(cursor: Any, generation: int) -> bytes:
+            if narrow:
+                return count(cursor, generation)
             stamp = self._stamp(cursor, generation)
             kept = self._counts.get(key)
             now = self._clock()
             if kept is not None and kept[0] == stamp and now - kept[1] < COUNTS_TTL_S:
                 return kept[2]
-            sql, params = counts_statement(query, self._dialect, _issues(generation))
-            cursor.execute(sql, params)
-            answer = orjson.dumps(counts_document(cursor.fetchall()))
+            answer = count(cursor, generation)
             self._counts[key] = (stamp, now, answer)
             self._counts.move_to_end(key)
             while len(self._counts) > _COUNTS_KEPT:

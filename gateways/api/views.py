@@ -36,6 +36,9 @@ from projections.lookup_reader import LookupReader
 from projections.move_mappings import mapping_view
 
 JSON = "application/json"
+# Served by `gateways.api.direct_routes` (their endpoints take only the request and the
+# path's parameters); `/issues/counts` before the route it would otherwise match as an id.
+DIRECT_PATHS = ("/issues", "/issues/counts", "/issues/{issue_id}")
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
