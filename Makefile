@@ -20,6 +20,7 @@ run: install
 
 test: install
 	@scripts/ensure-postgres
+	@scripts/ensure-mariadb
 	$(BIN)/pytest
 
 test-unit: install

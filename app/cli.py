@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.audit_command import add_audit_parser
 from app.composition import Alertfold, create_app
@@ -204,9 +204,19 @@ def _api(_: argparse.Namespace) -> int:
         # The API still starts: it answers 503 to ingest until the broker is back.
         log.warning("%s", error)
     settings = alertfold.settings
-    log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
+    log.info(
+        "API listening on http://%s:%d (%d process%s)",
+        settings.api_host,
+        settings.api_port,
+        settings.api_workers,
+        "" if settings.api_workers == 1 else "es",
+    )
+    # Several workers each build the app from the environment, as this process did.
+    app: Any = alertfold.api() if settings.api_workers == 1 else "app.composition:api_app"
     uvicorn.run(
-        alertfold.api(),
+        app,
+        factory=settings.api_workers > 1,
+        workers=settings.api_workers,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level,

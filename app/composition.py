@@ -406,3 +406,13 @@ def create_app(
     if routes is None:
         routes = load_routes(settings.routes_file) if settings.routes_file else RouteTable([])
     return Alertfold(settings=settings, bootstrap_servers=servers, routes=routes, clock=clock)
+
+
+def api_app() -> FastAPI:
+    """The API of the settings in the environment: what each of several API workers runs."""
+    from infra.logs import configure_logging
+    from infra.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level, "api")
+    return create_app(settings).api()

@@ -28,7 +28,9 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("ingest", "POST /alerts batches from concurrent clients", ingest.run),
     Benchmark("latency", "paced alerts: accepted to visible in the lookup view", latency.run),
     Benchmark("replay", "alertfold replay of issue events into fresh tables", replay.run),
-    Benchmark("views", "GET /issues?channel_id= and /issues/{id}, concurrent", views.run),
+    Benchmark(
+        "views", "GET /issues?channel_id=, /issues/{id}, /issues/counts, concurrent", views.run
+    ),
     Benchmark("memory", "worker RSS holding many open issues", fold.run_memory),
     Benchmark("storm", "10,000 alerts, 100 issues, one channel, shown in a local Slack", storm.run),
 )

@@ -4,11 +4,14 @@ The log is written straight to `issue-events`: ten events per issue (opened, the
 built with the tests' `IssueStory` once and copied per issue with its ids replaced, so a
 million events are loaded at the broker's pace rather than pydantic's. Nothing else runs:
 the figure is the command's own rate, and the wall time includes its start-up.
+`ALERTFOLD_BENCH_DATABASE_URL` replays into another database than the default SQLite (an
+empty PostgreSQL or MySQL database).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -54,7 +57,9 @@ def issue_events(count: int) -> Iterator[tuple[bytes, bytes]]:
 
 def run(ctx: BenchContext) -> list[Figure]:
     count = ctx.size(1_000_000, 5_000)
-    with ctx.product("replay") as product:
+    database = os.environ.get("ALERTFOLD_BENCH_DATABASE_URL")
+    env = {"DATABASE_URL": database} if database else {}
+    with ctx.product("replay", **env) as product:
         product.create_topics()
         ctx.say(f"writing {count:,} issue events to {product.topic('issue-events')}")
         asyncio.run(
@@ -86,7 +91,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         "partitions": ctx.partitions,
         "command_s": float(found[2]),
         "wall_s_with_startup": round(wall, 1),
-        "database": "SQLite",
+        "database": database_kind(database),
         "summary": _without_profiler_lines(done.stdout),
         **({"profile": summarise_file(stacks)} if ctx.profile else {}),
     }
@@ -101,6 +106,12 @@ def run(ctx: BenchContext) -> list[Figure]:
         ),
         Figure("replay", "same, wall time incl. start-up", count / wall, "events/s", setup=setup),
     ]
+
+
+def database_kind(url: str | None) -> str:
+    if not url:
+        return "SQLite"
+    return "PostgreSQL" if url.startswith("postgres") else "MySQL/MariaDB"
 
 
 def _without_profiler_lines(output: str) -> str:

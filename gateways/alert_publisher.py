@@ -75,9 +75,9 @@ class AlertPublisher:
             [Outgoing(topic, channel.encode(), value) for channel, value in records]
         )
 
-    async def publish_records(self, records: Sequence[Outgoing]) -> None:
+    async def publish_records(self, records: Sequence[Outgoing]) -> list[tuple[int, int]]:
         """Send records, each to its topic (alerts and the dead letters of the same request);
-        return once all are acked."""
+        return once all are acked, with where each went: (partition, offset)."""
         async with self._producing(f"publishing {len(records)} record(s)") as producer:
             futures = [
                 await producer.send(
@@ -85,7 +85,8 @@ class AlertPublisher:
                 )
                 for r in records
             ]
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+            sent = await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        return [(metadata.partition, metadata.offset) for metadata in sent]
 
     async def broadcast(self, topic: str, key: str, value: bytes) -> int:
         """Put one copy of the value on every partition of the topic; return how many.

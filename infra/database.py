@@ -1,15 +1,18 @@
-"""Database engines for the read models: SQLite by default, PostgreSQL in production.
+"""Database engines for the read models: SQLite by default, PostgreSQL or MySQL in production.
 
-Both are reached through one function so every component (projections, API, replay tools)
+All are reached through one function so every component (projections, API, replay tools)
 gets the same connection settings: SQLite tuned for one writer beside concurrent readers
-(WAL, a busy timeout instead of immediate "database is locked" errors), PostgreSQL through
-psycopg 3 with dead pooled connections detected before use.
+(WAL, a busy timeout instead of immediate "database is locked" errors, and a `regexp`
+function for label matchers), PostgreSQL through psycopg 3 and MySQL or MariaDB through
+PyMySQL, both with dead pooled connections detected before use.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +25,16 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
+MYSQL_SCHEMES = frozenset({"mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql"})
+ACCEPTED_FORMS = (
+    "use sqlite:///path/to/file.db, postgresql://user:password@host:port/database "
+    "or mysql://user:password@host:port/database"
+)
 
 
 def create_database_engine(url: str) -> sa.Engine:
-    """Build an engine for `sqlite:///path` or `postgresql://…` (also `postgres://…`).
+    """Build an engine for `sqlite:///path`, `postgresql://…` (also `postgres://…`) or
+    `mysql://…` (also `mariadb://…`, with or without `+pymysql`).
 
     Raises `ValueError` for any other scheme or driver, naming the accepted forms, so a
     mistyped setting fails at start-up rather than on the first query.
@@ -39,10 +48,11 @@ def create_database_engine(url: str) -> sa.Engine:
         return _sqlite_engine(parsed)
     if scheme in _POSTGRES_SCHEMES:
         return _postgres_engine(parsed)
+    if scheme in MYSQL_SCHEMES:
+        return _mysql_engine(parsed)
     raise ValueError(
         f"unsupported database URL scheme {scheme!r} in "
-        f"{parsed.render_as_string(hide_password=True)!r}: use sqlite:///path/to/file.db "
-        "or postgresql://user:password@host:port/database"
+        f"{parsed.render_as_string(hide_password=True)!r}: {ACCEPTED_FORMS}"
     )
 
 
@@ -85,8 +95,25 @@ def _sqlite_engine(url: URL) -> sa.Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
+        add_regexp(dbapi_connection)
 
     return engine
+
+
+def add_regexp(connection: sqlite3.Connection) -> None:
+    """`x REGEXP pattern` for SQLite, which has the operator but no function behind it."""
+    connection.create_function("regexp", 2, _regexp, deterministic=True)
+
+
+def _regexp(pattern: str | None, value: str | None) -> bool:
+    if pattern is None or value is None:
+        return False
+    return _compiled(pattern).search(value) is not None
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _enable_wal(cursor: sqlite3.Cursor) -> None:
@@ -117,3 +144,19 @@ def _postgres_engine(url: URL) -> sa.Engine:
         # Without it, a health check against an unreachable host hangs on TCP timeouts.
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _mysql_engine(url: URL) -> sa.Engine:
+    dialect = "mariadb" if url.drivername.startswith("mariadb") else "mysql"
+    url = url.set(drivername=f"{dialect}+pymysql")
+    if "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    connect_args: dict[str, Any] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    # Connections idle past the server's wait_timeout are closed by it: recycle before.
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        isolation_level="READ COMMITTED",
+        connect_args=connect_args,
+    )

@@ -36,6 +36,10 @@ _DATABASE_URL_PREFIXES = (
     "postgresql://",
     "postgresql+psycopg://",
     "postgres://",
+    "mysql://",
+    "mysql+pymysql://",
+    "mariadb://",
+    "mariadb+pymysql://",
 )
 
 
@@ -59,9 +63,14 @@ class Settings(BaseModel):
     )
     data_dir: Path = Field(Path(".alertfold"), description="Local broker data and SQLite views.")
     cache_dir: Path = Field(Path(".cache"), description="Downloaded Kafka jars.")
-    database_url: str | None = Field(None, description="sqlite:///… or postgresql://…", repr=False)
+    database_url: str | None = Field(
+        None, description="sqlite:///…, postgresql://… or mysql://…", repr=False
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
+    api_workers: int = Field(
+        1, ge=1, le=64, description="API processes sharing the port (uvicorn workers)."
+    )
     kafka_port: int = Field(9092, ge=1, le=65535)
     partitions: int = Field(8, ge=1, le=1024)
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
@@ -203,7 +212,9 @@ class Settings(BaseModel):
             return None
         value = value.strip()
         if not value.startswith(_DATABASE_URL_PREFIXES):
-            raise ValueError("must start with sqlite:///, postgresql:// or postgres://")
+            raise ValueError(
+                "must start with sqlite:///, postgresql://, postgres://, mysql:// or mariadb://"
+            )
         return value
 
     @field_validator("ingest_api_keys", "view_api_keys", mode="before")
@@ -306,9 +317,10 @@ class Settings(BaseModel):
 
     @property
     def audit_database_url(self) -> str:
-        """The audit store: the PostgreSQL database of `DATABASE_URL` (its own tables), else
-        a SQLite file of its own, so the lookup view's file can be deleted and rebuilt alone."""
-        if self.database_url and self.database_url.startswith(("postgresql", "postgres://")):
+        """The audit store: the PostgreSQL or MySQL database of `DATABASE_URL` (its own
+        tables), else a SQLite file of its own, so the lookup view's file can be deleted and
+        rebuilt alone, and the two writers never wait for each other's lock."""
+        if self.database_url and not self.database_url.startswith("sqlite"):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
 
@@ -361,6 +373,7 @@ ENVIRONMENT: dict[str, str] = {
     "DATABASE_URL": "database_url",
     "ALERTFOLD_API_HOST": "api_host",
     "ALERTFOLD_API_PORT": "api_port",
+    "ALERTFOLD_API_WORKERS": "api_workers",
     "ALERTFOLD_KAFKA_PORT": "kafka_port",
     "ALERTFOLD_PARTITIONS": "partitions",
     "ALERTFOLD_TOPIC_PREFIX": "topic_prefix",

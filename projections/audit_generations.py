@@ -2,7 +2,7 @@
 
 The registry row (`read_model_generations`, read model "audit") lives in the lookup view's
 database, beside the lookup view's own row, so one `DATABASE_URL` holds every read model's
-generation. Each audit generation has its own event tables (`projections.audit_store`): a
+generation. Each audit generation has its own tables (`projections.audit_store`): a
 replay records every issue event again into a new generation while the live one keeps
 answering, then switches the row; the auditor and the API follow the switch.
 
@@ -15,15 +15,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from infra.database import create_database_engine
-from infra.event_store import is_postgres_url
-from projections.audit_runner import Auditor
-from projections.audit_store import AuditStore, audit_log_name, generation_url
+from projections.audit_runner import AuditSink
+from projections.audit_store import AuditStore, drop_audit_tables
 from projections.generations import GenerationRegistry
 from projections.retention import RetentionResult
 
@@ -69,17 +66,11 @@ class AuditGenerations:
         self._drop_tables(generation)
 
     def _drop_tables(self, generation: int) -> None:
-        if is_postgres_url(self._url):
-            engine = create_database_engine(self._url)
-            prefix = audit_log_name(generation).lower()
-            with engine.begin() as conn:
-                for table in (f"{prefix}_events", f"{prefix}_tracking"):
-                    conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+        engine = create_database_engine(self._url)
+        try:
+            drop_audit_tables(engine, generation)
+        finally:
             engine.dispose()
-            return
-        path = Path(make_url(generation_url(self._url, generation)).database or "")
-        for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -98,9 +89,8 @@ class AuditReplayTarget:
     def begin_generation(self) -> int:
         return self.generations.begin_generation()
 
-    def projector(self, generation: int) -> Auditor:
-        store = AuditStore.open(self.database_url, generation)
-        return Auditor(self.bootstrap_servers, self.topic, store)
+    def sink(self, generation: int) -> AuditSink:
+        return AuditSink(AuditStore.open(self.database_url, generation))
 
     def apply_retention(self, generation: int, now: datetime) -> RetentionResult:
         return RetentionResult()

@@ -1,9 +1,11 @@
-"""The audit store: every issue event, kept in an `eventsourcing` event store.
+"""The audit store: every issue event, kept in SQL tables of its own.
 
-Each record read from `issue-events` is stored as one `AuditedIssue.Recorded` event at the
-issue's own version, by the library's process recorder (SQLite or PostgreSQL), together
-with a tracking record of the consumer's position in the same transaction. The library's
-repository then returns an issue as it was at any version.
+Each record read from `issue-events` is stored as one row per issue version, carrying the
+whole wire record with the issue's state after it; the tracking positions of the consumer
+go in the same transaction. `AuditedIssue` rebuilds an issue at any version from its row.
+A batch is written in bulk (one multi-row insert per table, one transaction per batch),
+which is what lets `alertfold replay` record tens of thousands of events a second; the
+`eventsourcing` library's recorder saves one aggregate at a time.
 
 Rules for what arrives (the log is at-least-once, so it holds duplicates after crashes):
 - a version already recorded with the same `event_id` is a duplicate: nothing happens;
@@ -15,41 +17,39 @@ Rules for what arrives (the log is at-least-once, so it holds duplicates after c
   version anyway, since each event carries the issue's full state; a late predecessor
   fills its slot when it comes. Queries for a version that is not there say so.
 
-Positions are tracked per partition as the next offset to read (`Tracking` named
-`projection:topic[partition]`), one transaction per partition and batch, so a restart
-resumes exactly where the last committed batch ended.
+Positions are tracked per partition as the next offset to read. A partition whose stored
+position is already past a batch's (a replay after a restart, or another auditor got there
+first) is left alone, its events included.
 
 The store exists in generations like the lookup view (`projections.audit_generations`):
-generation N keeps its events in its own tables (application `AlertfoldAudit`, then
-`AlertfoldAuditG2`, …) so `alertfold replay` can build a new one beside the live one. A
-store opened with `follow` moves to the live generation when a replay switched it.
+generation N keeps its events in its own tables (`audit_events_gN`, `audit_positions_gN`)
+so `alertfold replay` can build a new one beside the live one. A store opened with `follow`
+moves to the live generation when a replay switched it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
-from eventsourcing.utils import Environment, EnvType
-from sqlalchemy.engine import make_url
+import sqlalchemy as sa
 
 from domain.records import IssueEventRecord
-from infra.event_store import event_store_environment, is_postgres_url
+from infra.database import create_database_engine
 from projections.audit_history import HistoryEntry, history_entry, iso_z
 from projections.audited_issue import AuditedIssue
 from projections.lookup import issue_row, issue_view
+from projections.lookup_tables import MYSQL_TABLE_OPTIONS, key_string, long_text
+from projections.upserts import insert_tuples_ignoring_duplicates, raise_offsets
 
 log = logging.getLogger(__name__)
 
 Record = tuple[int, int, IssueEventRecord]
-RACE_ATTEMPTS = 5  # writes refused because another auditor wrote the same first
 
 
 class AuditQueryError(LookupError):
@@ -68,28 +68,58 @@ class BeforeOpening(AuditQueryError):
     pass
 
 
-class AuditLog(Application[str]):
-    """The library application holding the audit's events.
+@dataclass(frozen=True)
+class AuditTables:
+    """The tables of one generation of the audit store."""
 
-    Its name prefixes the PostgreSQL tables (`alertfoldaudit_events`,
-    `alertfoldaudit_tracking`), which keeps them apart from the lookup view's tables when
-    both live in the `DATABASE_URL` database. It is configured only from the environment
-    given to it, never from the process environment, so alertfold's settings are the only
-    settings.
-    """
+    generation: int
+    metadata: sa.MetaData
+    events: sa.Table
+    positions: sa.Table
 
-    name = "AlertfoldAudit"
 
-    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        return Environment(name, dict(env or {}))
+@functools.cache
+def audit_tables(generation: int) -> AuditTables:
+    metadata = sa.MetaData()
+    events = sa.Table(
+        f"audit_events_g{generation}",
+        metadata,
+        sa.Column("issue_id", key_string(), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("event_id", key_string(), nullable=False),
+        sa.Column("record", long_text(), nullable=False),  # the wire record, JSON
+        **MYSQL_TABLE_OPTIONS,
+    )
+    positions = sa.Table(
+        f"audit_positions_g{generation}",
+        metadata,
+        sa.Column("projection", key_string(100), primary_key=True),
+        sa.Column("topic", key_string(), primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("next_offset", sa.BigInteger, nullable=False),
+        **MYSQL_TABLE_OPTIONS,
+    )
+    return AuditTables(generation, metadata, events, positions)
 
-    def construct_recorder(self) -> ProcessRecorder:
-        # A process recorder writes tracking records with the events, atomically.
-        return self.factory.process_recorder()
+
+def create_audit_tables(engine: sa.Engine, generation: int) -> None:
+    """Create a generation's tables if missing (several processes may do it at once)."""
+    with engine.begin() as conn:
+        for table in audit_tables(generation).metadata.sorted_tables:
+            conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+
+
+def drop_audit_tables(engine: sa.Engine, generation: int) -> None:
+    with engine.begin() as conn:
+        for table in audit_tables(generation).metadata.sorted_tables:
+            conn.execute(sa.schema.DropTable(table, if_exists=True))
 
 
 class AuditStore:
-    """Records issue events (for the projector) and answers history questions (for people)."""
+    """Records issue events (for the projector) and answers history questions (for people).
+
+    Thread-safe: it holds an engine and the generation it writes.
+    """
 
     def __init__(
         self,
@@ -98,10 +128,10 @@ class AuditStore:
         *,
         follow: Callable[[], int] | None = None,
     ) -> None:
-        self._url = database_url
+        self._engine = create_database_engine(database_url)
         self._follow = follow  # the live generation, when this store serves the live one
         self.generation = generation
-        self._app = open_audit_log(database_url, generation)
+        create_audit_tables(self._engine, generation)
         self.conflicts = 0
 
     @classmethod
@@ -112,8 +142,8 @@ class AuditStore:
         return cls(database_url, generation, follow=follow)
 
     @property
-    def _recorder(self) -> ProcessRecorder:
-        return cast(ProcessRecorder, self._app.recorder)
+    def _tables(self) -> AuditTables:
+        return audit_tables(self.generation)
 
     def follow_live(self) -> bool:
         """Move to the live generation if a replay switched it; True when it moved."""
@@ -122,30 +152,31 @@ class AuditStore:
         live = self._follow()
         if live == self.generation:
             return False
-        previous = self._app
-        self._app = open_audit_log(self._url, live)
+        create_audit_tables(self._engine, live)
         self.generation = live
-        previous.close()
         log.info("audit store: following the switch to generation %d", live)
         return True
 
     def close(self) -> None:
-        self._app.close()
+        self._engine.dispose()
 
     def count_events(self) -> int:
         """How many issue events this generation holds."""
-        return int(self._recorder.max_notification_id() or 0)
+        with self._engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(self._tables.events)
+            return int(conn.execute(query).scalar_one())
 
     # -- writing (the projector's side) -----------------------------------------------------
 
     def positions(self, projection: str, topic: str, partitions: Collection[int]) -> dict[int, int]:
         """Partition → next offset to consume, for the given partitions that have one."""
-        found: dict[int, int] = {}
-        for partition in sorted(partitions):
-            stored = self._recorder.max_tracking_id(_tracking_name(projection, topic, partition))
-            if stored is not None:
-                found[partition] = stored
-        return found
+        table = self._tables.positions
+        query = sa.select(table.c.partition, table.c.next_offset).where(
+            table.c.projection == projection, table.c.topic == topic
+        )
+        with self._engine.connect() as conn:
+            stored = dict(conn.execute(query).tuples().all())
+        return {p: stored[p] for p in sorted(partitions) if p in stored}
 
     def apply_batch(
         self,
@@ -155,11 +186,11 @@ class AuditStore:
         *,
         next_offsets: Mapping[int, int] | None = None,
     ) -> int:
-        """Record `(partition, offset, event)`s and advance positions; returns events stored.
+        """Record `(partition, offset, event)`s and advance positions, in one transaction;
+        returns how many events were stored.
 
         Each partition's next offset becomes the highest record offset + 1, or the value in
-        `next_offsets` when further. A partition whose stored position is already there
-        (a replay after a restart, or another auditor got there first) is left alone.
+        `next_offsets` when further.
         """
         by_partition: dict[int, list[IssueEventRecord]] = defaultdict(list)
         positions: dict[int, int] = {}
@@ -168,71 +199,71 @@ class AuditStore:
             positions[partition] = max(positions.get(partition, 0), offset + 1)
         for partition, offset in (next_offsets or {}).items():
             positions[partition] = max(positions.get(partition, 0), offset)
-        stored = 0
-        for partition, next_offset in sorted(positions.items()):
-            name = _tracking_name(projection, topic, partition)
-            stored += self._record(name, next_offset, by_partition.get(partition, []))
-        return stored
-
-    def _record(self, tracking_name: str, next_offset: int, events: list[IssueEventRecord]) -> int:
-        """One partition's share of a batch: its new events and its position, atomically.
-
-        Auditors running side by side each read every partition, so another may record
-        the same events or a further position between this one's reading what is stored
-        and writing: the database refuses the write, and the share is decided again from
-        what is stored now (each refusal means the other made progress).
-        """
-        for attempt in range(1, RACE_ATTEMPTS + 1):
-            try:
-                return self._record_once(tracking_name, next_offset, events)
-            except IntegrityError:
-                if attempt == RACE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _record_once(
-        self, tracking_name: str, next_offset: int, events: list[IssueEventRecord]
-    ) -> int:
-        if next_offset <= (self._recorder.max_tracking_id(tracking_name) or 0):
+        if not positions:
             return 0
-        new = self._new_events(events)
-        tracking = Tracking(application_name=tracking_name, notification_id=next_offset)
-        if new:
-            self._app.events.put([AuditedIssue.recorded(e) for e in new], tracking=tracking)
-        else:
-            self._recorder.insert_tracking(tracking)
+        tables = self._tables
+        with self._engine.begin() as conn:
+            stored = self._stored_positions(conn, tables, projection, topic)
+            moving = {p: n for p, n in positions.items() if n > stored.get(p, 0)}
+            events = [e for p in sorted(moving) for e in by_partition.get(p, [])]
+            new = self._new_events(conn, tables, events)
+            insert_tuples_ignoring_duplicates(
+                conn, tables.events, _EVENT_COLUMNS, [_event_row(e) for e in new]
+            )
+            raise_offsets(
+                conn,
+                tables.positions,
+                [
+                    {"projection": projection, "topic": topic, "partition": p, "next_offset": n}
+                    for p, n in sorted(moving.items())
+                ],
+                "next_offset",
+            )
         return len(new)
 
-    def _new_events(self, events: list[IssueEventRecord]) -> list[IssueEventRecord]:
+    def _stored_positions(
+        self, conn: sa.Connection, tables: AuditTables, projection: str, topic: str
+    ) -> dict[int, int]:
+        table = tables.positions
+        query = sa.select(table.c.partition, table.c.next_offset).where(
+            table.c.projection == projection, table.c.topic == topic
+        )
+        if conn.dialect.name != "sqlite":
+            query = query.with_for_update()  # another auditor's batch waits for this one
+        return dict(conn.execute(query).tuples().all())
+
+    def _new_events(
+        self, conn: sa.Connection, tables: AuditTables, events: list[IssueEventRecord]
+    ) -> list[IssueEventRecord]:
         """The events whose issue version is not recorded yet (first of a batch wins)."""
-        by_issue: dict[str, list[IssueEventRecord]] = defaultdict(list)
-        for event in events:
-            by_issue[event.issue_id].append(event)
+        if not events:
+            return []
+        table = tables.events
+        known: dict[tuple[str, int], str] = {}
+        issue_ids = sorted({e.issue_id for e in events})
+        for start in range(0, len(issue_ids), 500):
+            query = sa.select(table.c.issue_id, table.c.version, table.c.event_id).where(
+                table.c.issue_id.in_(issue_ids[start : start + 500]),
+                table.c.version >= min(e.version for e in events),
+            )
+            known.update({(i, v): e for i, v, e in conn.execute(query).tuples()})
         new: list[IssueEventRecord] = []
-        for issue_id, issue_events in by_issue.items():
-            versions = [e.version for e in issue_events]
-            known = {
-                stored.originator_version: cast(AuditedIssue.Recorded, stored).record["event_id"]
-                for stored in self._app.events.get(
-                    issue_id, gt=min(versions) - 1, lte=max(versions)
+        for event in events:
+            recorded_id = known.get((event.issue_id, event.version))
+            if recorded_id is None:
+                known[(event.issue_id, event.version)] = event.event_id
+                new.append(event)
+            elif recorded_id != event.event_id:
+                self.conflicts += 1
+                log.warning(
+                    "audit: issue %s version %d is recorded as event %s; ignoring a "
+                    "different event %s (%s) for the same version",
+                    event.issue_id,
+                    event.version,
+                    recorded_id,
+                    event.event_id,
+                    event.type,
                 )
-            }
-            for event in issue_events:
-                recorded_id = known.get(event.version)
-                if recorded_id is None:
-                    known[event.version] = event.event_id
-                    new.append(event)
-                elif recorded_id != event.event_id:
-                    self.conflicts += 1
-                    log.warning(
-                        "audit: issue %s version %d is recorded as event %s; ignoring a "
-                        "different event %s (%s) for the same version",
-                        issue_id,
-                        event.version,
-                        recorded_id,
-                        event.event_id,
-                        event.type,
-                    )
         return new
 
     # -- reading (people's side) -------------------------------------------------------------
@@ -240,13 +271,13 @@ class AuditStore:
     def events(self, issue_id: str) -> list[IssueEventRecord]:
         """Every recorded event of the issue, by version; `UnknownIssue` if there are none."""
         self.follow_live()
-        events = [
-            IssueEventRecord.model_validate(cast(AuditedIssue.Recorded, stored).record)
-            for stored in self._app.events.get(issue_id)
-        ]
-        if not events:
+        table = self._tables.events
+        query = sa.select(table.c.record).where(table.c.issue_id == issue_id)
+        with self._engine.connect() as conn:
+            records = conn.execute(query.order_by(table.c.version)).scalars().all()
+        if not records:
             raise UnknownIssue(f"no issue with id {issue_id} in the audit store")
-        return events
+        return [IssueEventRecord.model_validate_json(record) for record in records]
 
     def history(self, issue_id: str) -> list[HistoryEntry]:
         return [history_entry(event) for event in self.events(issue_id)]
@@ -254,17 +285,19 @@ class AuditStore:
     def at_version(self, issue_id: str, version: int) -> AuditedIssue:
         """The issue as it was right after the event that made it `version`."""
         self.follow_live()
-        try:
-            issue = cast(AuditedIssue, self._app.repository.get(issue_id, version=version))
-        except AggregateNotFoundError:
-            issue = None
-        if issue is None or issue.version != version:
+        table = self._tables.events
+        query = sa.select(table.c.record).where(
+            table.c.issue_id == issue_id, table.c.version == version
+        )
+        with self._engine.connect() as conn:
+            record = conn.execute(query).scalar_one_or_none()
+        if record is None:
             recorded = [e.version for e in self.events(issue_id)]
             raise VersionNotFound(
                 f"issue {issue_id} has no version {version}: recorded versions are "
                 f"{_ranges(recorded)}"
             )
-        return issue
+        return AuditedIssue.of(IssueEventRecord.model_validate_json(record))
 
     def at_time(self, issue_id: str, moment: datetime) -> AuditedIssue:
         """The issue as it was at `moment`: after its last event that happened by then."""
@@ -278,45 +311,11 @@ class AuditStore:
         return self.at_version(issue_id, then[-1].version)
 
 
-def audit_log_name(generation: int) -> str:
-    """The library application name, which also names the generation's tables."""
-    return AuditLog.name if generation == 1 else f"{AuditLog.name}G{generation}"
+_EVENT_COLUMNS = ("issue_id", "version", "event_id", "record")
 
 
-def generation_url(database_url: str, generation: int) -> str:
-    """Where a generation lives: its own SQLite file (the library's SQLite tables have fixed
-    names), or the same PostgreSQL database (tables named by the application)."""
-    if generation == 1 or is_postgres_url(database_url):
-        return database_url
-    url = make_url(database_url)
-    path = Path(url.database or "")
-    return url.set(
-        database=str(path.with_name(f"{path.stem}-g{generation}{path.suffix}"))
-    ).render_as_string(hide_password=False)
-
-
-def open_audit_log(database_url: str, generation: int, attempts: int = 5) -> AuditLog:
-    """The generation's application, its tables created if missing.
-
-    Several processes (auditor, API) may create the tables at the same moment, and
-    PostgreSQL can refuse the loser's `CREATE TYPE`; a retry then finds them made.
-    """
-    env = event_store_environment(generation_url(database_url, generation))
-    name = audit_log_name(generation)
-    generation_class = cast(type[AuditLog], type(name, (AuditLog,), {"name": name}))
-    for attempt in range(1, attempts + 1):
-        try:
-            return generation_class(env=env)
-        except Exception:
-            if attempt == attempts:
-                raise
-            log.info("audit store: creating tables raced another process; retrying")
-            time.sleep(0.1 * attempt)
-    raise AssertionError("unreachable")
-
-
-def _tracking_name(projection: str, topic: str, partition: int) -> str:
-    return f"{projection}:{topic}[{partition}]"
+def _event_row(event: IssueEventRecord) -> tuple[str, int, str, str]:
+    return (event.issue_id, event.version, event.event_id, event.model_dump_json())
 
 
 def _ranges(versions: list[int]) -> str:

@@ -87,6 +87,12 @@ class AuditedIssue(BaseAggregate[str]):
         return self.event.issue
 
     @staticmethod
+    def of(event: IssueEventRecord) -> AuditedIssue:
+        """The issue as it was right after this event (every event carries the whole state)."""
+        issue: AuditedIssue = AuditedIssue.recorded(event).mutate(None)
+        return issue
+
+    @staticmethod
     def recorded(event: IssueEventRecord) -> AuditedIssue.Recorded:
         """The stored event for one wire record, at the record's own issue version."""
         return AuditedIssue.Recorded(

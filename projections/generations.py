@@ -9,9 +9,9 @@ retired: nothing may write to it any more, and its tables are dropped.
 
 Writers check, inside their own transaction, that the generation they write is still live
 or building (`writable`), and hold the row so a switch cannot commit in between:
-PostgreSQL with `FOR SHARE` (writers do not block each other), SQLite with a no-op UPDATE
-that takes the database's single write lock before anything is read, so the check and the
-writes see the same state. A writer that finds its generation retired gets
+PostgreSQL and MySQL with a shared row lock (writers do not block each other), SQLite with
+a no-op UPDATE that takes the database's single write lock before anything is read, so the
+check and the writes see the same state. A writer that finds its generation retired gets
 `GenerationRetired` and moves to the live one.
 
 The registry is shared by every SQL read model; each passes its own name.
@@ -22,14 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+
+from projections.upserts import insert_ignoring_duplicates
 
 metadata = sa.MetaData()
 
 read_model_generations = sa.Table(
     "read_model_generations",
     metadata,
-    sa.Column("read_model", sa.String, primary_key=True),
+    sa.Column(
+        "read_model", sa.String().with_variant(sa.String(100), "mysql", "mariadb"), primary_key=True
+    ),
     sa.Column("live", sa.Integer, nullable=False),
     sa.Column("building", sa.Integer, nullable=True),
 )
@@ -79,11 +82,10 @@ class GenerationRegistry:
         """
         lock_schema(conn)
         conn.execute(sa.schema.CreateTable(read_model_generations, if_not_exists=True))
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(
-            insert(read_model_generations)
-            .values(read_model=self.read_model, live=FIRST_GENERATION, building=None)
-            .on_conflict_do_nothing(index_elements=[read_model_generations.c.read_model])
+        insert_ignoring_duplicates(
+            conn,
+            read_model_generations,
+            [{"read_model": self.read_model, "live": FIRST_GENERATION, "building": None}],
         )
         return self.state(conn)
 
@@ -94,7 +96,7 @@ class GenerationRegistry:
 
     def hold(self, conn: sa.Connection) -> GenerationState:
         """The state, held until the transaction ends: no switch can commit meanwhile."""
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name != "sqlite":
             query = sa.select(read_model_generations.c.live, read_model_generations.c.building)
             row = conn.execute(query.where(self._row).with_for_update(read=True)).one()
             return GenerationState(live=row.live, building=row.building)
@@ -146,7 +148,7 @@ class GenerationRegistry:
         )
 
     def _locked_state(self, conn: sa.Connection) -> GenerationState:
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name != "sqlite":
             query = sa.select(read_model_generations.c.live, read_model_generations.c.building)
             row = conn.execute(query.where(self._row).with_for_update()).one()
             return GenerationState(live=row.live, building=row.building)

@@ -17,13 +17,20 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from domain.alertmanager import STATUS_PLACEHOLDER
 from domain.issue_state import IssueSnapshot
 from domain.records import IssueEventRecord
+from domain.severity import Severity
 
 # The columns of the `issues` table (`projections.lookup_tables`). Those named after a
 # snapshot field hold its value, to be filtered and sorted on; the others say which event
-# left the row, and `snapshot` holds the whole snapshot the views are served from.
+# left the row. `snapshot` holds the issue exactly as the views serve it (JSON: every
+# snapshot field, then the event that left the row), so a view answers with stored text.
+# The last four exist for queries: `search_text` (header and text, case-folded, for `q`),
+# `labels` (JSON: what label matchers read), `severity_rank` (to sort by severity) and
+# `acknowledged` (1 while someone has acknowledged the issue, for the counts).
 ISSUE_COLUMNS: tuple[str, ...] = (
     "id",
     "channel_id",
@@ -42,7 +49,13 @@ ISSUE_COLUMNS: tuple[str, ...] = (
     "snapshot",
     "last_alert_at",
     "slack_ts",
+    "search_text",
+    "labels",
+    "severity_rank",
+    "acknowledged",
 )
+# Alert fields longer than this are prose, not something to match on.
+_LABEL_FIELD_MAX = 256
 
 
 def should_apply(stored_version: int | None, event_version: int) -> bool:
@@ -66,20 +79,32 @@ def iso_utc(value: datetime | None) -> str | None:
 
 def issue_row(event: IssueEventRecord) -> dict[str, Any]:
     """The `issues` row an event leaves behind (datetimes as aware UTC values)."""
-    issue = event.issue
-    of_event = {
-        "id": event.issue_id,
-        "version": event.version,
-        "last_event_type": event.type,
-        "last_event_id": event.event_id,
+    return snapshot_row(
+        event.issue,
+        id=event.issue_id,
+        version=event.version,
+        last_event_type=event.type,
+        last_event_id=event.event_id,
+        last_alert_at=last_alert_at(event),
+    )
+
+
+def snapshot_row(issue: IssueSnapshot, **of_event: Any) -> dict[str, Any]:
+    """The `issues` row of an issue snapshot, given what `issue_row` takes from its event."""
+    of_event |= {
         "snapshot": issue.model_dump_json(),
-        "last_alert_at": last_alert_at(event),
+        "search_text": search_text(issue.header, issue.text),
+        "labels": json.dumps(alert_labels(issue.last_alert), separators=(",", ":")),
+        "severity_rank": Severity(issue.severity).priority,
+        "acknowledged": int(issue.acknowledged_by is not None),
     }
     row = {
         name: of_event[name] if name in of_event else _column_value(getattr(issue, name))
         for name in ISSUE_COLUMNS
     }
-    return row | {"header": view_header(issue.header)}
+    row["header"] = view_header(issue.header)
+    row["snapshot"] = view_document(issue_view(row))
+    return row
 
 
 def view_header(header: str | None) -> str | None:
@@ -88,6 +113,42 @@ def view_header(header: str | None) -> str | None:
     if header is None or STATUS_PLACEHOLDER not in header:
         return header
     return " ".join(header.replace(STATUS_PLACEHOLDER, " ").split())
+
+
+def upgraded_row(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A row written by an earlier layout of the table (its snapshot without the event's
+    fields, no query columns), as the current layout holds it."""
+    issue = IssueSnapshot.model_validate(orjson.loads(stored["snapshot"]))
+    return snapshot_row(issue, **{name: stored[name] for name in _OF_EVENT})
+
+
+_OF_EVENT = ("id", "version", "last_event_type", "last_event_id", "last_alert_at")
+
+
+def view_document(view: Mapping[str, Any]) -> str:
+    """An issue view as the JSON text the API sends."""
+    return orjson.dumps(view).decode()
+
+
+def search_text(header: str, text: str) -> str:
+    """What `q` searches: header and text, case-folded once here rather than per query."""
+    return f"{header}\n{text}".casefold()
+
+
+def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
+    """What label matchers (`filter=team="db"`) read of an issue's latest alert: its labels
+    (Alertmanager alerts keep them in `metadata.labels`), and its own short scalar fields
+    (Slack Manager JSON names: `severity`, `host`, `routeKey`…) where it has no such label."""
+    fields = {
+        name: str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in alert.items()
+        if isinstance(value, str | int | float) and len(str(value)) <= _LABEL_FIELD_MAX
+    }
+    metadata = alert.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+    if isinstance(labels, Mapping):
+        fields.update({str(k): str(v) for k, v in labels.items()})
+    return fields
 
 
 def _column_value(value: Any) -> Any:
@@ -113,7 +174,7 @@ def last_alert_at(event: IssueEventRecord) -> datetime:
 def issue_view(row: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON-ready issue dict served by the views, built from an `issues` row: every
     snapshot field (from its column where it has one), then the event that left the row."""
-    snapshot = json.loads(row["snapshot"]) if row.get("snapshot") else {}
+    snapshot = orjson.loads(row["snapshot"]) if row.get("snapshot") else {}
     fields = {
         name: _view_value(row[name]) if name in row else snapshot.get(name, absent)
         for name, absent in _ABSENT.items()
@@ -150,3 +211,23 @@ def latest_events(events: Iterable[IssueEventRecord]) -> dict[str, IssueEventRec
 def fold_lookup(events: Iterable[IssueEventRecord]) -> dict[str, dict[str, Any]]:
     """The `issues` rows (issue id → row) that a list of events produces."""
     return {issue_id: issue_row(event) for issue_id, event in latest_events(events).items()}
+
+
+def folded_inputs(events: Iterable[IssueEventRecord]) -> dict[tuple[str, int], int]:
+    """How far the fold had got in each input partition, by what these events say:
+    (input topic, partition) → the next offset not yet folded.
+
+    An event says the fold had applied every record below its `folded_before` mark of each
+    input topic of its partition, and its cause itself. Once the view holds an event, it
+    therefore holds every effect of those inputs that landed on the same partition: the
+    fold writes a partition's events in the order it decides them.
+    """
+    marks: dict[tuple[str, int], int] = {}
+    for event in events:
+        partition = event.cause.partition
+        for topic, offset in event.folded_before.items():
+            key = (topic, partition)
+            marks[key] = max(marks.get(key, 0), offset)
+        key = (event.cause.topic, partition)
+        marks[key] = max(marks.get(key, 0), event.cause.offset + 1)
+    return marks

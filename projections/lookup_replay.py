@@ -8,7 +8,7 @@ from datetime import datetime
 
 from projections.lookup_store import LookupStore
 from projections.retention import RetentionPolicy, RetentionResult
-from projections.runner import LookupProjector
+from projections.runner import LookupSink
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,6 @@ class LookupReplayTarget:
     topic: str
     retention: RetentionPolicy
     projection: str = "lookup"
-    max_records: int = 1000
 
     @property
     def name(self) -> str:
@@ -32,15 +31,8 @@ class LookupReplayTarget:
             log.info("replay: dropped stale lookup generations %s", stale)
         return generation
 
-    def projector(self, generation: int) -> LookupProjector:
-        return LookupProjector(
-            self.bootstrap_servers,
-            self.topic,
-            self.store,
-            self.projection,
-            max_records=self.max_records,
-            generation=generation,
-        )
+    def sink(self, generation: int) -> LookupSink:
+        return LookupSink(self.store, self.projection, generation=generation)
 
     def apply_retention(self, generation: int, now: datetime) -> RetentionResult:
         return self.store.apply_retention(now, self.retention, generation=generation)

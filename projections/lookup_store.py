@@ -1,4 +1,4 @@
-"""The lookup read model in SQL (SQLite or PostgreSQL): its generations, writes and queries.
+"""The lookup read model in SQL (SQLite, PostgreSQL or MySQL): its generations and writes.
 
 The consumed Kafka position of the projection is stored in the same database and written in
 the same transaction as the rows it produced, so the view and its position can never
@@ -7,36 +7,39 @@ because rows only move to strictly newer issue versions, even re-reading a batch
 
 The view exists in generations (`projections.lookup_tables`, `projections.generations`):
 queries read the live one; a writer names the generation it owns and is told
-(`GenerationRetired`) when a replay has replaced it.
+(`GenerationRetired`) when a replay has replaced it. The API's queries are
+`projections.lookup_reader`'s; the ones here serve the other processes and the tests.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.records import IssueEventRecord
 from projections.generations import GenerationRegistry
-from projections.lookup import iso_utc, issue_row, issue_view, latest_events
+from projections.lookup import folded_inputs, iso_utc, issue_row, issue_view, latest_events
 from projections.lookup_retention import apply_retention
 from projections.lookup_tables import (
     LookupTables,
     create_tables,
     drop_tables,
     lookup_tables,
+    mysql_values_upsert,
     postgres_recordset_upsert,
-    sqlite_parameters,
+    row_parameters,
     sqlite_values_upsert,
+    upgrade_rows,
 )
 from projections.move_mapping_store import read_move_mappings, write_move_changes
 from projections.move_mappings import MoveMapping, mapping_changes
 from projections.retention import RetentionPolicy, RetentionResult
+from projections.upserts import SUPPORTED_DIALECTS, raise_offsets
 
 T = TypeVar("T")
 
@@ -54,10 +57,10 @@ class LookupStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         dialect = engine.dialect.name
-        if dialect not in ("postgresql", "sqlite"):
-            raise ValueError(f"LookupStore supports SQLite and PostgreSQL, not {dialect!r}")
+        if dialect not in SUPPORTED_DIALECTS:
+            raise ValueError(f"LookupStore supports SQLite, PostgreSQL and MySQL, not {dialect!r}")
         self._engine = engine
-        self._postgres = dialect == "postgresql"
+        self._dialect = dialect
         self._registry = GenerationRegistry(READ_MODEL)
         self._upserts: dict[int, str] = {}
 
@@ -75,7 +78,9 @@ class LookupStore:
         """
         with self._engine.begin() as conn:
             state = self._registry.create(conn)  # takes the schema lock first
-            create_tables(conn, lookup_tables(state.live))
+            tables = lookup_tables(state.live)
+            if create_tables(conn, tables):
+                upgrade_rows(conn, tables.issues)
 
     # -- generations ---------------------------------------------------------------------
 
@@ -155,9 +160,16 @@ class LookupStore:
         if not positions and not latest:
             return 0
         moves = mapping_changes(event for _partition, _offset, event in records)
+        folded = folded_inputs(event for _partition, _offset, event in records)
         with self._writing(generation) as (conn, tables):
             self._write_positions(conn, tables, projection, topic, positions)
-            write_move_changes(conn, tables.moves, moves, postgres=self._postgres)
+            raise_offsets(
+                conn,
+                tables.folded,
+                [{"topic": t, "partition": p, "next_offset": n} for (t, p), n in folded.items()],
+                "next_offset",
+            )
+            write_move_changes(conn, tables.moves, moves)
             return self._write_issues(conn, tables, latest)
 
     @contextmanager
@@ -173,21 +185,14 @@ class LookupStore:
         topic: str,
         positions: Mapping[int, int],
     ) -> None:
-        if not positions:
-            return
-        table = tables.positions
-        insert = (postgresql.insert if self._postgres else sqlite.insert)(table)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[table.c.projection, table.c.topic, table.c.partition],
-            set_={"next_offset": insert.excluded.next_offset},
-            where=table.c.next_offset < insert.excluded.next_offset,
-        )
-        conn.execute(
-            upsert,
+        raise_offsets(
+            conn,
+            tables.positions,
             [
                 {"projection": projection, "topic": topic, "partition": p, "next_offset": n}
                 for p, n in sorted(positions.items())
             ],
+            "next_offset",
         )
 
     def move_mappings(self, *, generation: int | None = None) -> list[MoveMapping]:
@@ -206,18 +211,36 @@ class LookupStore:
             return 0
         rows = [issue_row(event) for event in latest.values()]
         upsert = self._upsert(tables)
-        if self._postgres:
-            document = json.dumps(rows, default=_json_default, separators=(",", ":"))
+        if self._dialect == "postgresql":
+            document = orjson.dumps(rows).decode()
             return len(conn.execute(sa.text(upsert), {"rows": document}).all())
-        return conn.exec_driver_sql(upsert, [sqlite_parameters(row) for row in rows]).rowcount
+        parameters = [row_parameters(row, self._dialect) for row in rows]
+        if self._dialect == "sqlite":
+            return int(conn.exec_driver_sql(upsert, parameters).rowcount)
+        # MySQL counts an update twice in its row count: which rows will change is asked
+        # first, their stored rows locked until the transaction ends.
+        issues = tables.issues
+        stored = dict(
+            conn.execute(
+                sa.select(issues.c.id, issues.c.version)
+                .where(issues.c.id.in_(list(latest)))
+                .with_for_update()
+            )
+            .tuples()
+            .all()
+        )
+        conn.exec_driver_sql(upsert, parameters)
+        return sum(1 for i, e in latest.items() if stored.get(i, 0) < e.version)
 
     def _upsert(self, tables: LookupTables) -> str:
         statement = self._upserts.get(tables.generation)
         if statement is None:
-            if self._postgres:
+            if self._dialect == "postgresql":
                 statement = postgres_recordset_upsert(tables, self._engine.dialect)
-            else:
+            elif self._dialect == "sqlite":
                 statement = sqlite_values_upsert(tables)
+            else:
+                statement = mysql_values_upsert(tables)
             self._upserts[tables.generation] = statement
         return statement
 
@@ -362,12 +385,6 @@ class LookupStore:
             return {str(status): int(count) for status, count in conn.execute(select)}
 
         return self._reading(query)
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _iso(value: datetime | str | None) -> str | None:

@@ -6,19 +6,15 @@ import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from projections.move_mappings import MappingKey, MoveMapping
-
-_KEY = ("channel_id", "correlation_id")
+from projections.upserts import replace_if_newer
 
 
 def write_move_changes(
     conn: sa.Connection,
     table: sa.Table,
     changes: Sequence[tuple[MappingKey, MoveMapping | None, int]],
-    *,
-    postgres: bool,
 ) -> None:
     """Moves are rare: one statement each, in log order; only newer issue versions win."""
     for (channel_id, correlation_id), mapping, version in changes:
@@ -32,14 +28,7 @@ def write_move_changes(
             )
             continue
         row = {**mapping.model_dump(), "moved_by": json.dumps(mapping.moved_by)}
-        insert = (postgresql.insert if postgres else sqlite.insert)(table)
-        conn.execute(
-            insert.values(row).on_conflict_do_update(
-                index_elements=[table.c.channel_id, table.c.correlation_id],
-                set_={k: insert.excluded[k] for k in row if k not in _KEY},
-                where=table.c.version < insert.excluded.version,
-            )
-        )
+        replace_if_newer(conn, table, row)
 
 
 def read_move_mappings(conn: sa.Connection, table: sa.Table) -> list[MoveMapping]:

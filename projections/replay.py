@@ -7,7 +7,11 @@ expired), each read model switches its live generation in one transaction, and t
 generation's tables are dropped. What the log gains after the switch, the live projector
 applies: it follows the switch from the new generation's stored positions.
 
-An interrupted or failed replay stops its projectors and drops what it built; the live
+The log is read once: one reader decodes each batch and hands it to every read model's sink
+(`ReplaySinks`), each writing it in bulk in its own thread and its own transaction, with
+its positions.
+
+An interrupted or failed replay stops its reader and drops what it built; the live
 generations are never touched before the switch. Replays are meant to run one at a time: a
 replay that finds another's unfinished generation takes it for an interrupted one and drops
 it (and the other replay then fails at its switch).
@@ -21,28 +25,64 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer
 
-from projections.issue_event_reading import log_bounds, reader_clients, topic_partitions
+from projections.issue_event_reader import Chore, IssueEventReader, IssueEventSink
+from projections.issue_event_reading import (
+    Record,
+    log_bounds,
+    reader_clients,
+    topic_partitions,
+)
 from projections.retention import RetentionResult
 
 log = logging.getLogger(__name__)
 
+# Records per batch: each read model commits one transaction per batch.
+REPLAY_BATCH = 5000
 
-class GenerationProjector(Protocol):
-    """What the replay needs from a projector writing one generation."""
 
-    @property
-    def applied_offsets(self) -> dict[int, int]: ...
+class ReplaySinks:
+    """Every read model's sink behind one reader, so the log is read and decoded once.
 
-    async def run(self) -> None: ...
+    A batch goes to all sinks at once, each in its own thread (their databases do the work
+    without holding the interpreter); it counts as applied when all have committed it, and a
+    failure makes the reader retry it on all, which sinks take as the no-op it is for them.
+    """
 
-    async def stop(self) -> None: ...
+    name = "replay"
+
+    def __init__(self, sinks: Sequence[IssueEventSink]) -> None:
+        self.sinks = list(sinks)
+        self._threads = ThreadPoolExecutor(max(len(self.sinks), 1), "replay-sink")
+
+    def positions(self, topic: str, partitions: Collection[int]) -> dict[int, int]:
+        """Where the slowest sink stands on each partition (none: from the beginning)."""
+        stored = [sink.positions(topic, partitions) for sink in self.sinks]
+        return {
+            p: min(found[p] for found in stored)
+            for p in partitions
+            if all(p in found for found in stored)
+        }
+
+    def apply(self, topic: str, records: Sequence[Record], next_offsets: Mapping[int, int]) -> None:
+        applying = [
+            self._threads.submit(sink.apply, topic, records, next_offsets) for sink in self.sinks
+        ]
+        for done in applying:
+            done.result()
+
+    def chores(self) -> list[Chore]:
+        return [chore for sink in self.sinks for chore in sink.chores()]
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False)
 
 
 class ReplayTarget(Protocol):
@@ -55,8 +95,8 @@ class ReplayTarget(Protocol):
         """Allocate a generation to build and create its (empty) tables."""
         ...
 
-    def projector(self, generation: int) -> GenerationProjector:
-        """A projector that writes only `generation`, from its stored positions."""
+    def sink(self, generation: int) -> IssueEventSink:
+        """A sink that writes only `generation`, from its stored positions."""
         ...
 
     def apply_retention(self, generation: int, now: datetime) -> RetentionResult: ...
@@ -109,9 +149,15 @@ class ReplaySummary:
 class _Build:
     target: ReplayTarget
     generation: int
-    projector: GenerationProjector
-    task: asyncio.Task[None] | None = None
     switched: bool = False
+
+
+@dataclass
+class _Reading:
+    """The one reader of a replay, feeding every build's sink."""
+
+    reader: IssueEventReader[ReplaySinks]
+    task: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -133,27 +179,37 @@ class Replay:
     # Switch once the log's end is at most this many records ahead of the new generations;
     # the live projector, following the switch, applies them.
     switch_lag: int = 1000
+    max_records: int = REPLAY_BATCH
 
     async def run(self) -> ReplaySummary:
         started = time.monotonic()
         builds: list[_Build] = []
+        reading: _Reading | None = None
         try:
             for target in self.targets:
                 generation = target.begin_generation()
-                builds.append(_Build(target, generation, target.projector(generation)))
+                builds.append(_Build(target, generation))
                 log.info("replay: building %s generation %d", target.name, generation)
-            events = await self._build(builds, started)
+            sinks = ReplaySinks([b.target.sink(b.generation) for b in builds])
+            reading = _Reading(
+                IssueEventReader(
+                    self.bootstrap_servers, self.topic, sinks, max_records=self.max_records
+                )
+            )
+            events = await self._build(reading, started)
             now = self.clock()
             models = [self._finish(build, now) for build in builds]
         except BaseException:
-            await self._abandon(builds)
+            await self._abandon(reading, builds)
             raise
+        finally:
+            if reading is not None:
+                reading.reader.sink.close()
         return ReplaySummary(events=events, seconds=time.monotonic() - started, models=models)
 
-    async def _build(self, builds: list[_Build], started: float) -> int:
-        """Run every projector until all have caught up; returns the events read."""
-        for build in builds:
-            build.task = asyncio.create_task(build.projector.run())
+    async def _build(self, reading: _Reading, started: float) -> int:
+        """Run the reader until every sink has caught up; returns the events read."""
+        reading.task = asyncio.create_task(reading.reader.run())
         consumer, admin = reader_clients(self.bootstrap_servers, "alertfold-replay")
         await consumer.start()
         await admin.start()
@@ -162,12 +218,12 @@ class Replay:
                 consumer, self.topic, await topic_partitions(admin, self.topic)
             )
             while True:
-                done = _slowest_done(builds, first, end)
+                done = _done(reading.reader.applied_offsets, first, end)
                 total = sum(end[p] - first[p] for p in end)
                 self.on_progress(ReplayProgress(done, total, time.monotonic() - started))
                 if self.interrupted.is_set():
                     raise ReplayInterrupted("replay interrupted")
-                _check_projectors(builds)
+                _check_reader(reading)
                 if done >= total and await self._near_end(consumer, first, end):
                     break
                 with contextlib.suppress(TimeoutError):
@@ -176,7 +232,7 @@ class Replay:
         finally:
             await consumer.stop()
             await admin.close()
-        await _stop_projectors(builds)
+        await _stop_reader(reading)
         return done
 
     async def _near_end(
@@ -207,10 +263,11 @@ class Replay:
             retention=retention,
         )
 
-    async def _abandon(self, builds: list[_Build]) -> None:
-        """Stop the projectors and drop every generation not yet switched to."""
-        with contextlib.suppress(Exception):
-            await _stop_projectors(builds)
+    async def _abandon(self, reading: _Reading | None, builds: list[_Build]) -> None:
+        """Stop the reader and drop every generation not yet switched to."""
+        if reading is not None:
+            with contextlib.suppress(Exception):
+                await _stop_reader(reading)
         for build in builds:
             if build.switched:
                 continue
@@ -229,35 +286,23 @@ class Replay:
                 )
 
 
-def _slowest_done(builds: list[_Build], first: dict[int, int], end: dict[int, int]) -> int:
-    """Records read by the slowest projector, counting only those before `end`."""
-    if not builds:
-        return sum(end[p] - first[p] for p in end)
-    return min(
-        sum(
-            max(min(build.projector.applied_offsets.get(p, first[p]), end[p]) - first[p], 0)
-            for p in end
-        )
-        for build in builds
-    )
+def _done(applied: Mapping[int, int], first: dict[int, int], end: dict[int, int]) -> int:
+    """Records applied by every sink, counting only those before `end`."""
+    return sum(max(min(applied.get(p, first[p]), end[p]) - first[p], 0) for p in end)
 
 
-def _check_projectors(builds: list[_Build]) -> None:
-    for build in builds:
-        task = build.task
-        if task is not None and task.done():
-            failure = None if task.cancelled() else task.exception()
-            raise RuntimeError(
-                f"replay: the {build.target.name} projector stopped: {failure!r}"
-            ) from failure
+def _check_reader(reading: _Reading) -> None:
+    task = reading.task
+    if task is not None and task.done():
+        failure = None if task.cancelled() else task.exception()
+        raise RuntimeError(f"replay: the reader stopped: {failure!r}") from failure
 
 
-async def _stop_projectors(builds: list[_Build]) -> None:
-    for build in builds:
-        task = build.task
-        if task is None:
-            continue
-        if not task.done():
-            await build.projector.stop()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await task
+async def _stop_reader(reading: _Reading) -> None:
+    task = reading.task
+    if task is None:
+        return
+    if not task.done():
+        await reading.reader.stop()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await task

@@ -23,11 +23,12 @@ instant and lets the store turn the same cutoffs into SQL.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from projections.lookup import as_utc
 
@@ -93,9 +94,9 @@ def alert_expires(row: Mapping[str, Any], cutoffs: RetentionCutoffs) -> bool:
 
 def snapshot_without_alert(snapshot: str) -> str:
     """The stored snapshot JSON with the alert body removed (`last_alert` = `{}`)."""
-    document = json.loads(snapshot)
+    document = orjson.loads(snapshot)
     document["last_alert"] = {}
-    return json.dumps(document, separators=(",", ":"))
+    return orjson.dumps(document).decode()
 
 
 def without_alert(row: Mapping[str, Any]) -> dict[str, Any]:

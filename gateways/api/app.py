@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from gateways.api.alertmanager_api import alertmanager_router
 from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
+from gateways.api.direct_routes import install_direct_routes
 from gateways.api.errors import install_error_handlers
 from gateways.api.history import history_router
 from gateways.api.ingest import ingest_router
@@ -22,7 +23,7 @@ from gateways.api.notifications import notifications_router
 from gateways.api.pagerduty import pagerduty_router
 from gateways.api.silences import silences_router
 from gateways.api.slack_http import slack_router
-from gateways.api.views import views_router
+from gateways.api.views import DIRECT_PATHS, views_router
 
 
 def openapi_document() -> dict[str, Any]:
@@ -100,10 +101,10 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     app.openapi = openapi_with_request_bodies  # type: ignore[method-assign]
     metrics = ApiMetrics()
     install_error_handlers(app)
-    install_request_metrics(app, metrics)
     app.include_router(ingest_router(deps, metrics))
     app.include_router(pagerduty_router(deps))
-    app.include_router(views_router(deps))
+    views = views_router(deps)
+    app.include_router(views)
     app.include_router(notifications_router(deps))
     app.include_router(silences_router(deps))
     app.include_router(slack_router(deps.slack))
@@ -113,4 +114,6 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     app.include_router(
         metrics_router(metrics, deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
     )
+    install_direct_routes(app, views, DIRECT_PATHS)
+    install_request_metrics(app, metrics)  # outermost: it counts the direct routes too
     return app

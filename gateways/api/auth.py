@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Request, Security
@@ -71,10 +71,11 @@ def bearer_token(authorization: str | None) -> str:
     return "" if " " in token else token
 
 
-def require(keys: ApiKeys) -> Callable[..., None]:
+def require(keys: ApiKeys) -> Callable[..., Awaitable[None]]:
     """A route dependency refusing requests without one of `keys`, before the body is read."""
 
-    def check(
+    # Async: a plain function would be run in the thread pool, a hop per request.
+    async def check(
         request: Request,
         _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     ) -> None:

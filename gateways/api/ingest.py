@@ -28,7 +28,8 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         stored = await store_admission(deps, metrics, admission, request=request_name(request))
         if stored.nothing:
             return Response(status_code=204)
-        return JSONResponse({"accepted": stored.accepted, "ignored": stored.ignored}, 202)
+        answer = {"accepted": stored.accepted, "ignored": stored.ignored, **stored.placed_view()}
+        return JSONResponse(answer, 202)
 
     async def prometheus(request: Request, channel: str | None = None) -> Response:
         """Alertmanager's alerts are taken one by one: an invalid one goes to `alerts.dlq`
@@ -49,6 +50,7 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             "accepted": stored.accepted,
             "ignored": stored.ignored,
             "rejected": stored.set_aside_view(),
+            **stored.placed_view(),
         }
         return JSONResponse(answer, status_code=202)
 
@@ -86,7 +88,11 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         }
     }
     responses: dict[int | str, dict[str, Any]] = {
-        202: {"description": "stored on the alerts topic, acknowledged by the broker"},
+        202: {
+            "description": "stored on the alerts topic, acknowledged by the broker: "
+            '`{"accepted", "ignored", "positions": [{"partition", "offset"}], "after"}`, '
+            "where `after` (`partition:offset,…`) makes a view wait until it shows these alerts"
+        },
         204: {"description": "nothing to store: no alerts, or every alert was ignored"},
         400: {
             "description": "invalid body (`problems` lists each field), webhooks while no "
@@ -114,7 +120,8 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         202: {
             "description": "the valid alerts stored on the alerts topic and the invalid ones on "
             "alerts.dlq, acknowledged by the broker; `rejected` names the invalid ones "
-            "(`index`, `fingerprint`, `error`, `problems`)"
+            "(`index`, `fingerprint`, `error`, `problems`); `positions` and `after` as for "
+            "`POST /alerts`"
         },
         204: {"description": "nothing to store: every alert was ignored"},
         400: {"description": "not an Alertmanager webhook (version 4); nothing was stored"},

@@ -22,6 +22,7 @@ from gateways.alert_publisher import BrokerUnavailable, Outgoing
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.metrics import ApiMetrics
+from gateways.api.read_marks import after_text
 from gateways.api.webhook_seals import sealed_webhooks
 from wire.alerts import encode_alert
 from wire.dead_letters import AlertSetAside
@@ -36,10 +37,22 @@ class Stored:
     accepted: int
     ignored: int
     set_aside: list[RejectedAlert]
+    positions: list[tuple[int, int]]  # where each accepted alert went: (partition, offset)
 
     @property
     def nothing(self) -> bool:
         return not self.accepted and not self.set_aside
+
+    def placed_view(self) -> dict[str, object]:
+        """Where each accepted alert went, in order, and the mark to read the views after them
+        (`gateways.api.read_marks`)."""
+        highest: dict[int, int] = {}
+        for partition, offset in self.positions:
+            highest[partition] = max(highest.get(partition, offset), offset)
+        return {
+            "positions": [{"partition": p, "offset": o} for p, o in self.positions],
+            "after": after_text(highest),
+        }
 
     def set_aside_view(self) -> list[dict[str, object]]:
         """The alerts set aside, as the answer names them: place, fingerprint, why."""
@@ -89,15 +102,14 @@ async def store_admission(
         )
         records.append(Outgoing(deps.alerts_dlq_topic, None, letter.to_json(), letter.headers()))
     try:
-        if records:
-            await deps.publisher.publish_records(records)
+        placed = await deps.publisher.publish_records(records) if records else []
     except BrokerUnavailable:
         if deps.rate_limiter is not None:
             deps.rate_limiter.give_back(per_channel)  # nothing was accepted
         raise
     metrics.alerts["accepted"] += len(accepted)
     metrics.alerts["dead_lettered"] += len(admission.rejected)
-    return Stored(len(accepted), admission.ignored, admission.rejected)
+    return Stored(len(accepted), admission.ignored, admission.rejected, placed[: len(accepted)])
 
 
 def _note_truncation(metrics: ApiMetrics, admission: Admission) -> None:

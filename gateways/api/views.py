@@ -1,4 +1,9 @@
-"""Read endpoints: the lookup view, the routing table, liveness and health."""
+"""Read endpoints: the lookup view, the routing table, liveness and health.
+
+The issue views are async and answer from `LookupReader` in the event loop's own thread:
+their queries take tens of microseconds, less than handing them to a thread pool would
+cost, and the answer is the stored JSON text of each issue, sent as it is.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +11,112 @@ import asyncio
 import logging
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
+from gateways.api.auth import UNAUTHORIZED_MESSAGE, UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.api.history import issue_at
+from gateways.api.read_marks import ReadMarks
+from gateways.api.view_params import (
+    FILTERS,
+    PAGING,
+    READ_AFTER,
+    IssueCounts,
+    IssuePage,
+    IssueView,
+    Param,
+    issue_filters,
+    issue_page_query,
+    openapi_parameters,
+    read_after,
+)
 from gateways.slack.channel_directory import ChannelsUnavailable, SlackChannel
+from projections.lookup_queries import IssueQuery
+from projections.lookup_reader import LookupReader
 from projections.move_mappings import mapping_view
 
 log = logging.getLogger("alertfold.api")
+JSON = "application/json"
+# Served by `gateways.api.direct_routes` (their endpoints take only the request and the
+# path's parameters); `/issues/counts` before the route it would otherwise match as an id.
+DIRECT_PATHS = ("/issues", "/issues/counts", "/issues/{issue_id}")
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
     router = APIRouter()
+    reader = LookupReader(deps.store.engine)
+    marks = ReadMarks(reader, deps.publisher.topic)
     # Views need a view key when keys are set; /ping and /health stay open for probes.
     guarded: dict[str, Any] = {
         "dependencies": [Depends(require(deps.view_keys))],
-        "responses": UNAUTHORIZED_RESPONSE,
+        "responses": UNAUTHORIZED_RESPONSE | ReadMarks.RESPONSES,
     }
 
-    @router.get("/issues", tags=["views"], **guarded)
-    def list_issues(
-        channel_id: str | None = None,
-        status: Literal["open", "resolved", "archived"] | None = None,
-        correlation_id: str | None = None,
-        slack_ts: str | None = Query(None, description="The ts of the issue's Slack message."),
-        limit: int = Query(100, ge=1, le=1000),
-        # Both databases take 64-bit offsets; a larger one was a 500 from SQLite.
-        offset: int = Query(0, ge=0, le=2**63 - 1),
+    def documented(
+        model: type[Any], *groups: tuple[Param, ...], missing: bool = False
     ) -> dict[str, Any]:
-        issues = deps.store.list_issues(
-            channel_id=channel_id.upper() if channel_id else None,
-            status=status,
-            correlation_id=correlation_id,
-            slack_ts=slack_ts,
-            limit=limit,
-            offset=offset,
-        )
-        return {"issues": issues, "count": len(issues), "limit": limit, "offset": offset}
+        # The key is checked in the endpoint (`admit`), not by a dependency: FastAPI's
+        # dependency machinery costs more than the rest of the request.
+        return {
+            "tags": ["views"],
+            "response_class": Response,
+            "responses": {
+                200: {"model": model},
+                **({404: {"description": "no such issue"}} if missing else {}),
+                **guarded["responses"],
+            },
+            "openapi_extra": openapi_parameters(*groups) | {"security": [{"apiKey": []}]},
+        }
 
-    @router.get("/issues/{issue_id}", tags=["views"], **guarded)
-    def get_issue(
-        issue_id: str,
-        at: str | None = Query(
-            None,
-            description="A past time (ISO 8601, UTC without a zone): the issue as it was "
-            "then, from the audit store; 404 before the issue opened.",
-        ),
-    ) -> dict[str, Any]:
+    def admit(request: Request) -> None:
+        if not deps.view_keys.admit(request.headers.get("authorization")):
+            raise ApiError(401, UNAUTHORIZED_MESSAGE, headers={"WWW-Authenticate": "Bearer"})
+
+    @router.get("/issues", **documented(IssuePage, FILTERS, PAGING, READ_AFTER))
+    async def list_issues(request: Request) -> Response:
+        """Issues matching every filter, newest change first unless `sort` says otherwise;
+        `next_cursor` continues the list (null on the last page)."""
+        admit(request)
+        params = request.query_params
+        query = issue_page_query(params)
+        await marks.wait(*read_after(params))
+        return Response(reader.page(query), media_type=JSON)
+
+    @router.get("/issues/counts", **documented(IssueCounts, FILTERS, READ_AFTER))
+    async def count_issues(request: Request) -> Response:
+        """How many issues match, by state (`open`, `acknowledged`, `resolved`, `archived`;
+        an open issue someone acknowledged counts only as `acknowledged`), then the same by
+        severity and by channel, each with its `total`."""
+        admit(request)
+        params = request.query_params
+        query = IssueQuery(**issue_filters(params))
+        await marks.wait(*read_after(params))
+        return Response(reader.counts(query), media_type=JSON)
+
+    at_param = Param(
+        "at",
+        {"type": "string"},
+        "A past time (ISO 8601, UTC without a zone): the issue as it was then, from the "
+        "audit store; 404 before the issue opened.",
+    )
+
+    @router.get(
+        "/issues/{issue_id}",
+        **documented(IssueView, (at_param,), READ_AFTER, missing=True),
+    )
+    async def get_issue(issue_id: str, request: Request) -> Response:
+        admit(request)
+        params = request.query_params
+        await marks.wait(*read_after(params))
+        at = params.get("at")
         if at is not None:
-            return issue_at(deps, issue_id, at)
-        issue = deps.store.get_issue(issue_id)
+            return JSONResponse(await asyncio.to_thread(issue_at, deps, issue_id, at))
+        issue = reader.issue(issue_id)
         if issue is None:
             raise ApiError(404, f"no issue with id {issue_id}")
-        return issue
+        return Response(issue, media_type=JSON)
 
     @router.get("/channels", tags=["views"], **guarded)
     async def channels() -> list[dict[str, Any]]:

@@ -32,9 +32,9 @@ _metadata = sa.MetaData()
 ledger_table = sa.Table(
     "notification_ledger",
     _metadata,
-    sa.Column("event_id", sa.String, primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("channel_id", sa.String(64), primary_key=True),
-    sa.Column("issue_id", sa.String, nullable=False),
+    sa.Column("issue_id", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("event", sa.Text, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
@@ -50,8 +50,8 @@ attempts_table = sa.Table(
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("channel_id", sa.String(64), nullable=False),
-    sa.Column("issue_id", sa.String, nullable=False),
-    sa.Column("event_id", sa.String, nullable=False),
+    sa.Column("issue_id", sa.String(255), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("ok", sa.Boolean, nullable=False),
@@ -66,7 +66,7 @@ attempts_table = sa.Table(
 positions_table = sa.Table(
     "notification_positions",
     _metadata,
-    sa.Column("topic", sa.String, primary_key=True),
+    sa.Column("topic", sa.String(255), primary_key=True),
     sa.Column("partition", sa.Integer, primary_key=True),
     sa.Column("next_offset", sa.BigInteger, nullable=False),
 )

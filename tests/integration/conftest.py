@@ -1,4 +1,4 @@
-"""One real Kafka broker and one PostgreSQL server for the whole test session."""
+"""One real Kafka broker, one PostgreSQL and one MariaDB server for the whole test session."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy
 
 from tests.support.kafka import session_kafka
+from tests.support.mariadb import fresh_database, session_mariadb
 from tests.support.postgres import session_postgres
 from tests.support.product import Product, running_product
 
@@ -38,6 +39,18 @@ def fresh_postgres_url(postgres_server_url: str) -> Iterator[str]:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     yield postgres_server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def mariadb_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with session_mariadb(tmp_path_factory.mktemp("mariadb")) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_mysql_url(mariadb_server_url: str) -> str:
+    """A new, empty database on the session's MariaDB server."""
+    return fresh_database(mariadb_server_url, f"t_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from harness.stories import BASE_TIME
 from infra.database import create_database_engine
@@ -20,13 +21,19 @@ from tests.integration.test_lookup_projector import all_events, create_topic, hi
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
 def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(registry database, audit database), as the product configures them."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/alertfold.db", f"sqlite:///{tmp_path}/audit.db"
     else:
-        url = request.getfixturevalue("fresh_postgres_url")
+        url = request.getfixturevalue(f"fresh_{request.param}_url")
         yield url, url
 
 
@@ -68,6 +75,6 @@ async def test_replay_rebuilds_the_audit_store_and_the_live_auditor_follows(
 
     assert [e.as_json() for e in reader.history(some_issue)] == before
     assert reader.generation == 2
-    if registry_url.startswith("sqlite"):
-        assert not (tmp_path / "audit.db").exists()
-        assert (tmp_path / "audit-g2.db").exists()
+    tables = set(sa.inspect(create_database_engine(audit_url)).get_table_names())
+    assert {"audit_events_g2", "audit_positions_g2"} <= tables
+    assert not {"audit_events_g1", "audit_positions_g1"} & tables

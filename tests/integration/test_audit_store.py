@@ -1,4 +1,5 @@
-"""The audit store on real SQLite and PostgreSQL: history, past states, duplicates, positions."""
+"""The audit store on real SQLite, PostgreSQL and MariaDB: history, past states, duplicates,
+positions."""
 
 from __future__ import annotations
 
@@ -26,11 +27,11 @@ from projections.lookup_store import LookupStore
 TOPIC = "issue-events"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", pytest.param("mysql", marks=pytest.mark.mysql)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/audit.db"
-    return str(request.getfixturevalue("fresh_postgres_url"))
+    return str(request.getfixturevalue(f"fresh_{request.param}_url"))
 
 
 @pytest.fixture
@@ -191,6 +192,6 @@ def test_the_audit_tables_live_beside_the_lookup_views_in_postgres(
         assert audit.positions("lookup", TOPIC, [0]) == {0: 5}
         assert lookup.positions("lookup", TOPIC) == {0: 1}
         tables = set(sa.inspect(lookup.engine).get_table_names())
-        assert {"alertfoldaudit_events", "alertfoldaudit_tracking"} <= tables
+        assert {"audit_events_g1", "audit_positions_g1"} <= tables
     finally:
         audit.close()

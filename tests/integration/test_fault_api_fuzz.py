@@ -115,8 +115,14 @@ def test_any_valid_alert_batch_is_accepted(
 
 
 def answers_without_server_error(case: FuzzCase, product: Product) -> None:
+    query = case.query or {}
+    if "after" in query and str(query.get("wait_ms", "0")).isdigit():
+        # Marks the view never reaches would each wait the default 2 s out: 20 ms will do.
+        query["wait_ms"] = min(int(query.get("wait_ms", 20)), 20)
     response = case.call(base_url=product.api_url)
     product.check_alive()
+    if response.status_code == 504 and "after" in (case.query or {}):
+        return  # the documented answer: the view has not folded past the marks in time
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path} answered {response.status_code}: "
         f"{response.text[:500]}\n{case.as_curl_command()}"

@@ -23,7 +23,7 @@ from harness.stories import BASE_TIME, IssueStory, issue_event
 from infra.database import create_database_engine, database_reachable
 from projections.lookup import fold_lookup, issue_row, issue_view
 from projections.lookup_store import LookupStore
-from projections.lookup_tables import lookup_tables
+from projections.lookup_tables import lookup_tables, sqlite_timestamp
 
 pytestmark = pytest.mark.integration
 
@@ -33,12 +33,18 @@ PROJECTION = "lookup"
 Record = tuple[int, int, IssueEventRecord]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
     if request.param == "sqlite":
         engine = create_database_engine(f"sqlite:///{tmp_path}/views/lookup.db")
     else:
-        engine = create_database_engine(request.getfixturevalue("fresh_postgres_url"))
+        engine = create_database_engine(request.getfixturevalue(f"fresh_{request.param}_url"))
     lookup = LookupStore(engine)
     lookup.create_schema()
     yield lookup
@@ -475,8 +481,28 @@ def test_postgres_urls_use_psycopg(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("mysql://u:secret@db.example:3306/alerts", "mysql+pymysql"),
+        ("mariadb://u:secret@db.example/alerts", "mariadb+pymysql"),
+    ],
+)
+def test_mysql_urls_use_pymysql_in_utf8mb4(url: str, driver: str) -> None:
+    engine = create_database_engine(url)
+    assert engine.url.drivername == driver
+    assert engine.url.database == "alerts"
+    assert engine.url.query["charset"] == "utf8mb4"
+    assert engine.pool._pre_ping
+
+
+@pytest.mark.parametrize(
     "url",
-    ["mysql://u:secret@host/db", "postgresql+asyncpg://u@h/db", "redis://localhost", "nonsense"],
+    [
+        "mysql+mysqldb://u:secret@host/db",
+        "postgresql+asyncpg://u@h/db",
+        "redis://localhost",
+        "nonsense",
+    ],
 )
 def test_other_urls_are_rejected_clearly(url: str) -> None:
     with pytest.raises(ValueError) as excinfo:
@@ -549,3 +575,32 @@ def test_processes_creating_the_schema_at_once_all_succeed(
         urls = [f"sqlite:///{tmp_path}/try{n}/lookup.db" for n in range(30)]
     for url in urls:
         assert create_schema_at_once(url, processes=4) == []
+
+
+def test_a_table_of_the_earlier_layout_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Rows written before the view stored its answers and query columns are rewritten
+    from their snapshots when the store opens, and served as if written now."""
+    url = f"sqlite:///{tmp_path}/old.db"
+    event = issue_event(issue_id="old-1", last_alert=None)
+    current = issue_row(event)
+    old_columns = [
+        c for c in current if c not in ("search_text", "labels", "severity_rank", "acknowledged")
+    ]
+    with sqlite3.connect(f"{tmp_path}/old.db") as raw:
+        raw.execute(f"CREATE TABLE issues_g1 ({', '.join(old_columns)})")
+        raw.execute(
+            f"INSERT INTO issues_g1 VALUES ({', '.join('?' for _ in old_columns)})",
+            [
+                event.issue.model_dump_json()
+                if name == "snapshot"
+                else sqlite_timestamp(current[name])
+                if isinstance(current[name], datetime)
+                else current[name]
+                for name in old_columns
+            ],
+        )
+    store = LookupStore(create_database_engine(url))
+    store.create_schema()
+    assert store.get_issue("old-1") == issue_view(current)
+    assert store.rows()["old-1"]["snapshot"] == current["snapshot"]
+    assert store.rows()["old-1"]["labels"] == current["labels"]

@@ -44,12 +44,18 @@ def topic() -> str:
     return f"issue-events-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mysql", marks=pytest.mark.mysql),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/views.db"
     else:
-        url = request.getfixturevalue("fresh_postgres_url")
+        url = request.getfixturevalue(f"fresh_{request.param}_url")
     engine = create_database_engine(url)
     lookup = LookupStore(engine)
     lookup.create_schema()
@@ -60,7 +66,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStor
 def replay_into(
     store: LookupStore, bootstrap: str, topic: str, *, now: Any = SOON, **options: Any
 ) -> Replay:
-    target = LookupReplayTarget(store, bootstrap, topic, POLICY, max_records=50)
+    target = LookupReplayTarget(store, bootstrap, topic, POLICY)
+    options.setdefault("max_records", 50)  # several batches, even for a small log
     return Replay(bootstrap, topic, [target], clock=lambda: now, **options)
 
 

@@ -76,6 +76,6 @@ def test_secrets_never_show_in_the_settings_representation() -> None:
 
 
 def test_a_database_url_password_with_an_at_sign_is_hidden_whole() -> None:
-    message = refusal(DATABASE_URL="mysql://app:pa@ss@db/alerts")
+    message = refusal(DATABASE_URL="oracle://app:pa@ss@db/alerts")
     assert "pa@ss" not in message and "ss@db" not in message
-    assert "mysql://app:***@db/alerts" in message
+    assert "oracle://app:***@db/alerts" in message

@@ -1,0 +1,113 @@
+"""Insert-or-update in the dialect of each database the read models live in.
+
+SQLite and PostgreSQL say `INSERT … ON CONFLICT`, MySQL and MariaDB `INSERT … ON DUPLICATE
+KEY UPDATE`; the read models' writers need three shapes of it, kept here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+MYSQL_DIALECTS = frozenset({"mysql", "mariadb"})
+SUPPORTED_DIALECTS = frozenset({"sqlite", "postgresql", *MYSQL_DIALECTS})
+
+
+def is_mysql(conn_or_engine: sa.Connection | sa.Engine) -> bool:
+    return conn_or_engine.dialect.name in MYSQL_DIALECTS
+
+
+def raise_offsets(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], column: str
+) -> None:
+    """Insert rows, or move an existing row's `column` up to the new value, never down."""
+    if not rows:
+        return
+    keys = [c for c in table.primary_key.columns]
+    target = table.c[column]
+    if is_mysql(conn):
+        insert = mysql.insert(table)
+        conn.execute(
+            insert.on_duplicate_key_update(
+                {column: sa.func.greatest(target, insert.inserted[column])}
+            ),
+            list(rows),
+        )
+        return
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    upsert = dialect_insert(table)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=keys,
+            set_={column: upsert.excluded[column]},
+            where=target < upsert.excluded[column],
+        ),
+        list(rows),
+    )
+
+
+def insert_ignoring_duplicates(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows; a row whose primary key exists already is left as it is."""
+    if not rows:
+        return
+    if is_mysql(conn):
+        conn.execute(table.insert().prefix_with("IGNORE"), list(rows))
+        return
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(dialect_insert(table).on_conflict_do_nothing(), list(rows))
+
+
+def replace_if_newer(
+    conn: sa.Connection, table: sa.Table, row: Mapping[str, Any], version: str = "version"
+) -> None:
+    """Insert the row, or replace the stored one when its `version` is lower."""
+    keys = [c.name for c in table.primary_key.columns]
+    if is_mysql(conn):
+        insert = mysql.insert(table).values(dict(row))
+        newer = table.c[version] < insert.inserted[version]
+        # MySQL assigns left to right: the version goes last, or the test would see it new.
+        updates: list[tuple[str, Any]] = [
+            (name, sa.case((newer, insert.inserted[name]), else_=table.c[name]))
+            for name in row
+            if name not in keys and name != version
+        ]
+        updates.append((version, sa.func.greatest(table.c[version], insert.inserted[version])))
+        conn.execute(insert.on_duplicate_key_update(updates))
+        return
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    upsert = dialect_insert(table).values(dict(row))
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=keys,
+            set_={k: upsert.excluded[k] for k in row if k not in keys},
+            where=table.c[version] < upsert.excluded[version],
+        )
+    )
+
+
+def insert_tuples_ignoring_duplicates(
+    conn: sa.Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """`insert_ignoring_duplicates` for many rows of plain values, handed to the driver as
+    they are: SQLAlchemy's processing of each row's parameters would cost more than the
+    database's work (a replay inserts a million)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        values = ", ".join("?" for _ in columns)
+        sql = f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({values})"
+    else:
+        values = ", ".join("%s" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({values})"
+        sql = (
+            sql.replace("INSERT", "INSERT IGNORE", 1)
+            if is_mysql(conn)
+            else (sql + " ON CONFLICT DO NOTHING")
+        )
+    conn.exec_driver_sql(sql, list(rows))
