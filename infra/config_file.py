@@ -106,7 +106,9 @@ class _Reader:
             if declared is None:
                 self._refuse(key_node, f"{key}: {_unknown('setting', str(key_node.value), known)}")
                 continue
-            value = self._substituted(key, value_node, loader.construct_object(value_node, True))
+            value = self._substituted(
+                key, value_node, loader.construct_object(value_node, deep=True)
+            )
             if value is None or value == "":
                 continue  # an empty value leaves the default, as an empty variable does
             if declared.is_path and isinstance(value, str):

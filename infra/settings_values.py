@@ -60,18 +60,20 @@ def parse_duration(value: object) -> timedelta:
     plain number of seconds, as the `…_SECONDS` variables have always been written."""
     if isinstance(value, timedelta):
         return value
+    seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(_NUMBER, text):
-            return timedelta(seconds=float(text))
-        if _DURATION.fullmatch(text):
-            seconds = sum(
-                float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text)
-            )
-            return timedelta(seconds=seconds)
-    raise ValueError(f"not {DURATION_FORM}")
+        seconds = value
+    elif isinstance(value, str) and re.fullmatch(_NUMBER, value.strip()):
+        seconds = float(value)
+    elif isinstance(value, str) and _DURATION.fullmatch(value.strip()):
+        parts = _DURATION_PART.findall(value)
+        seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    if seconds is None:
+        raise ValueError(f"not {DURATION_FORM}")
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError("longer than any duration alertfold can keep") from None
 
 
 def format_duration(duration: timedelta) -> str:

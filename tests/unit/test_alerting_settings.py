@@ -115,6 +115,12 @@ def test_what_is_not_a_duration_is_refused(text: object) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize("value", [float("inf"), "1" * 20, "9" * 12 + "d"])
+def test_a_duration_too_long_to_keep_is_refused_not_a_crash(value: object) -> None:
+    with pytest.raises(ValueError, match="longer than any duration"):
+        parse_duration(value)
+
+
 @pytest.mark.parametrize("text", ["45s", "1m30s", "30m", "4h", "1d", "1h30m", "1d2h", "1.5s", "0s"])
 def test_a_duration_is_shown_in_the_form_the_file_takes(text: str) -> None:
     assert format_duration(parse_duration(text)) == text
