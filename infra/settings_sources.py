@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -27,10 +27,10 @@ Model = TypeVar("Model", bound=BaseSettings)
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a value was set: `default`, `environment` (its variable), `file` (path:line) or
+    """Where a value was set: `default`, `environment`, `file` (then `where` is path:line) or
     `override` (a keyword of `load_settings`)."""
 
-    kind: str
+    kind: Literal["default", "environment", "file", "override"]
     where: str = ""
 
     def __str__(self) -> str:
@@ -86,7 +86,7 @@ def resolve(
     if use_environment:
         field_of = {one.variable: one.field for one in layers.declared.values()}
         found = {field_of[name]: value for name, value in _Environment(model, environ)().items()}
-        layers.add(found, lambda field: Origin("environment", layers.declared[field].variable))
+        layers.add(found, lambda _: Origin("environment"))
     given = {field: value for field, value in overrides.items() if value is not None}
     layers.add(given, lambda _: Origin("override"))
     settings, wrong = layers.validate()
