@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from app.audit_command import add_audit_parser
 from app.composition import Alertfold, create_app
+from app.config_command import add_config_parser
 from app.kafka_command import add_kafka_parser
 from app.replay_command import add_replay_parser
 from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
@@ -47,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alertfold",
         description="Event-sourced Slack alert manager. Settings come from the environment "
-        "(see README, 'Settings').",
+        "and the config file ALERTFOLD_CONFIG names (see README, 'Settings').",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     add_replay_parser(commands)
     add_audit_parser(commands)
     add_kafka_parser(commands)
+    add_config_parser(commands)
     return parser
 
 

@@ -1,311 +1,262 @@
-"""Settings, read once from the environment and validated before anything starts.
+"""Settings, read once from the environment (and the config file) and validated before
+anything starts.
 
 Every knob is an environment variable so the same image runs on a laptop, in CI and under
-docker-compose; a bad value stops start-up with one line per problem that names the variable.
+docker-compose; the same knobs may be written in one YAML file instead (`ALERTFOLD_CONFIG`,
+see `infra.config_file`), and the environment wins over it. A bad value stops start-up with
+one line per problem that names the variable, or the file and line, and never shows a secret.
+
+Adding a setting is one field below, made by `setting(variable, "section.key", default, …)`
+with the type and constraints that check it; the environment, the config file, the refusals
+and `alertfold config show` all follow from that field. Then give it a row in the README's
+settings table and its key in the config file table (tests compare both with the fields).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-LogLevel = Literal["debug", "info", "warning", "error"]
-# Shorter keys are guessable; 16 printable characters is the least a random key should have.
-MIN_API_KEY_LENGTH = 16
-# Fields whose values never appear in a message (the database URL only loses its password).
-_SECRET_FIELDS = (
-    "slack_bot_token",
-    "slack_app_token",
-    "slack_signing_secret",
-    "ingest_api_keys",
-    "view_api_keys",
-    "webhook_encryption_key",
-    "pagerduty_webhook_secrets",
-    "secrets_key",
-)
-# The URL forms `infra.database.create_database_engine` builds an engine for, driver names
-# included, so a URL the database layer supports is never refused before it gets there.
-_DATABASE_URL_PREFIXES = (
-    "sqlite:///",
-    "sqlite+pysqlite:///",
-    "postgresql://",
-    "postgresql+psycopg://",
-    "postgres://",
-    "mysql://",
-    "mysql+pymysql://",
-    "mariadb://",
-    "mariadb+pymysql://",
+from infra.settings_fields import CONFIG_VARIABLE, SettingsError, declarations, setting
+from infra.settings_sources import Resolved, resolve
+from infra.settings_values import (
+    DEFAULT_SILENCE_DURATIONS,
+    MAX_REPLICAS,
+    ApiKeys,
+    BootstrapServers,
+    DatabaseUrl,
+    Days,
+    DeduplicationWindow,
+    LogLevel,
+    ReadableFile,
+    Replicas,
+    ResendInterval,
+    Seconds,
+    SecretsKey,
+    SharedSecrets,
+    SilenceDurations,
+    WebhookKey,
 )
 
+__all__ = [
+    "CONFIG_VARIABLE",
+    "ENVIRONMENT",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "resolve_settings",
+]
 
-# The parts `alertfold up` may run several of (ALERTFOLD_REPLICAS); workers have their own
-# setting, and API replicas would all listen on ALERTFOLD_API_PORT.
-REPLICABLE_PARTS = ("projector", "auditor", "presenter", "notifier", "interactions")
-MAX_REPLICAS = 16
 
-
-class SettingsError(Exception):
-    """The environment holds values alertfold cannot run with; the message lists them."""
-
-
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """What the processes need to know; the README's settings table documents each field."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        case_sensitive=True,
+        env_ignore_empty=True,
+        # Lists are comma-separated text, never JSON: the value checks read them.
+        enable_decoding=False,
+        # A field's docstring is its description.
+        use_attribute_docstrings=True,
+    )
 
-    kafka_bootstrap_servers: str | None = Field(
-        None, description="Kafka to use; unset means the embedded local broker."
+    # -- kafka ----------------------------------------------------------------------------------
+    kafka_bootstrap_servers: BootstrapServers = setting(
+        "KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers", None
     )
-    data_dir: Path = Field(Path(".alertfold"), description="Local broker data and SQLite views.")
-    cache_dir: Path = Field(Path(".cache"), description="Downloaded Kafka jars.")
-    database_url: str | None = Field(
-        None, description="sqlite:///…, postgresql://… or mysql://…", repr=False
+    """Kafka to use; unset means the embedded local broker."""
+    kafka_port: int = setting("ALERTFOLD_KAFKA_PORT", "kafka.local_port", 9092, ge=1, le=65535)
+    partitions: int = setting("ALERTFOLD_PARTITIONS", "kafka.partitions", 8, ge=1, le=1024)
+    topic_prefix: str = setting(
+        "ALERTFOLD_TOPIC_PREFIX", "kafka.topic_prefix", "", pattern=r"^[A-Za-z0-9._-]*$"
     )
-    api_host: str = "127.0.0.1"
-    api_port: int = Field(8080, ge=1, le=65535)
-    api_workers: int = Field(
-        1, ge=1, le=64, description="API processes sharing the port (uvicorn workers)."
+
+    # -- storage, database, retention -----------------------------------------------------------
+    data_dir: Path = setting("ALERTFOLD_DATA_DIR", "storage.data_dir", Path(".alertfold"))
+    """Local broker data and SQLite views."""
+    cache_dir: Path = setting("ALERTFOLD_CACHE_DIR", "storage.cache_dir", Path(".cache"))
+    """Kafka jars."""
+    database_url: DatabaseUrl = setting("DATABASE_URL", "database.url", None, repr=False)
+    """sqlite:///…, postgresql://… or mysql://… (its password never shown)."""
+    retain_closed_issues_days: Days = setting(
+        "ALERTFOLD_RETAIN_CLOSED_ISSUES_DAYS", "retention.closed_issues_days", 180, gt=0
     )
-    kafka_port: int = Field(9092, ge=1, le=65535)
-    partitions: int = Field(8, ge=1, le=1024)
-    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
-    routes_file: Path | None = None
-    max_body_bytes: int = Field(1_048_576, ge=1024)
-    ingest_api_keys: tuple[str, ...] = Field(
-        (), repr=False, description="Bearer keys for the ingest routes; empty: open."
+    """Age after which closed issues leave the read models."""
+    retain_alerts_days: Days = setting(
+        "ALERTFOLD_RETAIN_ALERTS_DAYS", "retention.alerts_days", 30, gt=0
     )
-    view_api_keys: tuple[str, ...] = Field(
-        (), repr=False, description="Bearer keys for the view routes and /metrics; empty: open."
+    """Age after which alert bodies leave the read models."""
+    retention_interval_seconds: Seconds = setting(
+        "ALERTFOLD_RETENTION_INTERVAL_SECONDS", "retention.interval_seconds", 3600, ge=1
     )
-    rate_limit_per_second: float = Field(
-        0, ge=0, le=1_000_000, description="Alerts per second per channel at ingest; 0: off."
+    """How often the projector applies retention."""
+
+    # -- api ------------------------------------------------------------------------------------
+    api_host: str = setting("ALERTFOLD_API_HOST", "api.host", "127.0.0.1")
+    api_port: int = setting("ALERTFOLD_API_PORT", "api.port", 8080, ge=1, le=65535)
+    api_workers: int = setting("ALERTFOLD_API_WORKERS", "api.workers", 1, ge=1, le=64)
+    """API processes sharing the port (uvicorn workers)."""
+    public_url: str | None = setting(
+        "ALERTFOLD_PUBLIC_URL", "api.public_url", None, pattern=r"^https?://\S+$"
     )
-    rate_limit_burst: int = Field(
-        30, ge=1, le=1_000_000, description="Alerts a channel may send at once at ingest."
+    """The API's address as people open it, for links in Slack (issue history); unset:
+    http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT."""
+    max_body_bytes: int = setting(
+        "ALERTFOLD_MAX_BODY_BYTES", "api.max_body_bytes", 1_048_576, ge=1024
     )
-    slack_bot_token: str | None = Field(None, repr=False)
-    slack_app_token: str | None = Field(
-        None,
-        repr=False,
-        description="App-level token (xapp-…) for Socket Mode; unset: no interactions.",
+    ingest_api_keys: ApiKeys = setting(
+        "ALERTFOLD_INGEST_API_KEYS", "api.ingest_api_keys", (), secret=True
     )
-    slack_signing_secret: str | None = Field(
-        None,
-        repr=False,
-        description="The Slack app's signing secret: the API serves Slack's Request URLs "
-        "(HTTP mode) under /slack/; unset: they answer 404.",
+    """Bearer keys for the ingest routes; empty: open."""
+    view_api_keys: ApiKeys = setting(
+        "ALERTFOLD_VIEW_API_KEYS", "api.view_api_keys", (), secret=True
     )
-    slack_permissions_file: Path | None = Field(
-        None, description="JSON file of Slack admins (global and per channel)."
+    """Bearer keys for the view routes and /metrics; empty: open."""
+    rate_limit_per_second: float = setting(
+        "ALERTFOLD_RATE_LIMIT_PER_SECOND", "api.rate_limit_per_second", 0, ge=0, le=1_000_000
     )
-    slack_api_url: str = Field(
-        "https://slack.com/api/",
-        pattern=r"^https?://\S+$",
-        description="Slack Web API base URL (a stand-in's in tests).",
+    """Alerts per second per channel at ingest; 0: off."""
+    rate_limit_burst: int = setting(
+        "ALERTFOLD_RATE_LIMIT_BURST", "api.rate_limit_burst", 30, ge=1, le=1_000_000
     )
-    slack_calls_per_second: float = Field(
-        1.0, gt=0, le=100, description="Slack calls per second per channel, at most."
+    """Alerts a channel may send at once at ingest."""
+
+    # -- slack, pagerduty -----------------------------------------------------------------------
+    slack_bot_token: str | None = setting("SLACK_BOT_TOKEN", "slack.bot_token", None, secret=True)
+    slack_app_token: str | None = setting("SLACK_APP_TOKEN", "slack.app_token", None, secret=True)
+    """App-level token (xapp-…) for Socket Mode; unset: no interactions."""
+    slack_signing_secret: str | None = setting(
+        "SLACK_SIGNING_SECRET", "slack.signing_secret", None, secret=True
     )
-    slack_tier3_calls_per_minute: float = Field(
+    """The Slack app's signing secret: the API serves Slack's Request URLs (HTTP mode) under
+    /slack/; unset: they answer 404."""
+    slack_permissions_file: ReadableFile = setting(
+        "ALERTFOLD_SLACK_PERMISSIONS_FILE", "slack.permissions_file", None
+    )
+    """JSON file of Slack admins (global and per channel)."""
+    slack_api_url: str = setting(
+        "SLACK_API_URL", "slack.api_url", "https://slack.com/api/", pattern=r"^https?://\S+$"
+    )
+    """Slack Web API base URL (a stand-in's in tests)."""
+    slack_calls_per_second: float = setting(
+        "ALERTFOLD_SLACK_CALLS_PER_SECOND", "slack.calls_per_second", 1.0, gt=0, le=100
+    )
+    """Slack calls per second per channel, at most."""
+    slack_tier3_calls_per_minute: float = setting(
+        "ALERTFOLD_SLACK_TIER3_CALLS_PER_MINUTE",
+        "slack.tier3_calls_per_minute",
         50.0,
         gt=0,
         le=6000,
-        description="Calls per minute of each Slack Tier 3 method (chat.update, chat.delete, "
-        "conversations.history, conversations.replies) for all channels together.",
     )
-    slack_alert_markup: Literal["escaped", "mrkdwn"] = Field(
-        "escaped",
-        description="How alert text is shown: escaped (as written, nothing in it links or "
-        "notifies) or mrkdwn (its links kept; broadcasts and mentions still shown as text).",
+    """Calls per minute of each Slack Tier 3 method (chat.update, chat.delete,
+    conversations.history, conversations.replies) for all channels together."""
+    slack_alert_markup: Literal["escaped", "mrkdwn"] = setting(
+        "ALERTFOLD_SLACK_ALERT_MARKUP", "slack.alert_markup", "escaped"
     )
-    slack_archived_message: Literal["keep", "mark"] = Field(
-        "keep",
-        description="What an archived issue's message becomes: kept as last shown, or "
-        "marked archived (no buttons).",
+    """How alert text is shown: escaped (as written, nothing in it links or notifies) or mrkdwn (its
+    links kept; broadcasts and mentions still shown as text)."""
+    slack_archived_message: Literal["keep", "mark"] = setting(
+        "ALERTFOLD_SLACK_ARCHIVED_MESSAGE", "slack.archived_message", "keep"
     )
-    public_url: str | None = Field(
-        None,
-        pattern=r"^https?://\S+$",
-        description="The API's address as people open it, for links in Slack (issue history); "
-        "unset: http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT.",
+    """What an archived issue's message becomes: kept as last shown, or marked archived (no
+    buttons)."""
+    webhook_encryption_key: WebhookKey = setting(
+        "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY", "slack.webhook_encryption_key", None, secret=True
     )
-    webhook_encryption_key: str | None = Field(
-        None,
-        repr=False,
-        description="AES-256-GCM key (32 ASCII letters and digits) sealing webhook URLs and "
-        "payloads; unset: alerts with webhooks are refused at the API.",
+    """AES-256-GCM key (32 ASCII letters and digits) sealing webhook URLs and payloads; unset:
+    alerts with webhooks are refused at the API."""
+    pagerduty_webhook_secrets: SharedSecrets = setting(
+        "ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS", "pagerduty.webhook_secrets", (), secret=True
     )
-    pagerduty_webhook_secrets: tuple[str, ...] = Field(
-        (),
-        repr=False,
-        description="Secrets of the PagerDuty webhook subscriptions; empty: the endpoint is off.",
+    """Secrets of the PagerDuty webhook subscriptions; empty: the endpoint is off."""
+
+    # -- alerting -------------------------------------------------------------------------------
+    routes_file: ReadableFile = setting("ALERTFOLD_ROUTES_FILE", "alerting.routes_file", None)
+    tick_seconds: Seconds = setting(
+        "ALERTFOLD_TICK_SECONDS", "alerting.tick_seconds", 1.0, ge=0, le=3600
     )
-    log_level: LogLevel = "info"
-    tick_seconds: float = Field(
+    """How often the clock emits a tick to every partition; 0 turns the clock off (ticks then come
+    from elsewhere, e.g. tests that drive time themselves)."""
+    resend_interval: ResendInterval = setting(
+        "ALERTFOLD_RESEND_INTERVAL", "alerting.resend_interval", None
+    )
+    """How often an open, unacknowledged issue is reminded of; unset or 0: never."""
+    silence_durations: SilenceDurations = setting(
+        "ALERTFOLD_SILENCE_DURATIONS", "alerting.silence_durations", DEFAULT_SILENCE_DURATIONS
+    )
+    """The silence lengths offered in Slack and on the web page."""
+    deduplication_window: DeduplicationWindow = setting(
+        "ALERTFOLD_DEDUPLICATION_WINDOW", "alerting.deduplication_window", None
+    )
+    """A repeat of a fire-and-forget alert within it counts once; unset or 0: off."""
+
+    # -- notifications --------------------------------------------------------------------------
+    notification_channels_file: ReadableFile = setting(
+        "ALERTFOLD_NOTIFICATION_CHANNELS_FILE", "notifications.channels_file", None
+    )
+    """JSON file of notification channels (read-only through the API)."""
+    secrets_key: SecretsKey = setting(
+        "ALERTFOLD_SECRETS_KEY", "notifications.secrets_key", None, secret=True
+    )
+    """32 random bytes, base64: encrypts notification channels' secrets at rest (AES-256-GCM);
+    required once a channel has a secret."""
+    notify_attempts: int = setting(
+        "ALERTFOLD_NOTIFY_ATTEMPTS", "notifications.attempts", 4, ge=1, le=20
+    )
+    notify_first_backoff_seconds: Seconds = setting(
+        "ALERTFOLD_NOTIFY_FIRST_BACKOFF_SECONDS",
+        "notifications.first_backoff_seconds",
         1.0,
         ge=0,
         le=3600,
-        description="How often the clock emits a tick to every partition; 0 turns the clock "
-        "off (ticks then come from elsewhere, e.g. tests that drive time themselves).",
     )
-    retain_closed_issues_days: float = Field(
-        180, gt=0, description="Age after which closed issues leave the read models."
+    """Pause before the second attempt; doubles after."""
+    notify_max_backoff_seconds: Seconds = setting(
+        "ALERTFOLD_NOTIFY_MAX_BACKOFF_SECONDS",
+        "notifications.max_backoff_seconds",
+        60.0,
+        ge=0,
+        le=86400,
     )
-    retain_alerts_days: float = Field(
-        30, gt=0, description="Age after which alert bodies leave the read models."
+    """Longest pause between two attempts."""
+    notify_timeout_seconds: Seconds = setting(
+        "ALERTFOLD_NOTIFY_TIMEOUT_SECONDS", "notifications.timeout_seconds", 10.0, gt=0, le=600
     )
-    retention_interval_seconds: float = Field(
-        3600, ge=1, description="How often the projector applies retention."
-    )
-    secrets_key: str | None = Field(
-        None,
-        repr=False,
-        description="32 random bytes, base64: encrypts notification channels' secrets at "
-        "rest (AES-256-GCM); required once a channel has a secret.",
-    )
-    notification_channels_file: Path | None = Field(
-        None, description="JSON file of notification channels (read-only through the API)."
-    )
-    notify_attempts: int = Field(4, ge=1, le=20, description="Attempts per notification.")
-    notify_first_backoff_seconds: float = Field(
-        1.0, ge=0, le=3600, description="Pause before the second attempt; doubles after."
-    )
-    notify_max_backoff_seconds: float = Field(
-        60.0, ge=0, le=86400, description="Longest pause between two attempts."
-    )
-    notify_timeout_seconds: float = Field(
-        10.0, gt=0, le=600, description="How long one notification attempt may take."
-    )
-    workers: int = Field(
-        1, ge=1, le=MAX_REPLICAS, description="Fold worker processes `alertfold up` runs."
-    )
-    replicas: tuple[tuple[str, int], ...] = Field(
-        (),
-        description="Processes of other parts `alertfold up` runs, e.g. presenter=2; "
-        "one of each part not named.",
-    )
+    """How long one notification attempt may take."""
 
-    @field_validator("kafka_bootstrap_servers")
+    # -- logging, up ----------------------------------------------------------------------------
+    log_level: LogLevel = setting("ALERTFOLD_LOG_LEVEL", "logging.level", "info")
+    workers: int = setting("ALERTFOLD_WORKERS", "up.workers", 1, ge=1, le=MAX_REPLICAS)
+    """Fold worker processes `alertfold up` runs."""
+    replicas: Replicas = setting("ALERTFOLD_REPLICAS", "up.replicas", ())
+    """Processes of other parts `alertfold up` runs, e.g. presenter=2; one of each part not
+    named."""
+
     @classmethod
-    def _check_bootstrap(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        servers = [server.strip() for server in value.split(",")]
-        for server in servers:
-            host, sep, port = server.rpartition(":")
-            if not sep or not host or not (port.isascii() and port.isdigit()):
-                raise ValueError(f"{server!r} is not host:port")
-            if not 1 <= int(port) <= 65535:
-                raise ValueError(f"{server!r} has a port outside 1 to 65535")
-        # Kafka clients split the list on commas: spaces around the entries must go.
-        return ",".join(servers)
-
-    @field_validator("database_url")
-    @classmethod
-    def _check_database_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if not value.startswith(_DATABASE_URL_PREFIXES):
-            raise ValueError(
-                "must start with sqlite:///, postgresql://, postgres://, mysql:// or mariadb://"
-            )
-        return value
-
-    @field_validator("ingest_api_keys", "view_api_keys", mode="before")
-    @classmethod
-    def _check_api_keys(cls, value: object) -> object:
-        """Comma-separated keys; each long and plain enough to be a bearer token."""
-        if not isinstance(value, str):
-            return value
-        keys = tuple(key.strip() for key in value.split(",") if key.strip())
-        for position, key in enumerate(keys, start=1):
-            if len(key) < MIN_API_KEY_LENGTH:
-                raise ValueError(f"key {position} is shorter than {MIN_API_KEY_LENGTH} characters")
-            if not all("!" <= char <= "~" for char in key):
-                raise ValueError(
-                    f"key {position} has a character other than printable ASCII (no spaces)"
-                )
-        return keys
-
-    @field_validator("webhook_encryption_key")
-    @classmethod
-    def _check_webhook_key(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        from infra.webhook_sealing import check_key
-
-        return check_key(value)
-
-    @field_validator("pagerduty_webhook_secrets", mode="before")
-    @classmethod
-    def _check_pagerduty_secrets(cls, value: object) -> object:
-        """Comma-separated: during a rotation both the old and the new secret are valid."""
-        if not isinstance(value, str):
-            return value
-        secrets = tuple(secret.strip() for secret in value.split(",") if secret.strip())
-        for position, secret in enumerate(secrets, start=1):
-            if not all("!" <= char <= "~" for char in secret):
-                raise ValueError(
-                    f"secret {position} has a character other than printable ASCII (no spaces)"
-                )
-        return secrets
-
-    @field_validator("replicas", mode="before")
-    @classmethod
-    def _check_replicas(cls, value: object) -> object:
-        """`part=count,…`: each part once, a known one, with a count `up` can run."""
-        if not isinstance(value, str):
-            return value
-        counts: dict[str, int] = {}
-        for entry in (e.strip() for e in value.split(",") if e.strip()):
-            part, sep, count = (text.strip() for text in entry.partition("="))
-            if not sep or not count.isdigit():
-                raise ValueError(f"{entry!r} is not part=count (e.g. presenter=2)")
-            if part == "api":
-                raise ValueError(
-                    "the API cannot have replicas under `alertfold up`: they would all listen "
-                    "on ALERTFOLD_API_PORT; run `alertfold api` processes on their own ports "
-                    "behind a load balancer instead"
-                )
-            if part == "worker":
-                raise ValueError("set the number of workers with ALERTFOLD_WORKERS")
-            if part not in REPLICABLE_PARTS:
-                raise ValueError(
-                    f"unknown part {part!r}; parts with replicas: {', '.join(REPLICABLE_PARTS)}"
-                )
-            if part in counts:
-                raise ValueError(f"{part} is given twice")
-            if not 1 <= int(count) <= MAX_REPLICAS:
-                raise ValueError(f"{part}'s count must be 1 to {MAX_REPLICAS}, not {count}")
-            counts[part] = int(count)
-        return tuple(counts.items())
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given: `load_settings` layers the environment and the file itself,
+        so a `Settings(...)` built in code never reads the environment behind its back."""
+        return (init_settings,)
 
     def replicas_of(self, part: str) -> int:
         """How many processes of the part `alertfold up` runs."""
         return self.workers if part == "worker" else dict(self.replicas).get(part, 1)
-
-    @field_validator("secrets_key")
-    @classmethod
-    def _check_secrets_key(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        from infra.secret_box import parse_key
-
-        parse_key(value)
-        return value.strip()
-
-    @field_validator("routes_file", "slack_permissions_file", "notification_channels_file")
-    @classmethod
-    def _check_readable_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} is not a readable file")
-        return value
 
     @property
     def effective_public_url(self) -> str:
@@ -365,80 +316,23 @@ class Settings(BaseModel):
         return f"{self.topic_prefix}alertfold"
 
 
-# Environment variable → settings field. Kept explicit so the README table can't drift.
-ENVIRONMENT: dict[str, str] = {
-    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
-    "ALERTFOLD_DATA_DIR": "data_dir",
-    "ALERTFOLD_CACHE_DIR": "cache_dir",
-    "DATABASE_URL": "database_url",
-    "ALERTFOLD_API_HOST": "api_host",
-    "ALERTFOLD_API_PORT": "api_port",
-    "ALERTFOLD_API_WORKERS": "api_workers",
-    "ALERTFOLD_KAFKA_PORT": "kafka_port",
-    "ALERTFOLD_PARTITIONS": "partitions",
-    "ALERTFOLD_TOPIC_PREFIX": "topic_prefix",
-    "ALERTFOLD_ROUTES_FILE": "routes_file",
-    "ALERTFOLD_MAX_BODY_BYTES": "max_body_bytes",
-    "ALERTFOLD_INGEST_API_KEYS": "ingest_api_keys",
-    "ALERTFOLD_VIEW_API_KEYS": "view_api_keys",
-    "ALERTFOLD_RATE_LIMIT_PER_SECOND": "rate_limit_per_second",
-    "ALERTFOLD_RATE_LIMIT_BURST": "rate_limit_burst",
-    "SLACK_BOT_TOKEN": "slack_bot_token",
-    "SLACK_APP_TOKEN": "slack_app_token",
-    "SLACK_SIGNING_SECRET": "slack_signing_secret",
-    "ALERTFOLD_SLACK_PERMISSIONS_FILE": "slack_permissions_file",
-    "SLACK_API_URL": "slack_api_url",
-    "ALERTFOLD_SLACK_CALLS_PER_SECOND": "slack_calls_per_second",
-    "ALERTFOLD_SLACK_TIER3_CALLS_PER_MINUTE": "slack_tier3_calls_per_minute",
-    "ALERTFOLD_SLACK_ALERT_MARKUP": "slack_alert_markup",
-    "ALERTFOLD_SLACK_ARCHIVED_MESSAGE": "slack_archived_message",
-    "ALERTFOLD_PUBLIC_URL": "public_url",
-    "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": "webhook_encryption_key",
-    "ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS": "pagerduty_webhook_secrets",
-    "ALERTFOLD_LOG_LEVEL": "log_level",
-    "ALERTFOLD_TICK_SECONDS": "tick_seconds",
-    "ALERTFOLD_RETAIN_CLOSED_ISSUES_DAYS": "retain_closed_issues_days",
-    "ALERTFOLD_RETAIN_ALERTS_DAYS": "retain_alerts_days",
-    "ALERTFOLD_RETENTION_INTERVAL_SECONDS": "retention_interval_seconds",
-    "ALERTFOLD_SECRETS_KEY": "secrets_key",
-    "ALERTFOLD_NOTIFICATION_CHANNELS_FILE": "notification_channels_file",
-    "ALERTFOLD_NOTIFY_ATTEMPTS": "notify_attempts",
-    "ALERTFOLD_NOTIFY_FIRST_BACKOFF_SECONDS": "notify_first_backoff_seconds",
-    "ALERTFOLD_NOTIFY_MAX_BACKOFF_SECONDS": "notify_max_backoff_seconds",
-    "ALERTFOLD_NOTIFY_TIMEOUT_SECONDS": "notify_timeout_seconds",
-    "ALERTFOLD_WORKERS": "workers",
-    "ALERTFOLD_REPLICAS": "replicas",
-}
-_VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
+# Environment variable → settings field, for whoever must know which variables alertfold reads.
+ENVIRONMENT: dict[str, str] = {one.variable: one.field for one in declarations(Settings)}
+
+
+def resolve_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    *,
+    use_environment: bool = True,
+) -> Resolved[Settings]:
+    """Settings with the origin of each value (`alertfold config show`, `config check`)."""
+    environ = os.environ if environ is None else environ
+    return resolve(Settings, environ, {}, config_file, use_environment=use_environment)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Settings from the environment (plus explicit overrides), or a `SettingsError`."""
+    """Settings from the environment and the config file it names (plus explicit overrides,
+    which win; None leaves a setting alone), or a `SettingsError`."""
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {
-        field: environ[variable]
-        for variable, field in ENVIRONMENT.items()
-        if environ.get(variable, "") != ""
-    }
-    if isinstance(values.get("log_level"), str):
-        values["log_level"] = str(values["log_level"]).lower()
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as error:
-        problems = []
-        for detail in error.errors():
-            field = str(detail["loc"][0]) if detail["loc"] else "?"
-            name = _VARIABLE_OF.get(field, field)
-            given = _shown(field, values.get(field))
-            problems.append(f"{name}={given}: {detail['msg'].removeprefix('Value error, ')}")
-        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
-
-
-def _shown(field: str, value: object) -> str:
-    """A value as an error message may show it: secrets never appear in logs."""
-    if field in _SECRET_FIELDS:
-        return "(hidden)"
-    if field == "database_url" and isinstance(value, str):
-        return repr(re.sub(r"://([^:/@]*):[^/]*@", r"://\1:***@", value))
-    return repr(value)
+    return resolve(Settings, environ, overrides).settings

@@ -297,8 +297,8 @@ def test_every_bad_value_is_listed_on_its_own_line() -> None:
     lines = message.splitlines()
     assert lines[0] == "invalid settings:"
     assert [line.split("=", 1)[0].strip() for line in lines[1:]] == [
-        "ALERTFOLD_API_PORT",
         "ALERTFOLD_PARTITIONS",
+        "ALERTFOLD_API_PORT",
         "ALERTFOLD_LOG_LEVEL",
     ]
 
