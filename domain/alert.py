@@ -56,7 +56,7 @@ from domain.alert_limits import (
     SLACK_CHANNEL_ID_OR_NAME,
     SLACK_MENTION,
 )
-from domain.alert_shape import SlackManagerShape
+from domain.alert_shape import CANONICAL, SlackManagerShape
 from domain.alert_text import default_correlation_id, json_type_name, quoted, slack_manager_hash
 from domain.alert_validators import (
     JSON_ARRAY,
@@ -238,14 +238,18 @@ class Alert(SlackManagerShape):
     # -- reading and writing -----------------------------------------------------------------
 
     @classmethod
-    def from_json_obj(cls, obj: object) -> Alert:
-        """Read one alert from decoded JSON; every problem is reported at once."""
+    def from_json_obj(cls, obj: object, *, canonical: bool = False) -> Alert:
+        """Read one alert from decoded JSON; every problem is reported at once.
+
+        `canonical`: the JSON is alertfold's own (`to_json_obj`), whose keys need no reading
+        leniently; its values are validated all the same.
+        """
         if not isinstance(obj, dict):
             raise AlertRejected.single(
                 "", f"an alert must be a JSON object, got {json_type_name(obj)}"
             )
         try:
-            return cls.model_validate(obj)
+            return cls.model_validate(obj, context={CANONICAL: True} if canonical else None)
         except ValidationError as exc:
             raise AlertRejected.from_problems(problems_from(exc)) from None
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from domain.alert_text import json_type_name
 from domain.alert_validators import invalid
+
+# Validation context for JSON alertfold wrote itself (`Alert.to_json_obj`): its keys are the
+# canonical ones already, so reading them needs none of the leniency clients get.
+CANONICAL = "canonical"
 
 
 class SlackManagerShape(BaseModel):
@@ -36,8 +40,8 @@ class SlackManagerShape(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _normalise_keys(cls, data: Any) -> Any:
-        if isinstance(data, cls):
+    def _normalise_keys(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, cls) or (info.context or {}).get(CANONICAL):
             return data
         if not isinstance(data, dict):
             raise invalid("object_expected", f"must be a JSON object, got {json_type_name(data)}")

@@ -34,7 +34,7 @@ from domain.issue_acts import IssueActs
 from domain.issue_moves import IssueArrivals
 from domain.issue_policy import EscalationStep, IssuePolicy
 from domain.issue_silencing import IssueSilencing
-from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution
+from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution, made_of
 from domain.member_alerts import (
     MemberNews,
     MemberReport,
@@ -364,7 +364,7 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
 
     def to_state(self) -> IssueState:
         """A frozen copy of the issue's state, as the fold stores it."""
-        return IssueState.model_validate(vars(self._latest()))
+        return made_of(IssueState, vars(self._latest()))
 
     def _latest(self) -> IssueState:
         """The state, with the version and time of the latest event (the aggregate's own)."""
@@ -378,7 +378,7 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
         issue = cls.__new__(cls)
         issue.__base_init__(UUID(state.id), state.version, state.opened_at)
         issue.modified_on = state.updated_at
-        issue.state = Issue.State.model_validate(vars(state))  # a model's vars are its fields
+        issue.state = made_of(Issue.State, vars(state))  # a model's vars are its fields
         issue._shown = []
         return issue
 

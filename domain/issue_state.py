@@ -14,7 +14,7 @@ ones byte for byte, so a field is never moved, only added at the end.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,7 +112,7 @@ class IssueSnapshot(IssueFields, IssueWording):
         header = (resolved and alert.get("headerWhenResolved")) or alert.get("header") or ""
         text = (resolved and alert.get("textWhenResolved")) or alert.get("text") or ""
         public = {name: getattr(issue, name) for name in IssueFields.model_fields}
-        return cls(**public, header=header, text=text)
+        return made_of(cls, {**public, "header": header, "text": text})
 
 
 class IssueState(IssueFields):
@@ -123,3 +123,25 @@ class IssueState(IssueFields):
     held_until: datetime | None = None  # the end of the notification delay, while it runs
     recent_interactions: tuple[str, ...] = ()  # ids, to recognise a retried delivery
     silence_starts_at: datetime | None = None  # when a silence set for later starts
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def made_of(model: type[M], values: dict[str, Any]) -> M:
+    """`model` holding `values` as they are, without validating them again.
+
+    The fold makes several issue states and snapshots for every alert, each from values that
+    were validated when they entered the issue (or are the issue's own, typed, assignments):
+    validating them again on every copy was a large share of the fold's time. Containers are
+    shared between copies, which is safe because an issue's state is changed by replacing a
+    value, never by changing a list or dict in place.
+    """
+    made = model.__new__(model)
+    # In the fields' order: JSON follows the order of the model's `__dict__`.
+    fields = {name: values[name] for name in model.model_fields}
+    object.__setattr__(made, "__dict__", fields)
+    object.__setattr__(made, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
+    return made

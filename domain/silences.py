@@ -100,6 +100,8 @@ def silence_for_all(
 ) -> Silence | None:
     """The silence that keeps every one of the alerts quiet the shortest, or None when one of
     them is not covered: an issue is quiet only while all its firing alerts are."""
+    if not silences:
+        return None
     covering = [silence_for(silences, alert, at) for alert in alerts]
     if not covering or None in covering:
         return None

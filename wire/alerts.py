@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from domain.alert import Alert
 from domain.errors import AlertRejected
 from wire.envelope import UndecodableInput
@@ -40,16 +42,18 @@ def decode_alert(raw: bytes | None, record_time: datetime) -> AlertEnvelope:
     if not raw:
         raise UndecodableInput("empty value: expected an alert JSON object")
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
         raise UndecodableInput(f"value is not valid JSON: {error}") from None
     if not isinstance(obj, dict):
         raise UndecodableInput(f"expected a JSON object, got {type(obj).__name__}")
     received_at = record_time
-    if "schema_version" in obj:
+    envelope = "schema_version" in obj
+    if envelope:
         obj, received_at = _open_envelope(obj)
     try:
-        alert = Alert.from_json_obj(obj)
+        # In alertfold's envelope the alert is alertfold's own JSON: validated, keys canonical.
+        alert = Alert.from_json_obj(obj, canonical=envelope)
     except AlertRejected as error:
         raise UndecodableInput(f"invalid alert: {error}", error.problems) from None
     _check_sealed(alert)
