@@ -12,11 +12,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 # Shorter keys are guessable; 16 printable characters is the least a random key should have.
 MIN_API_KEY_LENGTH = 16
+# An operator's name, recorded as who acted (`web:<name>`).
+_OPERATOR_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Fields whose values never appear in a message (the database URL only loses its password).
 _SECRET_FIELDS = (
     "slack_bot_token",
@@ -24,6 +33,7 @@ _SECRET_FIELDS = (
     "slack_signing_secret",
     "ingest_api_keys",
     "view_api_keys",
+    "operator_api_keys",
     "webhook_encryption_key",
     "pagerduty_webhook_secrets",
     "secrets_key",
@@ -72,6 +82,12 @@ class Settings(BaseModel):
     )
     view_api_keys: tuple[str, ...] = Field(
         (), repr=False, description="Bearer keys for the view routes and /metrics; empty: open."
+    )
+    operator_api_keys: tuple[tuple[str, str], ...] = Field(
+        (),
+        repr=False,
+        description="Named bearer keys (name, key) of the people who act on issues, silence "
+        "and change notification channels; empty: those routes as without them.",
     )
     rate_limit_per_second: float = Field(
         0, ge=0, le=1_000_000, description="Alerts per second per channel at ingest; 0: off."
@@ -212,15 +228,43 @@ class Settings(BaseModel):
         """Comma-separated keys; each long and plain enough to be a bearer token."""
         if not isinstance(value, str):
             return value
-        keys = tuple(key.strip() for key in value.split(",") if key.strip())
-        for position, key in enumerate(keys, start=1):
-            if len(key) < MIN_API_KEY_LENGTH:
-                raise ValueError(f"key {position} is shorter than {MIN_API_KEY_LENGTH} characters")
-            if not all("!" <= char <= "~" for char in key):
+        return _check_keys(tuple(key.strip() for key in value.split(",") if key.strip()))
+
+    @field_validator("operator_api_keys", mode="before")
+    @classmethod
+    def _check_operator_keys(cls, value: object) -> object:
+        """`name:key,…`: a name to record as who acted, and a key as strong as any API key."""
+        if not isinstance(value, str):
+            return value
+        named: list[tuple[str, str]] = []
+        for position, entry in enumerate((e.strip() for e in value.split(",") if e.strip()), 1):
+            name, sep, key = entry.partition(":")
+            if not sep or not _OPERATOR_NAME.match(name):
                 raise ValueError(
-                    f"key {position} has a character other than printable ASCII (no spaces)"
+                    f"entry {position} is not name:key (a name of letters, digits, '.', '_' "
+                    "or '-', up to 64)"
                 )
-        return keys
+            named.append((name, key))
+        _check_keys(tuple(key for _, key in named))
+        keys = [key for _, key in named]
+        if len(set(keys)) != len(keys):
+            raise ValueError("the same key is given to two names")
+        return tuple(named)
+
+    @field_validator("operator_api_keys")
+    @classmethod
+    def _keys_of_one_kind(
+        cls, value: tuple[tuple[str, str], ...], info: ValidationInfo
+    ) -> tuple[tuple[str, str], ...]:
+        """A key opens one kind of route: the answer to a key of the wrong kind is a 403."""
+        operators = {key for _, key in value}
+        for variable, field in (
+            ("ALERTFOLD_INGEST_API_KEYS", "ingest_api_keys"),
+            ("ALERTFOLD_VIEW_API_KEYS", "view_api_keys"),
+        ):
+            if operators & set(info.data.get(field, ())):
+                raise ValueError(f"shares a key with {variable}; each kind of key needs its own")
+        return value
 
     @field_validator("webhook_encryption_key")
     @classmethod
@@ -368,6 +412,7 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_MAX_BODY_BYTES": "max_body_bytes",
     "ALERTFOLD_INGEST_API_KEYS": "ingest_api_keys",
     "ALERTFOLD_VIEW_API_KEYS": "view_api_keys",
+    "ALERTFOLD_OPERATOR_API_KEYS": "operator_api_keys",
     "ALERTFOLD_RATE_LIMIT_PER_SECOND": "rate_limit_per_second",
     "ALERTFOLD_RATE_LIMIT_BURST": "rate_limit_burst",
     "SLACK_BOT_TOKEN": "slack_bot_token",
@@ -420,6 +465,18 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             given = _shown(field, values.get(field))
             problems.append(f"{name}={given}: {detail['msg'].removeprefix('Value error, ')}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _check_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Each key long and plain enough to be a bearer token."""
+    for position, key in enumerate(keys, start=1):
+        if len(key) < MIN_API_KEY_LENGTH:
+            raise ValueError(f"key {position} is shorter than {MIN_API_KEY_LENGTH} characters")
+        if not all("!" <= char <= "~" for char in key):
+            raise ValueError(
+                f"key {position} has a character other than printable ASCII (no spaces)"
+            )
+    return keys
 
 
 def _shown(field: str, value: object) -> str:

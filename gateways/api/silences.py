@@ -24,7 +24,7 @@ from pydantic import (
 from domain.alert import problems_from
 from domain.errors import summarise
 from domain.silences import MAX_MATCHERS, MAX_SILENCE_DAYS, Matcher, MatchOperator, Silence
-from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
+from gateways.api.auth import OPERATOR_RESPONSES, UNAUTHORIZED_RESPONSE, require, require_operator
 from gateways.api.dependencies import ApiDependencies, SilenceServices
 from gateways.api.errors import ApiError
 from projections.silence_catalog import SilenceState, state_of
@@ -75,14 +75,15 @@ class SilenceBody(BaseModel):
 def silences_router(deps: ApiDependencies) -> APIRouter:
     router = APIRouter(tags=["silences"], responses=UNAUTHORIZED_RESPONSE)
     read = [Depends(require(deps.view_keys))]
-    write = [Depends(require(deps.ingest_keys))]
+    # Silencing quiets people's phones: an operator's act (ingest keys until there are any).
+    write = [Depends(require_operator(deps.access, ingest_until_operators=True))]
 
     @router.get("/silences", dependencies=read)
     def list_silences(state: SilenceState | None = None) -> list[dict[str, Any]]:
         now = deps.clock()
         return [_shown(s, now) for s in _services(deps).catalog.listed(now, state)]
 
-    @router.post("/silences", dependencies=write, status_code=201)
+    @router.post("/silences", dependencies=write, status_code=201, responses=OPERATOR_RESPONSES)
     async def set_silence(body: SilenceBody) -> dict[str, Any]:
         """Set a silence: `ends_at` or `duration_seconds`; `starts_at` defaults to now."""
         now = deps.clock()
@@ -92,7 +93,7 @@ def silences_router(deps: ApiDependencies) -> APIRouter:
         services.catalog.apply(silence)
         return _shown(silence, now)
 
-    @router.delete("/silences/{silence_id}", dependencies=write)
+    @router.delete("/silences/{silence_id}", dependencies=write, responses=OPERATOR_RESPONSES)
     async def expire_silence(silence_id: str) -> dict[str, Any]:
         """Expire the silence now; its issues are no longer silenced."""
         services = _services(deps)
