@@ -20,6 +20,7 @@ run: install
 
 test: install
 	@scripts/ensure-postgres
+	@scripts/ensure-chromium
 	$(BIN)/pytest
 
 test-unit: install

@@ -205,7 +205,7 @@ class LookupIssueSource:
             for start in range(0, len(ids), VERSIONS_CHUNK):
                 chunk = ids[start : start + VERSIONS_CHUNK]
                 select = sa.select(issues.c.id, issues.c.version).where(issues.c.id.in_(chunk))
-                held.update(conn.execute(select).tuples())
+                held.update((issue_id, version) for issue_id, version in conn.execute(select))
         return held
 
 

@@ -63,13 +63,18 @@ class IssueFeed:
             self._pages.discard(queue)
 
     async def run(self) -> None:
-        """Follow the log until cancelled; reconnects while the broker is away."""
+        """Follow the log until cancelled; reconnects while the broker (or the view) is away.
+
+        Live updates are a convenience: whatever fails here is logged and retried, and
+        never takes the API down."""
         while True:
             try:
                 await self._follow()
             except (KafkaError, OSError) as error:
                 log.warning("live updates: reading %s failed (%s); retrying", self.topic, error)
-                await asyncio.sleep(2)
+            except Exception:
+                log.exception("live updates failed; retrying")
+            await asyncio.sleep(2)
 
     async def _follow(self) -> None:
         consumer, admin = reader_clients(self.bootstrap_servers, "alertfold-api-live")
@@ -79,8 +84,7 @@ class IssueFeed:
         finally:
             await admin.close()
         if not partitions:
-            await asyncio.sleep(2)  # the topic does not exist yet
-            return
+            return  # the topic does not exist yet: `run` tries again
         await consumer.start()
         try:
             assignment = [TopicPartition(self.topic, p) for p in sorted(partitions)]
