@@ -2,9 +2,9 @@
 
 Channel routes need an operator key when operator keys are configured, else an ingest key
 when those are (they change what alertfold sends, and targets reveal where); the log is a
-view. Secrets are never answered: each
-secret field reads `"***"`, and a PUT that sends `"***"` back keeps the stored secret, so a
-client can GET, edit and PUT a channel without knowing its secrets.
+view. Secrets are never answered: each secret field reads `"***"`, and a PUT that sends
+`"***"` back keeps the stored secret, so a client can GET, edit and PUT a channel without
+knowing its secrets.
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ from projections.notification_routing import RoutingRule
 
 MASK = "***"
 ROUTED_KINDS = ("opened", "escalated", "acknowledged", "unacknowledged", "resolved")
-SEVERITIES = ("panic", "error", "warning", "info")
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from gateways.web.channel_forms import (
     FIELDS,
     KIND_LABELS,
     ROUTED_KINDS,
-    SEVERITIES,
     ChannelFormError,
     channel_from_form,
     form_of,
     payload_preview,
     rule_summary,
 )
+from gateways.web.issue_source import SEVERITIES
 from gateways.web.shell import Web, answer
 from infra.secret_box import SecretBoxError
 from projections.audit_history import parse_time
