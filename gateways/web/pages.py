@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import (
@@ -49,7 +50,7 @@ def install_web_page(
     async def _sign_in(request: Request, needed: SignInNeeded) -> Response:
         if request.headers.get("x-requested-with") == "fetch":
             return JSONResponse({"error": "signed out: sign in again"}, status_code=401)
-        return RedirectResponse(f"/ui/sign-in?next={needed.back_to}", status_code=303)
+        return RedirectResponse(f"/ui/sign-in?next={quote(needed.back_to)}", status_code=303)
 
 
 def _entry(web: Web) -> APIRouter:

@@ -35,9 +35,11 @@ def keyed_client() -> TestClient:
 
 def test_with_keys_the_page_sends_a_visitor_without_a_session_to_sign_in() -> None:
     client = keyed_client()
-    answer = client.get("/ui/?status=resolved", follow_redirects=False)
+    answer = client.get("/ui/?status=resolved&severity=panic", follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/ui/sign-in?next=/ui/?status=resolved"
+    assert answer.headers["location"] == (
+        "/ui/sign-in?next=/ui/%3Fstatus%3Dresolved%26severity%3Dpanic"
+    )
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
 
 

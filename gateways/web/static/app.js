@@ -59,10 +59,27 @@ async function refresh() {
     for (const open of region.querySelectorAll("details[open][id]")) {
       replacement.querySelector(`#${CSS.escape(open.id)}`)?.setAttribute("open", "");
     }
-    const focusedId = region.contains(focused) && focused.id;
+    const keep = region.contains(focused) ? focusPlace(focused) : null;
     region.replaceWith(replacement);
-    if (focusedId) document.getElementById(focusedId)?.focus();
+    if (keep) refocus(keep);
   }
+}
+
+// Where the keyboard was, so a refresh does not throw it back to the top of the page: the
+// nearest element with an id, and the control's name; the same control if it is still
+// there, else the first control of that element.
+const CONTROLS = "a[href], button, input, select, textarea, summary";
+function focusPlace(element) {
+  const holder = element.closest("[id]");
+  const name = element.getAttribute("aria-label") || element.textContent.trim();
+  return holder ? { id: holder.id, name } : null;
+}
+function refocus({ id, name }) {
+  const holder = document.getElementById(id);
+  if (!holder) return;
+  const controls = [...holder.querySelectorAll(CONTROLS)];
+  const same = controls.find((c) => (c.getAttribute("aria-label") || c.textContent.trim()) === name);
+  (same || controls[0] || holder).focus();
 }
 
 const live = document.body.dataset.live;
