@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from gateways.api.errors import ApiError
 from gateways.slack.channel_directory import ChannelsUnavailable
 from gateways.web.filters import list_query
 from gateways.web.shell import Form, Web, answer
-from projections.audit_history import parse_time
+from projections.audit_history import HistoryEntry, parse_time
 from projections.audit_store import AuditQueryError, state_view
 
 log = logging.getLogger("alertfold.web")
@@ -77,21 +78,23 @@ def issue_pages(web: Web) -> APIRouter:
         visitor = web.reader(request)
         version = request.query_params.get("version", "")
         at = request.query_params.get("at", "")
-        history, shown, problem = await asyncio.to_thread(_issue_then, web, issue_id, version, at)
+        then = await asyncio.to_thread(_issue_then, web, issue_id, version, at)
+        shown, current = then.shown, then.current
         if shown is None:
             return await web.page(
-                request, visitor, "message.html", 404, title="No such issue", message=problem
+                request, visitor, "message.html", 404, title="No such issue", message=then.problem
             )
-        present = not (version or at) or (bool(history) and shown["version"] == history[-1].version)
+        # The issue as it stands gets actions and live updates; a past state does not.
+        present = current is not None and shown["version"] == current["version"]
         return await web.page(
             request,
             visitor,
             "issue.html",
             section="issues",
             issue=shown,
-            history=history,
+            history=then.history,
             present=present,
-            problem=problem,
+            problem=then.problem,
             at=at,
             channels=await _channels(web),
             silence_choices=SILENCE_CHOICES,
@@ -148,30 +151,36 @@ def _silence_body(form: Form, web: Web) -> SilenceBody:
     return SilenceBody(duration_seconds=int(seconds), comment=comment)
 
 
-def _issue_then(
-    web: Web, issue_id: str, version: str, at: str
-) -> tuple[list[Any], dict[str, Any] | None, str]:
-    """The timeline, the issue as shown (now, or at the version or time asked), a problem."""
+@dataclass(frozen=True)
+class _Then:
+    history: list[HistoryEntry]
+    shown: dict[str, Any] | None  # the issue now, or as it was at the version or time asked
+    current: dict[str, Any] | None  # the issue in the lookup view now
+    problem: str = ""
+
+
+def _issue_then(web: Web, issue_id: str, version: str, at: str) -> _Then:
     audit = web.deps.audit
-    history: list[Any] = []
-    problem = "" if audit is not None else "History is not available: no audit store."
-    if audit is not None:
-        try:
-            history = audit.history(issue_id)
-        except AuditQueryError as error:
-            problem = str(error)
-    live = web.source.issue(issue_id)
-    if audit is None or not (version or at):
-        return history, live, problem if live is None else ""
+    current = web.source.issue(issue_id)
+    if audit is None:
+        return _Then([], current, current, "History is not available: no audit store.")
+    try:
+        history = audit.history(issue_id)
+    except AuditQueryError as error:
+        return _Then([], current, current, "" if current else str(error))
+    if current is None and not (version or at):
+        version = str(history[-1].version)  # gone from the view (retention): its last state
     try:
         if version:
             if not version.isdigit():
                 raise ValueError(f"version {version!r} is not a whole number")
-            return history, state_view(audit.at_version(issue_id, int(version))), ""
-        moment = parse_time(at) + timedelta(microseconds=999_999)  # the whole second shown
-        return history, state_view(audit.at_time(issue_id, moment)), ""
+            return _Then(history, state_view(audit.at_version(issue_id, int(version))), current)
+        if at:
+            moment = parse_time(at) + timedelta(microseconds=999_999)  # the whole second shown
+            return _Then(history, state_view(audit.at_time(issue_id, moment)), current)
     except (AuditQueryError, ValueError) as error:
-        return history, live, str(error)
+        return _Then(history, current, current, str(error))
+    return _Then(history, current, current)
 
 
 async def _channels(web: Web) -> list[dict[str, Any]]:

@@ -63,6 +63,7 @@ async function refresh() {
     region.replaceWith(replacement);
     if (keep) refocus(keep);
   }
+  catchUp();
 }
 
 // Where the keyboard was, so a refresh does not throw it back to the top of the page: the
@@ -82,7 +83,15 @@ function refocus({ id, name }) {
   (same || controls[0] || holder).focus();
 }
 
+// The timeline comes from the audit store, which may record an event a moment after the
+// view shows it: while it is behind, look again a few times.
+let lookAgain = 10;
+function catchUp() {
+  if (document.querySelector("[data-behind]") && lookAgain-- > 0) refreshSoon(1500);
+}
+
 const live = document.body.dataset.live;
+catchUp();
 if (live && window.EventSource) {
   const source = new EventSource("/ui/events");
   source.addEventListener("issues", (event) => {
