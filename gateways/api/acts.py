@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -122,7 +123,8 @@ async def _check_bot_is_in(deps: ApiDependencies, channel_id: str) -> None:
         )
 
 
-async def _stored(publishing: Any) -> None:
+async def _stored(publishing: Awaitable[object]) -> None:
+    """Wait for the broker's acknowledgement; its absence is a 503 that stores nothing."""
     try:
         await publishing
     except BrokerUnavailable as error:

@@ -124,7 +124,7 @@ def _entry(web: Web) -> APIRouter:
                     except TimeoutError:
                         yield ": still here\n\n"
                         continue
-                    shown = ["*"] if EVERYTHING in ids else sorted(ids)
+                    shown = [EVERYTHING] if EVERYTHING in ids else sorted(ids)
                     yield f"event: issues\ndata: {json.dumps({'ids': shown})}\n\n"
 
         return _event_stream(stream())
