@@ -21,6 +21,7 @@ run: install
 test: install
 	@scripts/ensure-postgres
 	@scripts/ensure-mariadb
+	@scripts/ensure-chromium
 	$(BIN)/pytest
 
 test-unit: install

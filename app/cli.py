@@ -223,6 +223,9 @@ def _api(_: argparse.Namespace) -> int:
         port=settings.api_port,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
+        # Pages' live-update streams never end by themselves; on shutdown they are cut after
+        # this long, so stopping the API does not wait for every browser to go away.
+        timeout_graceful_shutdown=5,
     )
     return 0
 

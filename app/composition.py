@@ -277,9 +277,11 @@ class Alertfold:
     def api(self) -> FastAPI:
         from gateways.alert_publisher import AlertPublisher
         from gateways.api.app import create_api
-        from gateways.api.auth import ApiKeys
+        from gateways.api.auth import ApiKeys, OperatorKeys, view_keys
         from gateways.api.dependencies import ApiDependencies
         from gateways.api.rate_limit import ChannelRateLimiter
+        from gateways.web.issue_source import LookupIssueSource
+        from gateways.web.live import IssueFeed
         from infra.database import database_reachable
         from infra.kafka_admin import broker_reachable
 
@@ -302,7 +304,8 @@ class Alertfold:
                 database_check=lambda: database_reachable(store.engine),
                 max_body_bytes=self.settings.max_body_bytes,
                 ingest_keys=ApiKeys(settings.ingest_api_keys),
-                view_keys=ApiKeys(settings.view_api_keys),
+                view_keys=view_keys(settings.view_api_keys, settings.operator_api_keys),
+                operator_keys=OperatorKeys(settings.operator_api_keys),
                 rate_limiter=limiter,
                 webhook_sealer=self.webhook_sealer(),
                 pagerduty_secrets=settings.pagerduty_webhook_secrets,
@@ -312,6 +315,11 @@ class Alertfold:
                 silences=self.silence_services(),
                 slack=self.slack_http_mode(),
                 channel_directory=self.channel_directory(),
+                issue_feed=IssueFeed(
+                    servers,
+                    settings.issue_events_topic,
+                    LookupIssueSource(store).view_versions,
+                ),
             )
         )
 

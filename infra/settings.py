@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from infra.settings_fields import CONFIG_VARIABLE, SettingsError, declarations, setting
@@ -32,6 +33,7 @@ from infra.settings_values import (
     Days,
     DeduplicationWindow,
     LogLevel,
+    OperatorKeys,
     ReadableFile,
     Replicas,
     ResendInterval,
@@ -120,6 +122,11 @@ class Settings(BaseSettings):
         "ALERTFOLD_VIEW_API_KEYS", "api.view_api_keys", (), secret=True
     )
     """Bearer keys for the view routes and /metrics; empty: open."""
+    operator_api_keys: OperatorKeys = setting(
+        "ALERTFOLD_OPERATOR_API_KEYS", "api.operator_api_keys", (), secret=True
+    )
+    """Named bearer keys (name:key,…) of the people who act on issues, silence and change
+    notification channels; empty: those routes as without them."""
     rate_limit_per_second: float = setting(
         "ALERTFOLD_RATE_LIMIT_PER_SECOND", "api.rate_limit_per_second", 0, ge=0, le=1_000_000
     )
@@ -253,6 +260,21 @@ class Settings(BaseSettings):
         """Only the values given: `load_settings` layers the environment and the file itself,
         so a `Settings(...)` built in code never reads the environment behind its back."""
         return (init_settings,)
+
+    @field_validator("operator_api_keys")
+    @classmethod
+    def _keys_of_one_kind(
+        cls, value: tuple[tuple[str, str], ...], info: ValidationInfo
+    ) -> tuple[tuple[str, str], ...]:
+        """A key opens one kind of route: the answer to a key of the wrong kind is a 403."""
+        operators = {key for _, key in value}
+        for variable, field in (
+            ("ALERTFOLD_INGEST_API_KEYS", "ingest_api_keys"),
+            ("ALERTFOLD_VIEW_API_KEYS", "view_api_keys"),
+        ):
+            if operators & set(info.data.get(field, ())):
+                raise ValueError(f"shares a key with {variable}; each kind of key needs its own")
+        return value
 
     def replicas_of(self, part: str) -> int:
         """How many processes of the part `alertfold up` runs."""

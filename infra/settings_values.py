@@ -191,7 +191,32 @@ def _shared_secrets(value: object) -> tuple[str, ...]:
     )
 
 
+# An operator's name, recorded as who acted (`web:<name>`).
+_OPERATOR_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _operator_keys(value: object) -> object:
+    """`name:key,…` (or a list of them): a name to record as who acted, and a key as strong
+    as any API key; no key given to two names."""
+    if isinstance(value, list | tuple) and all(isinstance(i, list | tuple) for i in value):
+        return value
+    named: list[tuple[str, str]] = []
+    for position, entry in enumerate(_items(value), start=1):
+        name, sep, key = str(entry).partition(":")
+        if not sep or not _OPERATOR_NAME.match(name):
+            raise ValueError(
+                f"entry {position} is not name:key (a name of letters, digits, '.', '_' or '-', "
+                "up to 64)"
+            )
+        named.append((name, key))
+    keys = _api_keys([key for _, key in named])
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same key is given to two names")
+    return tuple(named)
+
+
 ApiKeys = Annotated[tuple[str, ...], BeforeValidator(_api_keys)]
+OperatorKeys = Annotated[tuple[tuple[str, str], ...], BeforeValidator(_operator_keys)]
 SharedSecrets = Annotated[tuple[str, ...], BeforeValidator(_shared_secrets)]
 
 # -- Kafka, databases, keys -------------------------------------------------------------------

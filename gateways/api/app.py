@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+from gateways.api.acts import acts_router
 from gateways.api.alertmanager_api import alertmanager_router
 from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
@@ -24,6 +25,7 @@ from gateways.api.pagerduty import pagerduty_router
 from gateways.api.silences import silences_router
 from gateways.api.slack_http import slack_router
 from gateways.api.views import DIRECT_PATHS, views_router
+from gateways.web.pages import install_web_page
 
 
 def openapi_document() -> dict[str, Any]:
@@ -70,22 +72,26 @@ def request_body_schemas() -> dict[str, Any]:
 def create_api(deps: ApiDependencies) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        following = None
+        following = []
         if deps.silences is not None:
             silences = deps.silences
-            following = asyncio.create_task(
-                silences.catalog.follow(silences.bootstrap_servers, silences.topic)
+            following.append(
+                asyncio.create_task(
+                    silences.catalog.follow(silences.bootstrap_servers, silences.topic)
+                )
             )
+        if deps.issue_feed is not None:
+            following.append(asyncio.create_task(deps.issue_feed.run()))
         yield
-        if following is not None:
-            following.cancel()
+        for task in following:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await following
+                await task
         await deps.publisher.close()
 
     app = FastAPI(
         title="alertfold",
-        summary="Event-sourced Slack alert manager: ingest alerts, read issues.",
+        summary="Event-sourced Slack alert manager: ingest alerts, read and act on issues.",
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -105,6 +111,7 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     app.include_router(pagerduty_router(deps))
     views = views_router(deps)
     app.include_router(views)
+    app.include_router(acts_router(deps))
     app.include_router(notifications_router(deps))
     app.include_router(silences_router(deps))
     app.include_router(slack_router(deps.slack))
@@ -115,5 +122,6 @@ def create_api(deps: ApiDependencies) -> FastAPI:
         metrics_router(metrics, deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
     )
     install_direct_routes(app, views, DIRECT_PATHS)
+    install_web_page(app, deps)
     install_request_metrics(app, metrics)  # outermost: it counts the direct routes too
     return app

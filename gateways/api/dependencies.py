@@ -8,12 +8,13 @@ from datetime import datetime
 
 from domain.routing import RouteTable
 from gateways.alert_publisher import AlertPublisher
-from gateways.api.auth import ApiKeys
+from gateways.api.auth import Access, ApiKeys, OperatorKeys
 from gateways.api.rate_limit import ChannelRateLimiter
 from gateways.api.slack_http import SlackHttpMode
 from gateways.notify.services import NotificationServices
 from gateways.silence_publisher import SilencePublisher
 from gateways.slack.channel_directory import ChannelDirectory
+from gateways.web.live import IssueFeed
 from infra.webhook_sealing import WebhookSealer
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
@@ -43,6 +44,8 @@ class ApiDependencies:
     # Keys for ingest and for the views (empty: open); the per-channel limit (None: off).
     ingest_keys: ApiKeys = field(default_factory=ApiKeys)
     view_keys: ApiKeys = field(default_factory=ApiKeys)
+    # Named keys of the people who act, silence and change notification channels.
+    operator_keys: OperatorKeys = field(default_factory=OperatorKeys)
     rate_limiter: ChannelRateLimiter | None = field(default=None)
     # Seals webhook URLs and payloads at ingest; None: alerts with webhooks are refused.
     webhook_sealer: WebhookSealer | None = field(default=None)
@@ -60,3 +63,9 @@ class ApiDependencies:
     slack: SlackHttpMode | None = field(default=None)
     # Channel names to ids and the bot's channels, from Slack; None: no bot token.
     channel_directory: ChannelDirectory | None = field(default=None)
+    # Issue changes as they are decided, for the web page's live updates; None: no updates.
+    issue_feed: IssueFeed | None = field(default=None)
+
+    @property
+    def access(self) -> Access:
+        return Access(self.ingest_keys, self.view_keys, self.operator_keys)

@@ -1,9 +1,10 @@
 """Notification channels (CRUD and a test send) and the delivery log, over HTTP.
 
-Channel routes need an ingest key when keys are configured (they change what alertfold
-sends, and targets reveal where); the log is a view. Secrets are never answered: each
-secret field reads `"***"`, and a PUT that sends `"***"` back keeps the stored secret, so a
-client can GET, edit and PUT a channel without knowing its secrets.
+Channel routes need an operator key when operator keys are configured, else an ingest key
+when those are (they change what alertfold sends, and targets reveal where); the log is a
+view. Secrets are never answered: each secret field reads `"***"`, and a PUT that sends
+`"***"` back keeps the stored secret, so a client can GET, edit and PUT a channel without
+knowing its secrets.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
-from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
+from gateways.api.auth import OPERATOR_RESPONSES, UNAUTHORIZED_RESPONSE, require, require_operator
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
 from gateways.notify.channel_store import ChannelExists, ChannelNotFound, ChannelReadOnly
@@ -56,8 +57,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def notifications_router(deps: ApiDependencies) -> APIRouter:
     router = APIRouter(tags=["notifications"])
     keyed: dict[str, Any] = {
-        "dependencies": [Depends(require(deps.ingest_keys))],
-        "responses": {**UNAUTHORIZED_RESPONSE, **_ERRORS},
+        "dependencies": [Depends(require_operator(deps.access, ingest_until_operators=True))],
+        "responses": {**OPERATOR_RESPONSES, **_ERRORS},
     }
     viewed: dict[str, Any] = {
         "dependencies": [Depends(require(deps.view_keys))],

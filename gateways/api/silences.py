@@ -24,7 +24,7 @@ from pydantic import (
 from domain.alert import problems_from
 from domain.errors import summarise
 from domain.silences import MAX_MATCHERS, MAX_SILENCE_DAYS, Matcher, MatchOperator, Silence
-from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
+from gateways.api.auth import OPERATOR_RESPONSES, UNAUTHORIZED_RESPONSE, require, require_operator
 from gateways.api.dependencies import ApiDependencies, SilenceServices
 from gateways.api.errors import ApiError
 from projections.silence_catalog import SilenceState, state_of
@@ -76,9 +76,12 @@ class SilenceBody(BaseModel):
 
 
 def silence_access(deps: ApiDependencies) -> tuple[list[Any], list[Any]]:
-    """Who may read silences, and who may set and expire them (here and in Alertmanager's
-    API): view keys, and ingest keys."""
-    return [Depends(require(deps.view_keys))], [Depends(require(deps.ingest_keys))]
+    """Who may read silences (view keys), and who may set and expire them, here and in
+    Alertmanager's API: silencing quiets people's phones, an operator's act (ingest keys
+    until operator keys are configured)."""
+    return [Depends(require(deps.view_keys))], [
+        Depends(require_operator(deps.access, ingest_until_operators=True))
+    ]
 
 
 def silences_router(deps: ApiDependencies) -> APIRouter:
@@ -90,14 +93,14 @@ def silences_router(deps: ApiDependencies) -> APIRouter:
         now = deps.clock()
         return [_shown(s, now) for s in silence_services(deps).catalog.listed(now, state)]
 
-    @router.post("/silences", dependencies=write, status_code=201)
+    @router.post("/silences", dependencies=write, status_code=201, responses=OPERATOR_RESPONSES)
     async def set_silence(body: SilenceBody) -> dict[str, Any]:
         """Set a silence: `ends_at` or `duration_seconds`; `starts_at` defaults to now. With
         the `id` of a silence not yet expired, that silence is changed."""
         now = deps.clock()
         return _shown(await store_silence(deps, body, now), now)
 
-    @router.delete("/silences/{silence_id}", dependencies=write)
+    @router.delete("/silences/{silence_id}", dependencies=write, responses=OPERATOR_RESPONSES)
     async def expire_silence(silence_id: str) -> dict[str, Any]:
         """Expire the silence now; its issues are no longer silenced."""
         return _shown(await expire(deps, silence_id), deps.clock())

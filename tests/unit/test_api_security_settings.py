@@ -79,3 +79,32 @@ def test_a_database_url_password_with_an_at_sign_is_hidden_whole() -> None:
     message = refusal(DATABASE_URL="oracle://app:pa@ss@db/alerts")
     assert "pa@ss" not in message and "ss@db" not in message
     assert "oracle://app:***@db/alerts" in message
+
+
+def test_operator_keys_are_named_and_never_shown() -> None:
+    settings = load_settings({"ALERTFOLD_OPERATOR_API_KEYS": f"ana:{KEY_A}, bo.b:{KEY_B}"})
+    assert settings.operator_api_keys == (("ana", KEY_A), ("bo.b", KEY_B))
+    assert KEY_A not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"ALERTFOLD_OPERATOR_API_KEYS": KEY_A}, "entry 1 is not name:key"),
+        ({"ALERTFOLD_OPERATOR_API_KEYS": "ana:short-key"}, "key 1 is shorter than 16"),
+        (
+            {"ALERTFOLD_OPERATOR_API_KEYS": f"ana:{KEY_A},bo:{KEY_A}"},
+            "the same key is given to two",
+        ),
+        (
+            {"ALERTFOLD_OPERATOR_API_KEYS": f"ana:{KEY_A}", "ALERTFOLD_INGEST_API_KEYS": KEY_A},
+            "shares a key with ALERTFOLD_INGEST_API_KEYS",
+        ),
+    ],
+)
+def test_a_bad_operator_key_is_refused_without_showing_it(
+    environ: dict[str, str], problem: str
+) -> None:
+    message = refusal(**environ)
+    assert f"ALERTFOLD_OPERATOR_API_KEYS=(hidden): {problem}" in message
+    assert KEY_A not in message

@@ -1,0 +1,1 @@
+"""The web page for people on call, under `/ui/`: server-rendered, live, acting over HTTP."""
