@@ -51,17 +51,20 @@ def fold_preloaded(
     count: int,
     alerts_per_issue: int,
     window: float | None = None,
+    workers: int = 1,
 ) -> Folded:
-    """Load `count` alerts, start one worker, wait until `issue-events` holds one per alert
+    """Load `count` alerts, start the workers, wait until `issue-events` holds one per alert
     (or, with a `window`, for that many seconds of folding)."""
     product.create_topics()
     records = alert_records(count, channels=CHANNELS, alerts_per_issue=alerts_per_issue)
     ctx.say(f"pre-loading {count:,} alerts on {product.topic('alerts')}")
     shown = ctx.progress("pre-load", count)
     asyncio.run(produce(product.bootstrap, product.topic("alerts"), records, shown))
-    ctx.say("starting one worker and waiting for one issue event per alert")
+    ctx.say(f"starting {workers} worker(s) and waiting for one issue event per alert")
     started = time.time()
     pid = product.start("worker")
+    for number in range(2, workers + 1):
+        product.start("worker", name=f"worker-{number}")
     profiler = Profiler.attach(pid, ctx.profiles_dir / "fold-worker") if ctx.profile else None
     shown = ctx.progress("fold", count)
     arrival = asyncio.run(
@@ -86,6 +89,8 @@ def run(ctx: BenchContext) -> list[Figure]:
     per_issue = 10
     with ctx.product("fold", ALERTFOLD_TICK_SECONDS="0") as product:
         folded = fold_preloaded(ctx, product, count, per_issue, window=WINDOW_S)
+    with ctx.product("fold-two", ALERTFOLD_TICK_SECONDS="0") as product:
+        two = fold_preloaded(ctx, product, count, per_issue, window=WINDOW_S, workers=2)
     setup = {
         "alerts": count,
         "folded": folded.arrival.total,
@@ -104,6 +109,13 @@ def run(ctx: BenchContext) -> list[Figure]:
     return [
         Figure(
             "fold", "throughput, one worker", folded.rate, "alerts/s", Target(10_000, True), setup
+        ),
+        Figure(
+            "fold",
+            "throughput, two workers on this machine",
+            two.rate,
+            "alerts/s",
+            setup={**setup, "workers": 2, "fold_s": round(two.fold_s, 2)},
         ),
         Figure("fold", "worker start-up to first event", folded.startup_s, "s", setup=dict(setup)),
     ]
