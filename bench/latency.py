@@ -1,7 +1,7 @@
 """End-to-end latency at a paced rate: `POST /alerts` accepted → visible in the lookup view.
 
-Every part runs as in production (clock on; the presenter in dry-run). Every 10 ms one POST carries the
-next `rate / 100` alerts, each with its own correlation id. The bench consumes `issue-events`
+Every part runs as in production (clock on; the presenter in dry-run). Every 10 ms one POST
+carries the next `rate / 100` alerts, each with its own correlation id. The bench consumes `issue-events`
 to learn when the fold decided each alert (fold latency, every alert); for one alert in
 `SAMPLE_EVERY` it then polls `GET /issues?correlation_id=` until the view shows the issue
 (end-to-end latency), starting every 5 ms and backing off to 40 ms. Polling a sample, and only
