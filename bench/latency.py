@@ -1,9 +1,9 @@
 """End-to-end latency at a paced rate: `POST /alerts` accepted → visible in the lookup view.
 
-Worker, projector and API run as in production (clock on). Every 10 ms one POST carries the
-next `rate / 100` alerts, each with its own correlation id. The bench consumes `issue-events`
-to learn when the fold decided each alert (fold latency, every alert); for one alert in
-`SAMPLE_EVERY` it then polls `GET /issues?correlation_id=` until the view shows the issue
+Every part runs as in production (clock on; the presenter in dry-run). Every 10 ms one POST
+carries the next `rate / 100` alerts, each with its own correlation id. The bench consumes
+`issue-events` to learn when the fold decided each alert (fold latency, every alert); for one
+alert in `SAMPLE_EVERY` it then polls `GET /issues?correlation_id=` until the view shows the issue
 (end-to-end latency), starting every 5 ms and backing off to 40 ms. Polling a sample, and only
 after the fold decided, keeps the probes' load on the API small; the rate the posts actually
 reached is reported beside the figures.
@@ -62,7 +62,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     seconds = ctx.size(10, 2)
     measured = []
     with ctx.product("latency") as product:
-        for part in ("worker", "projector", "api"):
+        for part in ("worker", "projector", "auditor", "presenter", "notifier", "api"):
             product.start(part)
         output = ctx.profiles_dir / "latency-worker"
         profiler = Profiler.attach(product.pid("worker"), output) if ctx.profile else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import floor, fold, ingest, latency, replay, storm, views
+from bench import failover, floor, fold, ingest, latency, replay, storm, views
 from bench.context import BenchContext
 from bench.figures import Figure
 
@@ -32,6 +32,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "views", "GET /issues?channel_id=, /issues/{id}, /issues/counts, concurrent", views.run
     ),
     Benchmark("memory", "worker RSS holding many open issues", fold.run_memory),
+    Benchmark("failover", "a frozen worker's channels folding again on the other", failover.run),
     Benchmark("storm", "10,000 alerts, 100 issues, one channel, shown in a local Slack", storm.run),
 )
 
