@@ -70,6 +70,8 @@ class IssueSilencing:
         state = self.state
         if state.status == "archived":
             return
+        if not silences and state.silence_id is None and state.silence_starts_at is None:
+            return  # nothing could silence it, and nothing does: the common case, made cheap
         subjects = _silence_subjects(state)
         covering = silence_for_all(list(silences), subjects, at)
         next_start = next_silence_start(list(silences), subjects, at)
