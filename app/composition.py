@@ -55,6 +55,7 @@ class Alertfold:
         from agents.channel_actors import InputTopics
         from agents.fold_worker import FoldWorker
         from agents.partition_owner import WorkerTopics
+        from domain.alerting import AlertingSettings
 
         settings = self.settings
         return FoldWorker(
@@ -73,6 +74,7 @@ class Alertfold:
             partitions=settings.partitions,
             clock=self.clock,
             tick_seconds=settings.tick_seconds,
+            alerting=AlertingSettings.of(settings.resend_interval, settings.deduplication_window),
         )
 
     def projector(self) -> LookupProjector:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,21 @@ _DATABASE_URL_PREFIXES = (
 # setting, and API replicas would all listen on ALERTFOLD_API_PORT.
 REPLICABLE_PARTS = ("projector", "auditor", "presenter", "notifier", "interactions")
 MAX_REPLICAS = 16
+
+
+_DEFAULT_SILENCE_DURATIONS = tuple(
+    timedelta(minutes=minutes) for minutes in (30, 60, 4 * 60, 24 * 60)
+)
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> timedelta:
+    """`90s`, `30m`, `1h`, `2d` or plain seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration (e.g. 90s, 30m, 1h)")
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
 
 
 class SettingsError(Exception):
@@ -180,6 +196,45 @@ class Settings(BaseModel):
         description="Processes of other parts `alertfold up` runs, e.g. presenter=2; "
         "one of each part not named.",
     )
+    resend_interval: timedelta | None = Field(
+        None, description="Reminders of open, unacknowledged issues this often; unset: none."
+    )
+    silence_durations: tuple[timedelta, ...] = Field(
+        _DEFAULT_SILENCE_DURATIONS,
+        min_length=1,
+        max_length=100,
+        description="The durations Slack's Silence… menu offers.",
+    )
+    deduplication_window: timedelta | None = Field(
+        None, description="A repeated fire-and-forget alert inside it counts once; unset: off."
+    )
+
+    @field_validator("resend_interval", "deduplication_window", mode="before")
+    @classmethod
+    def _read_duration(cls, value: object) -> object:
+        return _duration(value) if isinstance(value, str) else value
+
+    @field_validator("silence_durations", mode="before")
+    @classmethod
+    def _read_durations(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return tuple(_duration(part) for part in value.split(",") if part.strip())
+
+    @field_validator("silence_durations")
+    @classmethod
+    def _check_silence_durations(cls, value: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
+        for duration in value:
+            if not timedelta(minutes=1) <= duration <= timedelta(days=90):
+                raise ValueError(f"{duration} is not between 1 minute and 90 days")
+        return value
+
+    @field_validator("resend_interval", "deduplication_window")
+    @classmethod
+    def _check_positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(seconds=1):
+            raise ValueError("must be at least 1 second")
+        return value
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
@@ -395,6 +450,9 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_NOTIFY_TIMEOUT_SECONDS": "notify_timeout_seconds",
     "ALERTFOLD_WORKERS": "workers",
     "ALERTFOLD_REPLICAS": "replicas",
+    "ALERTFOLD_RESEND_INTERVAL": "resend_interval",
+    "ALERTFOLD_SILENCE_DURATIONS": "silence_durations",
+    "ALERTFOLD_DEDUPLICATION_WINDOW": "deduplication_window",
 }
 _VARIABLE_OF = {field: variable for variable, field in ENVIRONMENT.items()}
 
