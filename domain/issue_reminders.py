@@ -24,7 +24,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import DomainError
 from domain.issue_policy import IssuePolicy
-from domain.issue_state import IssueState
+from domain.issue_state import IssueFields, IssueState
 
 
 class NoReminderDue(DomainError):
@@ -62,8 +62,9 @@ def reminder_due(state: IssueState, policy: IssuePolicy) -> datetime | None:
     return (state.unattended_since or state.opened_at) + timedelta(seconds=interval)
 
 
-def unattended(state: IssueState) -> bool:
-    """Open and shown, and nobody acknowledged, silenced or muted it."""
+def unattended(state: IssueFields) -> bool:
+    """Open and shown, and nobody acknowledged, silenced or muted it (read from the state the
+    fold keeps, or from an event's snapshot by the presenter)."""
     return (
         state.status == "open"
         and state.presentable

@@ -172,6 +172,14 @@ def status_line(issue: IssueSnapshot) -> str:
     return ", ".join(parts) + _silence(issue)
 
 
+def reminder_text(issue: IssueSnapshot) -> str:
+    """A reminder, replied in the message's thread: the issue still waits for someone."""
+    return (
+        ":alarm_clock: Reminder: still open and nobody has acknowledged it "
+        f"(open since {_date(issue.opened_at)})."
+    )
+
+
 def header_block(issue: IssueSnapshot) -> Block:
     """The issue's header: its status emoji and the alert's header, as written."""
     header = with_status(issue.header, issue) or issue.correlation_id
