@@ -154,6 +154,7 @@ class Alertfold:
             budget=WorkspaceBudget(tier_3(settings.slack_tier3_calls_per_minute)),
             markup=settings.slack_alert_markup,
             archived_message=settings.slack_archived_message,
+            silence_durations=settings.silence_durations,
         )
 
     def interactions(self) -> SocketModeGateway:
@@ -214,6 +215,7 @@ class Alertfold:
             silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
             api_url=settings.effective_public_url,
             messages=messages,
+            silence_durations=settings.silence_durations,
         )
         interactions = SlackInteractions(
             finder=finder,
@@ -314,6 +316,7 @@ class Alertfold:
                 silences=self.silence_services(),
                 slack=self.slack_http_mode(),
                 channel_directory=self.channel_directory(),
+                silence_durations=settings.silence_durations,
             )
         )
 

@@ -15,6 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.silences import (
+    DEFAULT_SILENCE_DURATIONS,
+    MAX_SILENCE_CHOICE,
+    MAX_SILENCE_CHOICES,
+    MIN_SILENCE_CHOICE,
+)
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 # Shorter keys are guessable; 16 printable characters is the least a random key should have.
 MIN_API_KEY_LENGTH = 16
@@ -46,9 +53,6 @@ REPLICABLE_PARTS = ("projector", "auditor", "presenter", "notifier", "interactio
 MAX_REPLICAS = 16
 
 
-_DEFAULT_SILENCE_DURATIONS = tuple(
-    timedelta(minutes=minutes) for minutes in (30, 60, 4 * 60, 24 * 60)
-)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -200,9 +204,9 @@ class Settings(BaseModel):
         None, description="Reminders of open, unacknowledged issues this often; unset: none."
     )
     silence_durations: tuple[timedelta, ...] = Field(
-        _DEFAULT_SILENCE_DURATIONS,
+        DEFAULT_SILENCE_DURATIONS,
         min_length=1,
-        max_length=100,
+        max_length=MAX_SILENCE_CHOICES,
         description="The durations Slack's Silence… menu offers.",
     )
     deduplication_window: timedelta | None = Field(
@@ -225,7 +229,7 @@ class Settings(BaseModel):
     @classmethod
     def _check_silence_durations(cls, value: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
         for duration in value:
-            if not timedelta(minutes=1) <= duration <= timedelta(days=90):
+            if not MIN_SILENCE_CHOICE <= duration <= MAX_SILENCE_CHOICE:
                 raise ValueError(f"{duration} is not between 1 minute and 90 days")
         return value
 

@@ -31,10 +31,13 @@ silence) and reminders go before count-only updates (`workspace_budget`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from domain.issue_reminders import unattended
 from domain.issue_state import IssueSnapshot
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.adoption import adopt_message
 from gateways.slack.blocks import reminder_text, render_issue
 from gateways.slack.channel_queue import (
@@ -62,10 +65,17 @@ _GONE = frozenset({"message_not_found", "cant_update_message"})
 class IssueMessages:
     """The issue messages of this presenter, and how many calls changed them."""
 
-    def __init__(self, slack: SlackMessages, index: MessageIndex, markup: AlertMarkup) -> None:
+    def __init__(
+        self,
+        slack: SlackMessages,
+        index: MessageIndex,
+        markup: AlertMarkup,
+        silence_durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS,
+    ) -> None:
         self.slack = slack
         self.index = index
         self.markup = markup
+        self.silence_durations = silence_durations
         self.levels: dict[str, int] = {}  # escalation level each issue was last shown at
         self.posts = 0
         self.updates = 0
@@ -98,7 +108,8 @@ class IssueMessages:
 
     async def show(self, calls: CallTurns, issue: IssueSnapshot) -> None:
         """Post or update the issue's message with its state."""
-        channel, message = calls.channel, render_issue(issue, self.markup)
+        channel = calls.channel
+        message = render_issue(issue, self.markup, self.silence_durations)
         ts = self.index.known_ts(issue) or await adopt_message(
             self.slack, calls, self.index, issue.id
         )

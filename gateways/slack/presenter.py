@@ -35,8 +35,8 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -44,6 +44,7 @@ from aiokafka.errors import KafkaError
 
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.issue_state import IssueSnapshot
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.channel_queue import (
     POST,
     CallTurns,
@@ -101,6 +102,7 @@ class SlackPresenter:
         budget: WorkspaceBudget | None = None,
         markup: AlertMarkup = "escaped",
         archived_message: ArchivedMessage = "keep",
+        silence_durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS,
         held_notice_after: float = HELD_NOTICE_AFTER,
         scan_limit: int = DEFAULT_SCAN_LIMIT,
         commit_interval: float = 1.0,
@@ -116,7 +118,7 @@ class SlackPresenter:
         self.held_notice_after = held_notice_after
         self.commit_interval = commit_interval
         self.index = MessageIndex(scan_limit=scan_limit)
-        self.messages = IssueMessages(slack, self.index, markup)
+        self.messages = IssueMessages(slack, self.index, markup, silence_durations)
         self.ready = asyncio.Event()
         self._kafka: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
