@@ -236,7 +236,7 @@ class FoldWorker:
         actors = ChannelActors(
             table, routes=self._routes, partitions=self._partitions, topics=self._topics.inputs
         )
-        return PartitionOwner(
+        owner = PartitionOwner(
             partition,
             producer,
             actors,
@@ -245,6 +245,11 @@ class FoldWorker:
             group_id=self._group_id,
             alerting=self._alerting,
         )
+        if self._tick_seconds > 0:
+            # A tick at once: it brings this worker's alerting settings to the partition
+            # without waiting an interval.
+            owner.tick_due = self._clock()
+        return owner
 
     async def _close(self, *groups: dict[int, PartitionOwner]) -> None:
         for group in groups:
