@@ -31,7 +31,7 @@ class DeadlineKind(StrEnum):
 
 # Deadlines due at the same instant fire in this order: silences end and start before
 # anything is shown, an issue is shown before it escalates, escalates before it resolves,
-# and resolves (needing no reminder then) before it is archived.
+# resolves before a reminder (which resolving makes needless), and is archived last.
 _RANK = {kind: rank for rank, kind in enumerate(DeadlineKind)}
 
 
