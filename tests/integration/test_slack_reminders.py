@@ -3,6 +3,8 @@ a real broker and slack_sdk against the Slack stand-in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from domain.records import IssueEventRecord
@@ -10,17 +12,28 @@ from harness.slack_server import SlackWebApiServer
 from harness.stories import IssueStory
 from tests.integration.test_slack_presenter import (
     Topics,
+    fast_slack,
     message_of,
+    new_topics,
     presenting,
     produce,
-    server,
     shows,
-    topics,
     until,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
-__all__ = ["server", "topics"]  # the fixtures, shared with the presenter's tests
+
+
+@pytest.fixture
+def server() -> Iterator[SlackWebApiServer]:
+    with fast_slack() as running:
+        yield running
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap_servers: str) -> Topics:
+    return await new_topics(kafka_bootstrap_servers)
+
 
 ALICE = {"kind": "slack_user", "id": "U0ALICE", "name": "Alice"}
 
