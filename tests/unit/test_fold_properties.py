@@ -153,7 +153,7 @@ async def play(plan: list[tuple[int, dict[str, Any]]]) -> Run:
         now += timedelta(seconds=advance)
         if op["op"] == "alert":
             run.alerts_sent += 1
-            await run.feed("alerts", CHANNEL.encode(), _alert(op, now, n), now)
+            await run.feed("alerts", CHANNEL.encode(), _alert(op, now), now)
         elif op["op"] == "member":
             run.alerts_sent += 1
             await run.feed("alerts", CHANNEL.encode(), _member(op, now), now)
@@ -181,7 +181,7 @@ async def play(plan: list[tuple[int, dict[str, Any]]]) -> Run:
     return run
 
 
-def _alert(op: dict[str, Any], now: datetime, n: int) -> dict[str, Any]:
+def _alert(op: dict[str, Any], now: datetime) -> dict[str, Any]:
     body: dict[str, Any] = {
         "slackChannelId": CHANNEL,
         "correlationId": op["correlation"],
