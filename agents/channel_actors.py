@@ -29,7 +29,12 @@ from agents.decisions import (
     decide_tick,
 )
 from agents.inputs import InputRecord
-from agents.issue_table import SlotTable, write_silence_book, write_slot
+from agents.issue_table import (
+    SlotTable,
+    write_alerting_settings,
+    write_silence_book,
+    write_slot,
+)
 from agents.staged_table import StagedTable
 from domain.deadlines import next_due
 from domain.errors import DomainError
@@ -139,6 +144,8 @@ class ChannelActors:
             )
         if decision.silence_book is not None:
             write_silence_book(self.table, *decision.silence_book)
+        if decision.alerting_settings is not None:
+            write_alerting_settings(self.table, *decision.alerting_settings)
         for change in decision.changes:
             outputs.extend(self._apply_change(record, change))
         if decision.note:

@@ -23,11 +23,13 @@ from agents.issue_table import (
     SlotTable,
     channel_of,
     partition_for_channel,
+    read_alerting_settings,
     read_silence_book,
     read_slot,
     slot_key,
     slot_keys_of,
 )
+from domain.alerting import AlertingSettings
 from domain.channel import channel_for
 from domain.deadlines import next_due
 from domain.fold import (
@@ -85,6 +87,8 @@ class Decision:
     changes: tuple[Change, ...] = ()
     reroute: Reroute | None = None
     silence_book: tuple[int, SilenceBook] | None = None  # the partition's book after a silence
+    # The partition's alerting settings, when a tick changed them.
+    alerting_settings: tuple[int, AlertingSettings] | None = None
     note: str = ""
 
 
@@ -122,8 +126,14 @@ def decide_alert(
         return Decision(reroute=Reroute(moved_to, at.partition_of(moved_to), value))
     if slot is not None and slot.last_alert_offset >= record.offset:
         return NOTHING  # state saved, bookmark not yet: the effects are already durable
-    silences = read_silence_book(at.table, partition).silences
-    received = AlertReceived(alert, record.position, envelope.received_at, folded_before, silences)
+    received = AlertReceived(
+        alert,
+        record.position,
+        envelope.received_at,
+        folded_before,
+        read_silence_book(at.table, partition).silences,
+        read_alerting_settings(at.table, partition),
+    )
     folded = fold_alert(slot.issue if slot else None, received)
     if not folded.events:
         return NOTHING
@@ -151,9 +161,13 @@ def decide_tick(
     deadlines: DeadlineIndex,
     folded_before: Mapping[str, int],
 ) -> Decision:
-    """Fire the due deadlines of the partition's issues, each issue on its own."""
+    """Fire the due deadlines of the partition's issues, each issue on its own, and keep the
+    alerting settings the tick carries for the partition's next issues."""
+    decoded = decode_tick(record.value)
+    settings = decoded.settings
+    kept = settings == read_alerting_settings(at.table, record.partition)
     tick = TickReceived(
-        at=decode_tick(record.value),
+        at=decoded.at,
         position=record.position,
         folded_before=folded_before,
         silences=read_silence_book(at.table, record.partition).silences,
@@ -174,7 +188,9 @@ def decide_tick(
             continue
         after = slot.model_copy(update={"issue": folded.state, "last_tick_offset": record.offset})
         changes.append(Change(key, record.partition, folded, after))
-    return Decision(tuple(changes))
+    return Decision(
+        tuple(changes), alerting_settings=None if kept else (record.partition, settings)
+    )
 
 
 def _decide_interaction(

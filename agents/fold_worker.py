@@ -12,7 +12,8 @@ offsets are read; the partition's state is read back from `fold-state` (kept fro
 this worker owned the partition up to exactly those offsets); the consumer is positioned at
 the offsets. A worker whose writes are refused as fenced drops the partition until the group
 gives it back. The clock is the owner's: it writes the partition's ticks in its transactions,
-so exactly one clock runs per partition, whichever worker that is.
+so exactly one clock runs per partition, whichever worker that is; its ticks carry the
+worker's alerting settings, so the partition decides with its owner's (`domain.alerting`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from agents.channel_actors import ChannelActors
 from agents.fold_state import read_partition_state
 from agents.inputs import InputRecord
 from agents.partition_owner import PartitionOwner, WorkerTopics, transactional_producer
+from domain.alerting import OFF, AlertingSettings
 from domain.routing import RouteTable
 
 log = logging.getLogger("alertfold.fold")
@@ -54,6 +56,7 @@ class FoldWorker:
         partitions: int,
         clock: Callable[[], datetime],
         tick_seconds: float,
+        alerting: AlertingSettings = OFF,
         session_timeout_ms: int = 10_000,
     ) -> None:
         self._servers = bootstrap_servers
@@ -64,6 +67,7 @@ class FoldWorker:
         self._partitions = partitions
         self._clock = clock
         self._tick_seconds = tick_seconds
+        self._alerting = alerting
         self._session_timeout_ms = session_timeout_ms
         self.owners: dict[int, PartitionOwner] = {}
         self._released: dict[int, PartitionOwner] = {}
@@ -232,14 +236,20 @@ class FoldWorker:
         actors = ChannelActors(
             table, routes=self._routes, partitions=self._partitions, topics=self._topics.inputs
         )
-        return PartitionOwner(
+        owner = PartitionOwner(
             partition,
             producer,
             actors,
             positions,
             topics=self._topics,
             group_id=self._group_id,
+            alerting=self._alerting,
         )
+        if self._tick_seconds > 0:
+            # A tick at once: it brings this worker's alerting settings to the partition
+            # without waiting an interval.
+            owner.tick_due = self._clock()
+        return owner
 
     async def _close(self, *groups: dict[int, PartitionOwner]) -> None:
         for group in groups:

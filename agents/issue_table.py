@@ -14,11 +14,13 @@ from collections.abc import MutableMapping
 from aiokafka.partitioner import DefaultPartitioner
 from pydantic import BaseModel, ConfigDict
 
+from domain.alerting import OFF, AlertingSettings
 from domain.issue_state import IssueState
 from domain.silence_book import SilenceBook
 
 _SEPARATOR = "\x1f"  # ASCII unit separator: never valid in a channel id
-# ASCII record separator: starts the keys of a partition's own state (its silences).
+# ASCII record separator: starts the keys of a partition's own state (its silences, its
+# alerting settings).
 _PARTITION_STATE = "\x1e"
 
 
@@ -32,6 +34,10 @@ def channel_of(key: str) -> str:
 
 def silence_book_key(partition: int) -> str:
     return f"{_PARTITION_STATE}silences{_SEPARATOR}{partition}"
+
+
+def alerting_settings_key(partition: int) -> str:
+    return f"{_PARTITION_STATE}alerting{_SEPARATOR}{partition}"
 
 
 def is_slot_key(key: str) -> bool:
@@ -134,3 +140,18 @@ def _parsed_book(raw: bytes) -> SilenceBook:
 
 def write_silence_book(table: SlotTable, partition: int, book: SilenceBook) -> None:
     table[silence_book_key(partition)] = book.model_dump_json().encode()
+
+
+def read_alerting_settings(table: SlotTable, partition: int) -> AlertingSettings:
+    """The settings of the partition's latest tick (`domain.alerting`)."""
+    raw = table.get(alerting_settings_key(partition))
+    return _parsed_settings(raw) if raw else OFF
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_settings(raw: bytes) -> AlertingSettings:
+    return AlertingSettings.model_validate_json(raw)
+
+
+def write_alerting_settings(table: SlotTable, partition: int, settings: AlertingSettings) -> None:
+    table[alerting_settings_key(partition)] = settings.model_dump_json().encode()

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from agents.channel_actors import ChannelActors, Destination, InputTopics, Output
 from agents.inputs import InputPositions, InputRecord
 from agents.staged_table import StagedTable
+from domain.alerting import OFF, AlertingSettings
 from wire.ticks import encode_tick
 
 # A dead letter carries its input base64-encoded, and `alerts` takes values up to 8 MB.
@@ -71,6 +72,7 @@ class PartitionOwner:
         *,
         topics: WorkerTopics,
         group_id: str,
+        alerting: AlertingSettings = OFF,
     ) -> None:
         self.partition = partition
         self.producer = producer
@@ -79,6 +81,7 @@ class PartitionOwner:
         self.positions = InputPositions(self._positions_table)
         self._topics = topics
         self._group_id = group_id
+        self._alerting = alerting  # written on every tick: how the fold learns them
         self.tick_due: datetime | None = None  # the clock's latest time, not yet written
 
     @property
@@ -137,7 +140,7 @@ class PartitionOwner:
 
     async def _tick(self, at: datetime) -> Awaitable[Any]:
         future: Awaitable[Any] = await self.producer.send(
-            self._topics.inputs.ticks, encode_tick(at), partition=self.partition
+            self._topics.inputs.ticks, encode_tick(at, self._alerting), partition=self.partition
         )
         return future
 

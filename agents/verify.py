@@ -168,13 +168,18 @@ async def read_partition_logs(
     partitions: int,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[int, PartitionLogs]:
-    """Every record of the three topics, by partition (held in memory)."""
+    """Every record of the three topics and of `issue-events`, by partition (held in memory).
+
+    The events are read first: each was decided from inputs committed before it, so the
+    inputs read afterwards hold every event's cause even while a worker keeps folding (its
+    clock ticking, reminders firing); what came in between is folded as not yet decided.
+    """
     logs = {p: PartitionLogs() for p in range(partitions)}
     for topic, attribute in (
+        (names.events, "events"),
         (names.alerts, "alerts"),
         (names.ticks, "ticks"),
         (names.interactions, "interactions"),
-        (names.events, "events"),
     ):
         records = await _read_topic(bootstrap_servers, topic, partitions)
         for record in records:

@@ -55,6 +55,7 @@ class Alertfold:
         from agents.channel_actors import InputTopics
         from agents.fold_worker import FoldWorker
         from agents.partition_owner import WorkerTopics
+        from domain.alerting import AlertingSettings
 
         settings = self.settings
         return FoldWorker(
@@ -73,6 +74,7 @@ class Alertfold:
             partitions=settings.partitions,
             clock=self.clock,
             tick_seconds=settings.tick_seconds,
+            alerting=AlertingSettings.of(settings.resend_interval, settings.deduplication_window),
         )
 
     def projector(self) -> LookupProjector:
@@ -152,6 +154,7 @@ class Alertfold:
             budget=WorkspaceBudget(tier_3(settings.slack_tier3_calls_per_minute)),
             markup=settings.slack_alert_markup,
             archived_message=settings.slack_archived_message,
+            silence_durations=settings.silence_durations,
         )
 
     def interactions(self) -> SocketModeGateway:
@@ -212,6 +215,7 @@ class Alertfold:
             silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
             api_url=settings.effective_public_url,
             messages=messages,
+            silence_durations=settings.silence_durations,
         )
         interactions = SlackInteractions(
             finder=finder,
@@ -320,6 +324,7 @@ class Alertfold:
                     settings.issue_events_topic,
                     LookupIssueSource(store).view_versions,
                 ),
+                silence_durations=settings.silence_durations,
             )
         )
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domain.deduplication import fire_and_forget_archive_delay
 from domain.issue_policy import FIRE_AND_FORGET_ARCHIVE_DELAY, EscalationStep, IssuePolicy
+from domain.issue_reminders import reminder_due
 from domain.issue_state import IssueState
 from domain.severity import Severity
 
@@ -23,12 +25,13 @@ class DeadlineKind(StrEnum):
     NOTIFICATION = "notification"
     ESCALATION = "escalation"
     AUTO_RESOLVE = "auto_resolve"
+    REMINDER = "reminder"
     ARCHIVE = "archive"
 
 
 # Deadlines due at the same instant fire in this order: silences end and start before
 # anything is shown, an issue is shown before it escalates, escalates before it resolves,
-# and resolves before it is archived.
+# resolves before a reminder (which resolving makes needless), and is archived last.
 _RANK = {kind: rank for rank, kind in enumerate(DeadlineKind)}
 
 
@@ -57,8 +60,11 @@ def deadlines_of(state: IssueState) -> list[Deadline]:
         step = next_escalation(state, policy)
         if step is not None:
             found.append(Deadline(DeadlineKind.ESCALATION, state.opened_at + step.delay))
+        reminder_at = reminder_due(state, policy)
+        if reminder_at is not None:
+            found.append(Deadline(DeadlineKind.REMINDER, reminder_at))
         if policy.fire_and_forget:
-            archive_at = state.last_alert_at + FIRE_AND_FORGET_ARCHIVE_DELAY
+            archive_at = state.last_alert_at + fire_and_forget_archive_delay(state)
             found.append(Deadline(DeadlineKind.ARCHIVE, archive_at))
         else:
             resolve_at = state.last_alert_at + policy.auto_resolve_after

@@ -21,7 +21,9 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.alert import Alert
+from domain.alerting import OFF, AlertingSettings
 from domain.deadlines import Deadline, DeadlineKind, deadlines_of, escalation_due
+from domain.deduplication import is_repeat
 from domain.errors import DomainError
 from domain.interactions import Interaction
 from domain.issue import Issue
@@ -53,6 +55,8 @@ class AlertReceived:
     folded_before: Mapping[str, int] = field(default_factory=dict)
     # The partition's silences when the alert came (see `domain.silence_book`).
     silences: tuple[Silence, ...] = ()
+    # The partition's alerting settings when the alert came (see `domain.alerting`).
+    settings: AlertingSettings = OFF
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class FoldOutcome(StrEnum):
     DEADLINES_FIRED = "deadlines_fired"
     ACTED = "acted"
     IGNORED_STALE = "ignored_stale"
+    IGNORED_REPEAT = "ignored_repeat"
     IGNORED_NO_OPEN_ISSUE = "ignored_no_open_issue"
     IGNORED_ALREADY_RESOLVED = "ignored_already_resolved"
     NOTHING_DUE = "nothing_due"
@@ -149,7 +154,8 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
     if current is None:
         if alert.severity is Severity.RESOLVED:
             return Folded(None, outcome=FoldOutcome.IGNORED_NO_OPEN_ISSUE)
-        issue = Issue.open(alert, issue_id=issue_id_for(alert, received.position), at=at)
+        issue_id = issue_id_for(alert, received.position)
+        issue = Issue.open(alert, issue_id=issue_id, at=at, settings=received.settings)
         issue.reconsider_silence(received.silences, at=at)
         return _decided(issue, received, FoldOutcome.OPENED)
 
@@ -158,6 +164,8 @@ def fold_alert(current: IssueState | None, received: AlertReceived) -> Folded:
     issue = Issue.from_state(current)
     if issue.is_older_than_last_alert(alert):
         return Folded(current, outcome=FoldOutcome.IGNORED_STALE)
+    if is_repeat(current, alert, at):
+        return Folded(current, outcome=FoldOutcome.IGNORED_REPEAT, reason="a repeat")
     if issue.status == "resolved":
         if alert.severity is Severity.RESOLVED:
             return Folded(current, outcome=FoldOutcome.IGNORED_ALREADY_RESOLVED)
@@ -302,6 +310,8 @@ def _fire(issue: Issue, deadline: Deadline, tick: TickReceived) -> None:
             issue.move_by_escalation(step.move_to_channel, level=level, at=now)
     elif deadline.kind is DeadlineKind.AUTO_RESOLVE:
         issue.auto_resolve(due_at=due_at, at=now)
+    elif deadline.kind is DeadlineKind.REMINDER:
+        issue.remind(due_at=due_at, at=now)
     else:
         reason = "resolved" if issue.status == "resolved" else "fire_and_forget"
         issue.archive(reason, due_at=due_at, at=now)

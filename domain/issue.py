@@ -6,13 +6,14 @@ event whose `apply` is the only place state changes. Event ids, issue ids and ti
 always passed in, never drawn from a clock or a random source, so folding the same inputs
 again yields the same events (DESIGN.md invariant 3).
 
-What people do to an issue, its arrival after a move, and its silencing are the aggregate's
-own commands and events too, each kept in its own module as a mixin: `IssueActs`
-(`issue.act`, `issue.move_by_escalation`), `IssueArrivals` (`issue.arrive`) and
-`IssueSilencing` (`issue.reconsider_silence`). The `eventsourcing` metaclass redefines the
-event classes nested in a base class on `Issue` as it does those defined here (subclasses of
-`Issue.Event`, under the same names), and the mixins trigger them through `self`, so every
-event is an `Issue.<Event>` and its name, the `type` on `issue-events`, stays the class name.
+What people do to an issue, its arrival after a move, its silencing and its reminders are
+the aggregate's own commands and events too, each kept in its own module as a mixin:
+`IssueActs` (`issue.act`, `issue.move_by_escalation`), `IssueArrivals` (`issue.arrive`),
+`IssueSilencing` (`issue.reconsider_silence`) and `IssueReminders` (`issue.remind`). The
+`eventsourcing` metaclass redefines the event classes nested in a base class on `Issue` as
+it does those defined here (subclasses of `Issue.Event`, under the same names), and the
+mixins trigger them through `self`, so every event is an `Issue.<Event>` and its name, the
+`type` on `issue-events`, stays the class name.
 
 The issue's fields are those of `IssueState` (`domain.issue_state`, where they are defined
 once): the aggregate holds one as `state`, which its events change in place; `to_state` and
@@ -29,10 +30,12 @@ from eventsourcing.domain import Aggregate
 from pydantic import ConfigDict
 
 from domain.alert import Alert
+from domain.alerting import OFF, AlertingSettings
 from domain.errors import IssueAlreadyArchived, IssueNotOpen, IssueNotResolved
 from domain.issue_acts import IssueActs
 from domain.issue_moves import IssueArrivals
 from domain.issue_policy import EscalationStep, IssuePolicy
+from domain.issue_reminders import IssueReminders, restart_reminders
 from domain.issue_silencing import IssueSilencing
 from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution, made_of
 from domain.member_alerts import (
@@ -46,13 +49,15 @@ from domain.member_alerts import (
 from domain.severity import Severity
 
 
-class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
+class Issue(IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate):
     """One Slack message's worth of trouble: the alerts of a (channel, correlation id)."""
 
     class IssueOpened(Aggregate.Created):
         channel_id: str
         correlation_id: str
         alert: dict[str, Any]
+        reminder_interval_seconds: int | None
+        deduplication_window_seconds: int | None
 
     class AlertGrouped(Aggregate.Event):
         alert: dict[str, Any]
@@ -104,6 +109,7 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
             if not state.presentable:
                 state.held_until = _hold_until(self.alert, self.timestamp)
                 state.presentable = state.held_until is None
+            restart_reminders(state, self.timestamp)
 
     class NotificationDelayElapsed(Aggregate.Event):
         """The issue stayed open through its notification delay: now it may be shown."""
@@ -114,6 +120,7 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
             state = cast(Issue, aggregate).state
             state.held_until = None
             state.presentable = True
+            restart_reminders(state, self.timestamp)
 
     class IssueEscalated(Aggregate.Event):
         """Still open at an escalation point: its severity, mentions, and maybe a move."""
@@ -148,7 +155,14 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
 
         model_config = ConfigDict(frozen=False)
 
-    def __init__(self, channel_id: str, correlation_id: str, alert: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        channel_id: str,
+        correlation_id: str,
+        alert: dict[str, Any],
+        reminder_interval_seconds: int | None,
+        deduplication_window_seconds: int | None,
+    ) -> None:
         held_until = _hold_until(alert, self.created_on)
         # Every field not given starts at its default in `IssueState`.
         self.state = Issue.State(
@@ -165,6 +179,9 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
             last_alert_at=self.created_on,
             held_until=held_until,
             presentable=held_until is None,
+            reminder_interval_seconds=reminder_interval_seconds,
+            deduplication_window_seconds=deduplication_window_seconds,
+            unattended_since=self.created_on,
         )
         self._take_alert(alert, self.created_on)
         self._shown: list[IssueSnapshot] = [self.snapshot()]
@@ -172,8 +189,11 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
     # Commands ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, alert: Alert, *, issue_id: UUID, at: datetime) -> Issue:
-        """Open an issue for the first alert of a (channel, correlation id)."""
+    def open(
+        cls, alert: Alert, *, issue_id: UUID, at: datetime, settings: AlertingSettings = OFF
+    ) -> Issue:
+        """Open an issue for the first alert of a (channel, correlation id), with the
+        partition's alerting settings of the moment (`domain.alerting`)."""
         issue = cls._create(
             cls.IssueOpened,
             id=issue_id,
@@ -181,6 +201,8 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, Aggregate):
             channel_id=alert.slack_channel_id or "",
             correlation_id=alert.correlation_id,
             alert=alert.to_json_obj(),
+            reminder_interval_seconds=settings.reminder_interval_seconds,
+            deduplication_window_seconds=settings.deduplication_window_seconds,
         )
         return issue
 

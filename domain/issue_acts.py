@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import DomainError
 from domain.interactions import Interaction, InteractionKind
+from domain.issue_reminders import restart_reminders
 from domain.issue_state import IssueState
 from domain.severity import Severity
 
@@ -85,6 +86,7 @@ class IssueActs:
         def change(self, state: IssueState) -> None:
             state.acknowledged_by = None
             state.acknowledged_at = None
+            restart_reminders(state, self.timestamp)
 
     class IssueResolvedByHand(_Act):
         def change(self, state: IssueState) -> None:
@@ -104,6 +106,7 @@ class IssueActs:
             state.resolved_at = None
             state.resolution = None
             state.resolved_by = None
+            restart_reminders(state, self.timestamp)
 
     class InvestigationStarted(_Act):
         def change(self, state: IssueState) -> None:
@@ -120,6 +123,7 @@ class IssueActs:
     class IssueUnmuted(_Act):
         def change(self, state: IssueState) -> None:
             state.muted_by = None
+            restart_reminders(state, self.timestamp)
 
     class IssueTerminated(_Act):
         """Deleted from Slack and archived at once; a later alert opens a new issue."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.domain import Aggregate
 
+from domain.issue_reminders import restart_reminders
 from domain.issue_state import IssueState
 from domain.silences import Silence, next_silence_start, silence_for_all
 
@@ -55,6 +56,7 @@ class IssueSilencing:
             state.silence_id = None
             state.silenced_until = None
             state.silence_starts_at = self.next_start
+            restart_reminders(state, self.timestamp)
 
     class IssueSilenceScheduled(Aggregate.Event):
         """A silence set for later matches the issue: it is reconsidered at `next_start`."""

@@ -123,6 +123,11 @@ class IssueState(IssueFields):
     held_until: datetime | None = None  # the end of the notification delay, while it runs
     recent_interactions: tuple[str, ...] = ()  # ids, to recognise a retried delivery
     silence_starts_at: datetime | None = None  # when a silence set for later starts
+    # Taken from the partition's alerting settings when the issue opened (`domain.alerting`).
+    reminder_interval_seconds: int | None = None
+    deduplication_window_seconds: int | None = None
+    # Since when the issue waits for its next reminder (`domain.issue_reminders`).
+    unattended_since: datetime | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

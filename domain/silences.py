@@ -12,7 +12,7 @@ field or label reads as the empty string, as in Alertmanager.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -22,6 +22,12 @@ from domain.errors import DomainError
 
 MAX_MATCHERS = 20
 MAX_SILENCE_DAYS = 366
+# What people are offered to silence one issue (Slack's Silence… menu) unless configured
+# otherwise, and the bounds of a configured list: Slack's menus take at most 100 options.
+DEFAULT_SILENCE_DURATIONS = tuple(timedelta(hours=h) for h in (0.5, 1, 4, 24))
+MIN_SILENCE_CHOICE = timedelta(minutes=1)
+MAX_SILENCE_CHOICE = timedelta(days=90)
+MAX_SILENCE_CHOICES = 100
 
 
 class SilenceRejected(DomainError):

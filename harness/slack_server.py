@@ -90,9 +90,14 @@ class SlackWebApiServer:
             ]
 
     def messages(self, channel: str) -> list[SlackMessage]:
-        """The channel's messages, newest first."""
+        """The channel's messages, newest first (not the replies in their threads)."""
         with self.workspace.lock:
             return list(self.workspace.history(channel))
+
+    def replies(self, channel: str, ts: str) -> list[SlackMessage]:
+        """The replies in the thread of the message `ts`, oldest first."""
+        with self.workspace.lock:
+            return self.workspace.thread(channel, ts)[1:]
 
     def say(self, channel: str, user: str, text: str) -> SlackMessage:
         """A message written by a person (not the bot), as if typed in the channel."""

@@ -3,13 +3,14 @@
 `chat.postMessage` and `chat.update` take form, query or JSON bodies (blocks, attachments
 and metadata as JSON text or as objects), refuse what Slack refuses (`slack_server_blocks`)
 and keep the bot's name and icon when the message sets them (`username`, `icon_emoji`;
-`missing_scope` without the `chat:write.customize` scope). A bot changes and deletes only
-its own messages (`cant_update_message`, `cant_delete_message`); a message not there is
-`message_not_found`; a channel the bot is not in (`outside`) is `not_in_channel` for every
-one of these methods. `conversations.history` lists a channel's messages newest first
-without thread replies (a parent carries `reply_count`), with metadata only when asked
-(`include_all_metadata`), paged by `cursor`; `conversations.replies` lists one thread
-oldest first, parent included, or `thread_not_found`.
+`missing_scope` without the `chat:write.customize` scope); a post with `thread_ts` is a reply
+in that message's thread (`invalid_thread_ts` when there is no such message). A bot changes
+and deletes only its own messages (`cant_update_message`, `cant_delete_message`); a message
+not there is `message_not_found`; a channel the bot is not in (`outside`) is
+`not_in_channel` for every one of these methods. `conversations.history` lists a channel's
+messages newest first without thread replies (a parent carries `reply_count`), with metadata
+only when asked (`include_all_metadata`), paged by `cursor`; `conversations.replies` lists
+one thread oldest first, parent included, or `thread_not_found`.
 
 Handlers answer bodies, errors included; the server does the rest (auth, channel, rate
 limits, the call log).
@@ -80,6 +81,12 @@ class Messages:
         )
         if not (message.text or message.blocks or message.attachments):
             return _error("no_text")
+        if args.get("thread_ts"):
+            parent = self.workspace.channels[channel].get(str(args["thread_ts"]))
+            if parent is None:
+                return _error("invalid_thread_ts")
+            message.thread_ts = parent.thread_ts or parent.ts
+            self.workspace.channels[channel][message.thread_ts].reply_count += 1
         self.workspace.channels[channel][message.ts] = message
         return {
             "ok": True,

@@ -167,6 +167,12 @@ class IssueStory:
         self._alert_count += 1
         return self._emit("IssueReopened", text)
 
+    def reminded(self) -> IssueEventRecord:
+        """`IssueReminded`: still open, nobody on it, one reminder interval on."""
+        due_at = self._now + self._step  # when it is emitted
+        data = {"due_at": due_at.isoformat()}
+        return self._emit("IssueReminded", self.events[-1].issue.text, data=data)
+
     def moved(self, to_channel_id: str, from_slack_ts: str | None = None) -> IssueEventRecord:
         """`IssueMoved`: the state is already in the target channel, with no message there yet.
 

@@ -22,10 +22,10 @@ from typing import Literal
 from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from infra.settings_fields import CONFIG_VARIABLE, SettingsError, declarations, setting
 from infra.settings_sources import Resolved, resolve
 from infra.settings_values import (
-    DEFAULT_SILENCE_DURATIONS,
     MAX_REPLICAS,
     ApiKeys,
     BootstrapServers,

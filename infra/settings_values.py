@@ -16,6 +16,11 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator
 
+from domain.silences import (
+    MAX_SILENCE_CHOICE,
+    MAX_SILENCE_CHOICES,
+    MIN_SILENCE_CHOICE,
+)
 from infra.secret_box import parse_key
 from infra.webhook_sealing import check_key
 
@@ -38,17 +43,6 @@ DATABASE_URL_PREFIXES = (
 # setting, and API replicas would all listen on ALERTFOLD_API_PORT.
 REPLICABLE_PARTS = ("projector", "auditor", "presenter", "notifier", "interactions")
 MAX_REPLICAS = 16
-# Slack shows at most 100 options in a menu; a silence shorter than a minute is a mistake
-# and one longer than a quarter is better written as a rule.
-MAX_SILENCE_CHOICES = 100
-SHORTEST_SILENCE = timedelta(minutes=1)
-LONGEST_SILENCE = timedelta(days=90)
-DEFAULT_SILENCE_DURATIONS = (
-    timedelta(minutes=30),
-    timedelta(hours=1),
-    timedelta(hours=4),
-    timedelta(hours=24),
-)
 
 # -- durations --------------------------------------------------------------------------------
 
@@ -135,7 +129,7 @@ def _silence_durations(value: object) -> tuple[timedelta, ...]:
     durations: list[timedelta] = []
     for item in items:
         duration = parse_duration(item)
-        if not SHORTEST_SILENCE <= duration <= LONGEST_SILENCE:
+        if not MIN_SILENCE_CHOICE <= duration <= MAX_SILENCE_CHOICE:
             raise ValueError(f"{item!r} is not from 1 minute to 90 days")
         if duration in durations:
             raise ValueError(f"{item!r} is given twice")

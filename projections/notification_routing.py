@@ -20,13 +20,16 @@ from domain.severity import Severity
 
 # The values of `gateways.notify.sending.NotificationKind` an issue event can mean (the
 # gateway adds `test`); kept as plain strings here so projections import no gateway.
-RoutedKind = Literal["opened", "escalated", "acknowledged", "unacknowledged", "resolved"]
+RoutedKind = Literal[
+    "opened", "escalated", "acknowledged", "unacknowledged", "resolved", "reminded"
+]
 ROUTED_KINDS: tuple[RoutedKind, ...] = (
     "opened",
     "escalated",
     "acknowledged",
     "unacknowledged",
     "resolved",
+    "reminded",
 )
 
 _KIND_OF_TYPE: dict[str, RoutedKind] = {
@@ -39,6 +42,7 @@ _KIND_OF_TYPE: dict[str, RoutedKind] = {
     "IssueResolved": "resolved",
     "IssueResolvedByHand": "resolved",
     "IssueTerminated": "resolved",
+    "IssueReminded": "reminded",
 }
 # Acts that PagerDuty itself may have caused (ack sync): never sent back to it.
 _ECHOABLE_TYPES = frozenset({"IssueAcknowledged", "IssueUnacknowledged", "IssueResolvedByHand"})

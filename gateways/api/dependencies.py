@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.routing import RouteTable
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.alert_publisher import AlertPublisher
 from gateways.api.auth import Access, ApiKeys, OperatorKeys
 from gateways.api.rate_limit import ChannelRateLimiter
@@ -63,6 +64,9 @@ class ApiDependencies:
     slack: SlackHttpMode | None = field(default=None)
     # Channel names to ids and the bot's channels, from Slack; None: no bot token.
     channel_directory: ChannelDirectory | None = field(default=None)
+    # The durations offered to silence one issue, as Slack's Silence… menu offers them
+    # (ALERTFOLD_SILENCE_DURATIONS), for pages that offer the same.
+    silence_durations: tuple[timedelta, ...] = DEFAULT_SILENCE_DURATIONS
     # Issue changes as they are decided, for the web page's live updates; None: no updates.
     issue_feed: IssueFeed | None = field(default=None)
 

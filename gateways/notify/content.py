@@ -9,7 +9,7 @@ Each webhook delivery POSTs one JSON object (UTF-8, `Content-Type: application/j
       "schema_version": 1,
       "delivery_id": "…",          # same on every retry of one delivery: dedupe on it
       "kind": "opened",            # opened | escalated | acknowledged | unacknowledged |
-                                   # resolved | test
+                                   # resolved | reminded | test
       "event": {                   # the issue event that caused the delivery
         "type": "IssueOpened",     # open-ended: new event types may appear
         "event_id": "…", "issue_id": "…",
@@ -130,6 +130,8 @@ def what_happened(notification: Notification) -> str:
             if issue.resolution == "inconclusive":
                 return "resolved as inconclusive"
             return _by("resolved", issue.resolved_by)
+        case NotificationKind.REMINDED:
+            return "reminder: still open, nobody acknowledged it"
         case NotificationKind.TEST:
             return "test notification: this channel works"
     return notification.kind.value  # pragma: no cover - every kind is matched above

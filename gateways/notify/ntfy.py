@@ -41,6 +41,7 @@ KIND_TAG = {
     NotificationKind.ACKNOWLEDGED: "eyes",
     NotificationKind.UNACKNOWLEDGED: "bell",
     NotificationKind.RESOLVED: "white_check_mark",
+    NotificationKind.REMINDED: "alarm_clock",
     NotificationKind.TEST: "test_tube",
 }
 

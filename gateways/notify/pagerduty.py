@@ -2,7 +2,8 @@
 
 The issue id is the dedup key, so every notification of an issue lands on the same PagerDuty
 alert: opened and escalated trigger it, acknowledged acknowledges it, unacknowledged triggers
-it again (PagerDuty puts an acknowledged alert back to triggered), resolved resolves it. A
+it again (PagerDuty puts an acknowledged alert back to triggered), resolved resolves it, and
+a reminder triggers it again, which PagerDuty logs on the open alert without a new one. A
 test triggers an alert of its own (`alertfold-test-<delivery id>`) so it never touches a real
 one. PagerDuty answers 202; 400 means the event is invalid (final), 429 and 5xx are retried.
 """
@@ -42,6 +43,7 @@ EVENT_ACTION = {
     NotificationKind.OPENED: "trigger",
     NotificationKind.ESCALATED: "trigger",
     NotificationKind.UNACKNOWLEDGED: "trigger",
+    NotificationKind.REMINDED: "trigger",
     NotificationKind.TEST: "trigger",
     NotificationKind.ACKNOWLEDGED: "acknowledge",
     NotificationKind.RESOLVED: "resolve",

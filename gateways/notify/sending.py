@@ -20,6 +20,7 @@ class NotificationKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     UNACKNOWLEDGED = "unacknowledged"
     RESOLVED = "resolved"
+    REMINDED = "reminded"
     TEST = "test"
 
 

@@ -10,11 +10,13 @@ and the manifest's shortcuts are listed here too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from domain.interactions import InteractionKind
-from gateways.slack.blocks import SILENCE_CHOICES
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,32 @@ def button(action: Action, value: str, style: str | None = None) -> dict[str, An
     return element
 
 
-def silence_menu(issue_id: str) -> dict[str, Any]:
-    """The Silence… menu; each option's value carries the issue and the seconds."""
+def silence_menu(
+    issue_id: str, durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS
+) -> dict[str, Any]:
+    """The Silence… menu offering `durations` (ALERTFOLD_SILENCE_DURATIONS), each once; an
+    option's value carries the issue and the seconds, so a click needs no lookup."""
+    seconds = dict.fromkeys(int(duration.total_seconds()) for duration in durations)
     return {
         "type": "static_select",
         "action_id": SILENCE.id,
         "placeholder": {"type": "plain_text", "text": SILENCE.label, "emoji": True},
         "options": [
             {
-                "text": {"type": "plain_text", "text": label, "emoji": True},
-                "value": f"{issue_id}|{seconds}",
+                "text": {"type": "plain_text", "text": duration_label(s), "emoji": True},
+                "value": f"{issue_id}|{s}",
             }
-            for label, seconds in SILENCE_CHOICES
+            for s in seconds
         ],
     }
+
+
+def duration_label(seconds: int) -> str:
+    """How a menu names a duration: `30 min`, `1 h 30 min`, `24 h`, `3 days`."""
+    days, in_day = divmod(seconds, 86_400)
+    if days >= 2 and not in_day:
+        return f"{days} days"
+    hours, rest = divmod(seconds, 3600)
+    minutes, rest = divmod(rest, 60)
+    parts = ((hours, "h"), (minutes, "min"), (rest, "s"))
+    return " ".join(f"{count} {unit}" for count, unit in parts if count)

@@ -19,13 +19,16 @@ snapshots written before those fields existed render the same as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.alert_text import is_slack_link
 from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
+from domain.silences import DEFAULT_SILENCE_DURATIONS
+from gateways.slack.actions import silence_menu
 from gateways.slack.long_text import cut, cut_point, sections
 from gateways.slack.mrkdwn import AlertMarkup, alert_mrkdwn, escaped
 from gateways.slack.rendering import message_summary, status_emoji, with_status
@@ -45,14 +48,6 @@ BLOCKS_TEXT_BUDGET = 11_000
 # Room kept for the note saying the text was cut, and for the code fences a split adds.
 _CUT_NOTE_ROOM = 150
 _FENCES_PER_SECTION = 8
-
-# The silence menu's choices: label, seconds.
-SILENCE_CHOICES: tuple[tuple[str, int], ...] = (
-    ("30 min", 1800),
-    ("1 h", 3600),
-    ("4 h", 14400),
-    ("24 h", 86400),
-)
 
 SEVERITY_COLOUR: dict[Severity, str] = {
     Severity.PANIC: "#7d0a0a",
@@ -96,12 +91,17 @@ def issue_id_of(metadata: Any) -> str | None:
     return issue_id if isinstance(issue_id, str) and issue_id else None
 
 
-def render_issue(issue: IssueSnapshot, markup: AlertMarkup = "escaped") -> RenderedMessage:
-    """The issue's message; `markup` says how the alert's own text is read (`mrkdwn`)."""
+def render_issue(
+    issue: IssueSnapshot,
+    markup: AlertMarkup = "escaped",
+    silence_durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS,
+) -> RenderedMessage:
+    """The issue's message; `markup` says how the alert's own text is read (`mrkdwn`), and
+    `silence_durations` what its Silence… menu offers."""
     alert = issue.last_alert
     top = [header_block(issue), *_mentions(issue)]
     bottom = [_context(issue, markup)]
-    buttons = _buttons(issue)
+    buttons = _buttons(issue, silence_durations)
     if buttons:
         bottom.append({"type": "actions", "block_id": "alertfold-actions", "elements": buttons})
     fields = _fields(issue, markup)
@@ -170,6 +170,14 @@ def status_line(issue: IssueSnapshot) -> str:
         if who:
             parts.append(f"{label} {who}")
     return ", ".join(parts) + _silence(issue)
+
+
+def reminder_text(issue: IssueSnapshot) -> str:
+    """A reminder, replied in the message's thread: the issue still waits for someone."""
+    return (
+        ":alarm_clock: Reminder: still open and nobody has acknowledged it "
+        f"(open since {_date(issue.opened_at)})."
+    )
 
 
 def header_block(issue: IssueSnapshot) -> Block:
@@ -278,11 +286,11 @@ def _alert_string(alert: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _buttons(issue: IssueSnapshot) -> list[Block]:
+def _buttons(issue: IssueSnapshot, silence_durations: Sequence[timedelta]) -> list[Block]:
     """The issue's own actions, then the alert's webhook buttons that apply to its status."""
     if issue.status == "archived":
         return []
-    elements = _issue_actions(issue)
+    elements = _issue_actions(issue, silence_durations)
     wanted = {"always", "open_issue" if issue.status == "open" else "resolved_issue"}
     for hook in issue.last_alert.get("webhooks") or []:
         if not isinstance(hook, dict) or (hook.get("displayMode") or "open_issue") not in wanted:
@@ -300,7 +308,7 @@ def _buttons(issue: IssueSnapshot) -> list[Block]:
     return elements[:ACTIONS_MAX]
 
 
-def _issue_actions(issue: IssueSnapshot) -> list[Block]:
+def _issue_actions(issue: IssueSnapshot, silence_durations: Sequence[timedelta]) -> list[Block]:
     """Slack Manager's set: what the status allows, a silence while none runs, move, details.
 
     A resolved issue cannot be moved (as in Slack Manager). While a silence runs there is no
@@ -316,27 +324,11 @@ def _issue_actions(issue: IssueSnapshot) -> list[Block]:
     else:
         elements.append(_button("Reopen", "alertfold:unresolve", issue.id))
     if getattr(issue, "silenced_until", None) is None:
-        elements.append(_silence_menu(issue.id))
+        elements.append(silence_menu(issue.id, silence_durations))
     if issue.status == "open":
         elements.append(_button("Move…", "alertfold:move", issue.id))
     elements.append(_button("Details…", "alertfold:details", issue.id))
     return elements
-
-
-def _silence_menu(issue_id: str) -> Block:
-    """Option values carry the issue and the seconds, so a click needs no lookup."""
-    return {
-        "type": "static_select",
-        "action_id": "alertfold:silence",
-        "placeholder": {"type": "plain_text", "text": "Silence…", "emoji": True},
-        "options": [
-            {
-                "text": {"type": "plain_text", "text": label, "emoji": True},
-                "value": f"{issue_id}|{seconds}",
-            }
-            for label, seconds in SILENCE_CHOICES
-        ],
-    }
 
 
 def _silence(issue: IssueSnapshot) -> str:

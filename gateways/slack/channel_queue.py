@@ -2,7 +2,9 @@
 
 Coalescing: each issue has at most one pending entry; a newer state replaces the older one,
 so a storm of a hundred events for one issue costs one Slack call and the last state wins.
-An issue that moved to another channel waits here as a delete of its old message.
+An issue that moved to another channel waits here as a delete of its old message; a
+reminder waits on its issue's entry as a reply to post in the message's thread, the latest
+one only, without changing the state the entry shows (a reminder changes nothing shown).
 The entry also remembers the lowest `issue-events` offset it stands for, so the presenter
 never commits an offset whose state has not reached Slack yet, and since when it waits, so
 the longest-waiting goes first among equals.
@@ -20,6 +22,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from domain.issue_state import IssueSnapshot
 from gateways.slack.workspace_budget import Priority, WorkspaceBudget
@@ -43,6 +46,10 @@ class Pending:
     # The issue moved to another channel: delete its message here (at `old_ts` if known).
     delete: bool = False
     old_ts: str | None = None
+    # A reminder (`IssueReminded` at this time) to reply in the message's thread; with
+    # `reply_only`, the message itself shows the issue already and needs no update.
+    remind_at: datetime | None = None
+    reply_only: bool = False
 
 
 class ChannelQueue:
@@ -71,6 +78,21 @@ class ChannelQueue:
             entry.finish = entry.finish or finish
             # It came back before its message here was deleted: show it in that message.
             entry.delete, entry.old_ts = False, None
+            entry.reply_only = False
+        self.changed.set()
+
+    def offer_reminder(
+        self, issue: IssueSnapshot, partition: int, offset: int, at: datetime
+    ) -> None:
+        """A reminder to reply under the issue's message; a state waiting stays as it is."""
+        entry = self.pending.get(issue.id)
+        if entry is None:
+            entry = self.pending[issue.id] = Pending(
+                issue, partition, offset, offset, self._clock(), reply_only=True
+            )
+        else:
+            entry.offset, entry.partition = offset, partition
+        entry.remind_at = at
         self.changed.set()
 
     def offer_delete(
@@ -86,6 +108,7 @@ class ChannelQueue:
             entry.issue, entry.offset, entry.partition = issue, offset, partition
             entry.finish = False
         entry.delete, entry.old_ts = True, old_ts
+        entry.remind_at, entry.reply_only = None, False
         self.changed.set()
 
     def finish_as_is(self, issue_id: str, partition: int, offset: int) -> bool:

@@ -14,7 +14,7 @@ import logging
 from aiokafka import AIOKafkaConsumer
 
 from domain.records import IssueEventRecord
-from gateways.slack.blocks import render_issue
+from gateways.slack.blocks import reminder_text, render_issue
 from gateways.slack.moves import moved_away
 from gateways.slack.mrkdwn import AlertMarkup
 from wire.envelope import UndecodableInput
@@ -34,6 +34,11 @@ def describe(event: IssueEventRecord, markup: AlertMarkup = "escaped") -> str:
         return (
             f"dry-run: would delete in {moved.channel_id}: {message} of issue {moved.issue_id}"
             f" (moved to {moved.to_channel_id})"
+        )
+    if event.type == "IssueReminded":
+        return (
+            f"dry-run: would reply in {event.channel_id} to the message of issue "
+            f"{event.issue_id}: {reminder_text(event.issue)}"
         )
     verb = "post" if event.type in _FIRST_SHOWN else "update"
     return f"dry-run: would {verb} in {event.channel_id}: {render_issue(event.issue, markup).text}"

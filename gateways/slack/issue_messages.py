@@ -20,18 +20,26 @@ Threads: a message about to go (escalation, move) is first asked for replies
 (`conversations.replies`); with replies it stays, marked as left behind (`left_behind`), so
 the conversation under it is not orphaned, and the issue goes on in its new message.
 
-Priorities: new posts, removals and state changes (status, severity, escalation, who acted,
-silence) go before count-only updates (`workspace_budget`).
+Reminders: a reply in the message's thread (the message itself is not posted again), only
+while the issue, as it stands when the reply's turn comes, still waits for someone: one
+acknowledged, silenced or resolved meanwhile gets none.
+
+Priorities: new posts, removals, state changes (status, severity, escalation, who acted,
+silence) and reminders go before count-only updates (`workspace_budget`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from domain.issue_reminders import unattended
 from domain.issue_state import IssueSnapshot
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.adoption import adopt_message
-from gateways.slack.blocks import render_issue
+from gateways.slack.blocks import reminder_text, render_issue
 from gateways.slack.channel_queue import (
     DELETE,
     POST,
@@ -57,25 +65,39 @@ _GONE = frozenset({"message_not_found", "cant_update_message"})
 class IssueMessages:
     """The issue messages of this presenter, and how many calls changed them."""
 
-    def __init__(self, slack: SlackMessages, index: MessageIndex, markup: AlertMarkup) -> None:
+    def __init__(
+        self,
+        slack: SlackMessages,
+        index: MessageIndex,
+        markup: AlertMarkup,
+        silence_durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS,
+    ) -> None:
         self.slack = slack
         self.index = index
         self.markup = markup
+        self.silence_durations = silence_durations
         self.levels: dict[str, int] = {}  # escalation level each issue was last shown at
         self.posts = 0
         self.updates = 0
         self.deletes = 0
         self.kept = 0  # messages left behind (marked) for their thread instead of deleted
+        self.reminders = 0
 
     def method_of(self, entry: Pending) -> str:
         """The first call the entry needs."""
         if entry.delete:
             return DELETE
+        if self.replies_only(entry):
+            return POST
         return UPDATE if self.index.known_ts(entry.issue) else POST
+
+    def replies_only(self, entry: Pending) -> bool:
+        """The entry only has a reminder to reply to a message this process knows."""
+        return entry.reply_only and self.index.known_ts(entry.issue) is not None
 
     def priority(self, entry: Pending) -> Priority:
         issue = entry.issue
-        if entry.delete or not self.index.known_ts(issue):
+        if entry.delete or entry.remind_at is not None or not self.index.known_ts(issue):
             return (STATE_CHANGE, entry.since)
         shown = self.index.states.get((issue.channel_id, issue.id))
         return (STATE_CHANGE if shown != state_of(issue) else COUNT_ONLY, entry.since)
@@ -86,7 +108,8 @@ class IssueMessages:
 
     async def show(self, calls: CallTurns, issue: IssueSnapshot) -> None:
         """Post or update the issue's message with its state."""
-        channel, message = calls.channel, render_issue(issue, self.markup)
+        channel = calls.channel
+        message = render_issue(issue, self.markup, self.silence_durations)
         ts = self.index.known_ts(issue) or await adopt_message(
             self.slack, calls, self.index, issue.id
         )
@@ -118,6 +141,15 @@ class IssueMessages:
         self.index.shown[(channel, issue.id)] = message
         self.index.states[(channel, issue.id)] = state_of(issue)
         self.levels[issue.id] = issue.escalation_level
+
+    async def remind(self, calls: CallTurns, issue: IssueSnapshot) -> None:
+        """Reply under the issue's message that it still waits for someone, if it does."""
+        ts = self.index.known_ts(issue)
+        if ts is None or not unattended(issue):
+            return
+        await calls.turn(POST)
+        await self.slack.reply(calls.channel, ts, reminder_text(issue))
+        self.reminders += 1
 
     async def remove(self, calls: CallTurns, issue: IssueSnapshot, old_ts: str | None) -> None:
         """Take away the message of an issue that left the channel: the one the fold knew,

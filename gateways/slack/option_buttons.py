@@ -10,10 +10,13 @@ issue, which is how a click on them is known to come from that issue's options.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.actions import DETAILS, MOVE, button, silence_menu
 from gateways.slack.current_message import options_block_id
 from gateways.slack.ports import Issue
@@ -25,14 +28,16 @@ log = logging.getLogger("alertfold.slack.options")
 OPTIONS_REFUSAL = "Only alertfold admins of this channel get the option buttons here."
 
 
-def option_blocks(issue: Issue) -> list[dict[str, Any]]:
+def option_blocks(
+    issue: Issue, silence_durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS
+) -> list[dict[str, Any]]:
     """Move… only while the issue is open (Slack Manager does not move resolved issues)."""
     elements: list[dict[str, Any]] = []
     if issue.get("status") == "open":
         elements.append(button(MOVE, issue["id"]))
     elements.append(button(DETAILS, issue["id"]))
     if not issue.get("silenced_until"):
-        elements.append(silence_menu(issue["id"]))
+        elements.append(silence_menu(issue["id"], silence_durations))
     header = str(issue.get("header") or issue["id"])[:200]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Options for *{header}*"}},
@@ -52,7 +57,7 @@ async def show_options(surfaces: Surfaces, request: ShowOptions, refuse: Tell) -
             channel=request.channel_id,
             user=request.user.id,
             text="Options for this issue",
-            blocks=option_blocks(issue),
+            blocks=option_blocks(issue, surfaces.silence_durations),
         )
     except SlackApiError as error:
         log.warning("option buttons for %s: %s", request.user.id, error.response.get("error"))

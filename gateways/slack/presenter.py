@@ -16,6 +16,9 @@ whose ts was never recorded is found again by its metadata (`message_index`). Af
 or an adoption the ts goes back to the fold as a `message_posted` interaction, on the
 channel's partition of `interactions`.
 
+A reminder (`IssueReminded`) is a reply in the thread of the issue's message, queued on the
+issue's entry without changing the state it shows.
+
 Escalations and moves post the issue anew (`issue_messages`): `IssueMoved` queues the
 removal of the old message in the old channel's queue, and `IssueArrived` a post in the new
 channel's, each at its channel's pace, in either order. A message is adopted only in the
@@ -32,8 +35,8 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -41,6 +44,7 @@ from aiokafka.errors import KafkaError
 
 from domain.interactions import Actor, Interaction, InteractionKind
 from domain.issue_state import IssueSnapshot
+from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.channel_queue import (
     POST,
     CallTurns,
@@ -68,6 +72,7 @@ log = logging.getLogger("alertfold.slack")
 ArchivedMessage = Literal["keep", "mark"]
 RETRY_SECONDS = 2.0
 PRESENTER = Actor(kind="alertfold", id="presenter", name="")
+REMINDED = "IssueReminded"
 HELD_NOTICE_AFTER = 60.0
 HELD_NOTICE_EVERY = 3600.0
 HELD_NOTICE = (
@@ -97,6 +102,7 @@ class SlackPresenter:
         budget: WorkspaceBudget | None = None,
         markup: AlertMarkup = "escaped",
         archived_message: ArchivedMessage = "keep",
+        silence_durations: Sequence[timedelta] = DEFAULT_SILENCE_DURATIONS,
         held_notice_after: float = HELD_NOTICE_AFTER,
         scan_limit: int = DEFAULT_SCAN_LIMIT,
         commit_interval: float = 1.0,
@@ -112,7 +118,7 @@ class SlackPresenter:
         self.held_notice_after = held_notice_after
         self.commit_interval = commit_interval
         self.index = MessageIndex(scan_limit=scan_limit)
-        self.messages = IssueMessages(slack, self.index, markup)
+        self.messages = IssueMessages(slack, self.index, markup, silence_durations)
         self.ready = asyncio.Event()
         self._kafka: dict[str, Any] = {
             "bootstrap_servers": bootstrap_servers,
@@ -220,6 +226,9 @@ class SlackPresenter:
         if moved is not None:
             return  # its `IssueArrived` posts in the target channel
         queue = self._queue(event.channel_id, partition)
+        if event.type == REMINDED:
+            queue.offer_reminder(issue, partition, offset, event.occurred_at)
+            return
         archived = issue.status == "archived"
         if archived and self.archived_message == "keep":
             if not queue.finish_as_is(issue.id, partition, offset):
@@ -297,6 +306,7 @@ class SlackPresenter:
                 continue
             # Newer states replace the entry's while its calls are under way: keep this one.
             issue, offset, finish = entry.issue, entry.offset, entry.finish
+            remind_at = entry.remind_at
             calls = CallTurns(
                 queue,
                 self.budget,
@@ -307,8 +317,13 @@ class SlackPresenter:
                 if entry.delete:
                     await self.messages.remove(calls, issue, entry.old_ts)
                 else:
-                    await self.messages.show(calls, issue)
-                    await self._announce(queue.channel, issue, entry.partition)
+                    if not self.messages.replies_only(entry):
+                        await self.messages.show(calls, issue)
+                        await self._announce(queue.channel, issue, entry.partition)
+                    if remind_at is not None:
+                        await self.messages.remind(calls, entry.issue)
+                        if entry.remind_at == remind_at:
+                            entry.remind_at = None
             except PartitionGivenUp:
                 continue  # its entries were dropped; the partition's next owner shows them
             except SlackRateLimited as limited:

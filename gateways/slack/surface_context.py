@@ -11,14 +11,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from domain.silences import Silence
+from domain.silences import DEFAULT_SILENCE_DURATIONS, Silence
 from gateways.slack.current_message import Clicked, IssueMessages, IssueNotInViewYet
 from gateways.slack.ports import Issue, IssueReader, Publisher
 from gateways.slack.usergroups import Admins
@@ -44,6 +44,8 @@ class Surfaces:
     silences: SilenceCreator | None = None
     api_url: str = ""
     messages: IssueMessages | None = None  # None: the view only, no metadata look-ups
+    # What the Silence… menu of the option buttons offers (ALERTFOLD_SILENCE_DURATIONS).
+    silence_durations: tuple[timedelta, ...] = DEFAULT_SILENCE_DURATIONS
 
     async def issue(
         self, issue_id: str | None, channel_id: str = "", message_ts: str | None = None

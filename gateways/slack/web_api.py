@@ -127,6 +127,13 @@ class SlackMessages:
             response = await self._call("chat.postMessage", **arguments)
         return str(response["ts"])
 
+    async def reply(self, channel: str, thread_ts: str, text: str) -> str:
+        """Post a plain reply in the thread of the message at `thread_ts`; returns its ts."""
+        response = await self._call(
+            "chat.postMessage", channel=channel, thread_ts=thread_ts, text=text
+        )
+        return str(response["ts"])
+
     async def post_text(self, channel: str, text: str) -> str:
         """Post a plain note (no issue, no metadata); returns its ts."""
         response = await self._call("chat.postMessage", channel=channel, text=text)

@@ -251,6 +251,23 @@ def test_replies_stay_in_their_thread_and_the_parent_counts_them(
     )
 
 
+def test_a_post_with_thread_ts_is_a_reply_in_that_thread(server: SlackWebApiServer) -> None:
+    slack = client(server)
+    parent = slack.chat_postMessage(channel="C1", text="issue", metadata=METADATA)["ts"]
+    reply = slack.chat_postMessage(channel="C1", text="reminder", thread_ts=parent)
+    again = slack.chat_postMessage(channel="C1", text="again", thread_ts=reply["ts"])
+
+    assert [m.ts for m in server.messages("C1")] == [parent]
+    assert [(m.text, m.thread_ts) for m in server.replies("C1", parent)] == [
+        ("reminder", parent),
+        ("again", parent),
+    ]
+    assert again["message"]["thread_ts"] == parent
+    assert error_of(
+        lambda: slack.chat_postMessage(channel="C1", text="x", thread_ts="1.000001")
+    ) == (200, "invalid_thread_ts")
+
+
 async def test_a_dropped_answer_leaves_the_call_done_and_the_client_without_an_answer(
     server: SlackWebApiServer,
 ) -> None:

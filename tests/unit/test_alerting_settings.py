@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain.alerting import AlertingSettings
 from infra.settings import SettingsError, load_settings
 from infra.settings_values import format_duration, parse_duration
 
@@ -145,3 +146,12 @@ def test_the_seconds_and_days_variables_also_take_durations() -> None:
 
 def test_a_seconds_variable_that_is_no_duration_names_the_variable() -> None:
     assert refusal(ALERTFOLD_TICK_SECONDS="soon").startswith("ALERTFOLD_TICK_SECONDS='soon': not")
+
+
+def test_the_alerting_settings_reach_the_fold_in_whole_seconds() -> None:
+    settings = load_settings(
+        {"ALERTFOLD_RESEND_INTERVAL": "30m", "ALERTFOLD_DEDUPLICATION_WINDOW": "300"}
+    )
+    assert AlertingSettings.of(settings.resend_interval, settings.deduplication_window) == (
+        AlertingSettings(reminder_interval_seconds=1800, deduplication_window_seconds=300)
+    )

@@ -117,6 +117,38 @@ async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
     assert bookmarks[f"ticks:{RIGHT}"] == b"2"
 
 
+def tick_with(offset: int, at: str, **settings: int) -> Record:
+    value = json.dumps({"type": "tick", "schema_version": 1, "at": at, **settings}).encode()
+    return Record(value, offset=offset, key=None, topic="ticks")
+
+
+async def test_the_alerting_settings_of_a_tick_reach_the_issues_opened_after_it(
+    folder: ScratchFold, sent: list[Sent]
+) -> None:
+    held = {**FOLLOWED, "autoResolveSeconds": 7200}
+    fold(folder, Record(alert(**held), offset=0), sent)
+    fold(folder, tick_with(0, "2026-11-23T08:59:00Z", reminder_interval_seconds=60), sent)
+    fold(folder, Record(alert(**held, correlationId="web"), offset=1), sent)
+    fold(folder, tick_with(1, "2026-11-23T09:01:00Z", reminder_interval_seconds=60), sent)
+    events = [json.loads(s.value) for s in sent if s.topic == "issue-events"]
+    assert [(e["type"], e["correlation_id"]) for e in events] == [
+        ("IssueOpened", "db"),
+        ("IssueOpened", "web"),
+        ("IssueReminded", "web"),  # "db" opened before the settings came
+    ]
+    assert events[1]["data"]["reminder_interval_seconds"] == 60
+
+
+async def test_a_tick_without_settings_turns_them_off_for_later_issues(
+    folder: ScratchFold, sent: list[Sent]
+) -> None:
+    fold(folder, tick_with(0, "2026-11-23T08:59:00Z", deduplication_window_seconds=300), sent)
+    fold(folder, tick(1, "2026-11-23T08:59:01Z"), sent)
+    fold(folder, Record(alert(), offset=0), sent)
+    opened = json.loads(sent[-1].value)
+    assert opened["data"]["deduplication_window_seconds"] is None
+
+
 async def test_alert_events_record_where_the_fold_stood_in_each_input(
     folder: ScratchFold, sent: list[Sent]
 ) -> None:

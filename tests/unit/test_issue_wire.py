@@ -65,6 +65,9 @@ STATE = IssueState(
     held_until=None,
     recent_interactions=("i-1", "i-2"),
     silence_starts_at=T0 + timedelta(hours=2),
+    reminder_interval_seconds=1800,
+    deduplication_window_seconds=300,
+    unattended_since=T0 + timedelta(minutes=3),
 )
 ALERT_JSON = (
     '{"correlationId":"db-down","header":":status: Database down",'
@@ -107,7 +110,9 @@ def test_a_state_is_written_as_its_public_fields_then_the_folds_own() -> None:
         '"presentable":true,"silenced_until":"2026-11-23T10:00:00Z","silence_id":"s1",'
         f'"last_alert":{ALERT_JSON},"members":[{MEMBER_JSON}],"truncated_alerts":2,'
         '"version":7,"last_alert_at":"2026-11-23T09:04:00Z","held_until":null,'
-        '"recent_interactions":["i-1","i-2"],"silence_starts_at":"2026-11-23T11:00:00Z"}'
+        '"recent_interactions":["i-1","i-2"],"silence_starts_at":"2026-11-23T11:00:00Z",'
+        '"reminder_interval_seconds":1800,"deduplication_window_seconds":300,'
+        '"unattended_since":"2026-11-23T09:03:00Z"}'
     )
 
 

@@ -48,6 +48,7 @@ def test_an_issue_story_notifies_its_opening_reopening_and_resolution_only() -> 
         ("IssueResolvedByHand", "resolved"),
         ("IssueTerminated", "resolved"),
         ("NotificationDelayElapsed", "opened"),
+        ("IssueReminded", "reminded"),
         ("IssueMoved", None),
         ("IssueSilenced", None),
         ("SomethingInvented", None),
@@ -57,6 +58,18 @@ def test_each_event_type_means_its_kind_and_unknown_types_mean_nothing(
     event_type: str, kind: str | None
 ) -> None:
     assert notification_kind(issue_event(version=2, type=event_type)) == kind
+
+
+def test_reminders_go_to_the_channels_that_route_them() -> None:
+    reminded = issue_event(version=3, type="IssueReminded")
+    routes = [
+        ChannelRoute("all", "webhook", RoutingRule()),
+        ChannelRoute("reminders", "ntfy", RoutingRule(kinds=("reminded",))),
+        ChannelRoute("openings", "email", RoutingRule(kinds=("opened", "resolved"))),
+    ]
+    routed = route(reminded, routes)
+    assert routed is not None
+    assert (routed.kind, routed.channel_ids) == ("reminded", ("all", "reminders"))
 
 
 def test_an_issue_held_by_its_notification_delay_notifies_once_the_delay_elapses() -> None:

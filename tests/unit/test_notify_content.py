@@ -83,6 +83,15 @@ def test_resolved_says_by_whom() -> None:
     assert "Resolved by:" in text_body(resolved)
 
 
+def test_a_reminder_says_nobody_acknowledged_the_issue() -> None:
+    reminded = notification(issue_event(version=3, type="IssueReminded"), NotificationKind.REMINDED)
+    assert summary(reminded) == (
+        "ERROR Disk almost full (open): reminder: still open, nobody acknowledged it, "
+        "3 alerts in C0001"
+    )
+    assert webhook_payload(reminded)["kind"] == "reminded"
+
+
 def test_html_escapes_everything_the_alert_sender_wrote() -> None:
     body = html_body(notification(issue_event(header="<script>x</script>", text="a & b <i>")))
     assert "<script>" not in body

@@ -208,6 +208,26 @@ def test_the_silence_menu_offers_four_durations_naming_the_issue_and_the_seconds
     ]
 
 
+def test_the_silence_menu_offers_the_configured_durations_each_once() -> None:
+    durations = [timedelta(minutes=m) for m in (15, 90, 90, 60 * 24 * 3, 60 * 36)]
+    message = render_issue(snapshot(id="issue-9"), silence_durations=durations)
+    [actions] = [b for b in message.blocks if b["type"] == "actions"]
+    [menu] = [e for e in actions["elements"] if e["action_id"] == "alertfold:silence"]
+    assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [
+        ("15 min", "issue-9|900"),
+        ("1 h 30 min", "issue-9|5400"),
+        ("3 days", "issue-9|259200"),
+        ("36 h", "issue-9|129600"),
+    ]
+    assert refusal({"attachments": message.attachments()}, BLOCKS_TEXT_MAX) is None
+
+
+def test_the_most_silence_durations_a_setting_allows_make_a_message_slack_takes() -> None:
+    durations = [timedelta(days=90) - timedelta(minutes=m) for m in range(100)]
+    message = render_issue(snapshot(id="9" * 36), silence_durations=durations)
+    assert refusal({"attachments": message.attachments()}, BLOCKS_TEXT_MAX) is None
+
+
 def test_a_silenced_issue_says_until_when_shows_no_bell_and_hides_the_silence_menu() -> None:
     until = BASE_TIME + timedelta(hours=4)
     issue = snapshot(silenced_until=until, silence_id="silence-1", severity=Severity.PANIC)

@@ -99,3 +99,27 @@ async def test_revoked_partitions_forget_their_pending_states() -> None:
     queue.offer(IssueStory("i-2", "C1").opened().issue, 1, 0, finish=False)
     assert queue.drop_partitions({1}) == ["i-2"]
     assert list(queue.pending) == ["i-1"]
+
+
+async def test_a_reminder_waits_on_its_issues_entry_without_changing_the_state_it_shows() -> None:
+    queue = ChannelQueue("C1", 1.0)
+    story = IssueStory("i-1", "C1")
+    opened = story.opened()
+    queue.offer(opened.issue, 0, 0, finish=False)
+    reminded = story.reminded()
+    queue.offer_reminder(reminded.issue, 0, 1, reminded.occurred_at)
+    [entry] = queue.pending.values()
+    assert entry.issue is opened.issue and not entry.reply_only
+    assert (entry.offset, entry.low_offset, entry.remind_at) == (1, 0, reminded.occurred_at)
+
+
+async def test_a_reminder_alone_is_a_reply_only_until_a_new_state_comes() -> None:
+    queue = ChannelQueue("C1", 1.0)
+    story = IssueStory("i-1", "C1")
+    story.opened()
+    reminded = story.reminded()
+    queue.offer_reminder(reminded.issue, 0, 3, reminded.occurred_at)
+    entry = queue.pending["i-1"]
+    assert entry.reply_only and entry.remind_at == reminded.occurred_at
+    queue.offer(story.grouped().issue, 0, 4, finish=False)
+    assert not entry.reply_only and entry.remind_at == reminded.occurred_at

@@ -39,6 +39,14 @@ def test_the_dry_run_would_delete_in_the_old_channel_and_post_in_the_new() -> No
     assert describe(story.arrived()).startswith("dry-run: would post in CB: ")
 
 
+def test_the_dry_run_would_reply_to_the_issues_message_for_a_reminder() -> None:
+    story = IssueStory("i-1", "CA")
+    story.opened()
+    assert describe(story.reminded()).startswith(
+        "dry-run: would reply in CA to the message of issue i-1: :alarm_clock: Reminder: "
+    )
+
+
 def test_a_move_replaces_the_state_waiting_in_the_old_channel_by_a_delete() -> None:
     queue = ChannelQueue("CA", 1.0)
     story = IssueStory("i-1", "CA")

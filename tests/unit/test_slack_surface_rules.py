@@ -213,6 +213,11 @@ def test_option_buttons_offer_move_only_while_open() -> None:
     assert actions(view_of(status="resolved")) == ["alertfold:details", "alertfold:silence"]
 
 
+def test_option_buttons_offer_the_configured_silence_durations() -> None:
+    [*_, menu] = option_blocks(view_of(), (timedelta(minutes=5), timedelta(hours=2)))[1]["elements"]
+    assert [o["text"]["text"] for o in menu["options"]] == ["5 min", "2 h"]
+
+
 def test_a_silence_from_slack_matches_the_issues_channel_and_correlation_id() -> None:
     chosen = SilenceChosen("issue-1", 3600, "C1", ALICE, NOW)
     silence = issue_silence(view_of(correlation_id="db"), chosen, "s-1")
