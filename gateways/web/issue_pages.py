@@ -29,8 +29,6 @@ from projections.audit_store import AuditQueryError, state_view
 log = logging.getLogger("alertfold.web")
 
 PAGE_SIZE = 50
-# The silence menu: Slack's choices, and a custom number of minutes.
-SILENCE_CHOICES = (("30 min", 1800), ("1 h", 3600), ("4 h", 14400), ("24 h", 86400))
 _DONE = {
     Act.ACKNOWLEDGE: "Acknowledgement sent",
     Act.UNACKNOWLEDGE: "Unacknowledgement sent",
@@ -67,7 +65,7 @@ def issue_pages(web: Web) -> APIRouter:
             first_page=not cursor,
             counts=counts,
             channels=channels,
-            silence_choices=SILENCE_CHOICES,
+            silence_choices=web.silence_choices,
             live="*",
         )
 
@@ -97,7 +95,7 @@ def issue_pages(web: Web) -> APIRouter:
             problem=then.problem,
             at=at,
             channels=await _channels(web),
-            silence_choices=SILENCE_CHOICES,
+            silence_choices=web.silence_choices,
             live=issue_id if present else "",
         )
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from gateways.api.bodies import read_bytes
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
+from gateways.slack.actions import duration_label
 from gateways.web.issue_source import IssueSource
 from gateways.web.session import Sessions, Visitor
 from gateways.web.templating import render
@@ -51,6 +52,15 @@ class Web:
     deps: ApiDependencies
     sessions: Sessions
     source: IssueSource
+
+    @property
+    def silence_choices(self) -> tuple[tuple[str, int], ...]:
+        """The durations offered to silence (ALERTFOLD_SILENCE_DURATIONS, as Slack's menu
+        offers them): a label and seconds each."""
+        return tuple(
+            (duration_label(int(d.total_seconds())), int(d.total_seconds()))
+            for d in self.deps.silence_durations
+        )
 
     def reader(self, request: Request) -> Visitor:
         visitor = self.sessions.visitor(request)

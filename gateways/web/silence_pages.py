@@ -26,7 +26,6 @@ from projections.silence_catalog import SilenceState, state_of
 
 PREVIEW_SHOWN = 20
 MATCHER_ROWS = 4
-DURATIONS = (("30 min", 1800), ("1 h", 3600), ("4 h", 14400), ("24 h", 86400))
 
 
 def silence_pages(web: Web) -> APIRouter:
@@ -49,7 +48,7 @@ def silence_pages(web: Web) -> APIRouter:
             form=form or Form({}),
             rows=MATCHER_ROWS,
             operators=[o.value for o in MatchOperator],
-            durations=DURATIONS,
+            durations=web.silence_choices,
             **extra,
         )
 
