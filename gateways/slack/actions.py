@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.interactions import InteractionKind
-from gateways.slack.blocks import SILENCE_CHOICES
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,14 @@ MOVE = Action("alertfold:move", "Move…")
 DETAILS = Action("alertfold:details", "Details…")
 SILENCE = Action("alertfold:silence", "Silence…")
 WEBHOOK_PREFIX = "alertfold:webhook:"  # then the webhook's id
+
+# The silence menu's choices: label, seconds.
+SILENCE_CHOICES: tuple[tuple[str, int], ...] = (
+    ("30 min", 1800),
+    ("1 h", 3600),
+    ("4 h", 14400),
+    ("24 h", 86400),
+)
 
 # The act buttons, by action id: read back as an interaction of that kind.
 ISSUE_ACTS: dict[str, InteractionKind] = {
@@ -72,8 +79,14 @@ def button(action: Action, value: str, style: str | None = None) -> dict[str, An
     return element
 
 
+def webhook_action(webhook_id: str, label: str) -> Action:
+    """One of the alert's own webhook buttons, read back by `webhook_clicks`."""
+    return Action(f"{WEBHOOK_PREFIX}{webhook_id}", label)
+
+
 def silence_menu(issue_id: str) -> dict[str, Any]:
-    """The Silence… menu; each option's value carries the issue and the seconds."""
+    """The Silence… menu; each option's value carries the issue and the seconds, so a
+    choice needs no lookup."""
     return {
         "type": "static_select",
         "action_id": SILENCE.id,

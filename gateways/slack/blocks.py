@@ -13,6 +13,10 @@ takes (`BLOCKS_TEXT_BUDGET`); what had to be cut is said in the message. The ale
 `fallbackText`, `username`, `iconEmoji`, `author` and `host` are shown as Slack Manager shows
 them (the top-level text, the bot's name and icon for this message, context lines).
 
+Which controls the message carries follows from the issue's status here; each control's
+action id, label and what it does come from the catalogue in `actions`, which the gateway
+reads clicks by.
+
 Who acknowledged, investigates, silenced or resolved the issue is read with `getattr`, so
 snapshots written before those fields existed render the same as before.
 """
@@ -26,6 +30,17 @@ from typing import Any
 from domain.alert_text import is_slack_link
 from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
+from gateways.slack.actions import (
+    ACKNOWLEDGE,
+    DETAILS,
+    MOVE,
+    RESOLVE,
+    UNACKNOWLEDGE,
+    UNRESOLVE,
+    button,
+    silence_menu,
+    webhook_action,
+)
 from gateways.slack.long_text import cut, cut_point, sections
 from gateways.slack.mrkdwn import AlertMarkup, alert_mrkdwn, escaped
 from gateways.slack.rendering import message_summary, status_emoji, with_status
@@ -45,14 +60,6 @@ BLOCKS_TEXT_BUDGET = 11_000
 # Room kept for the note saying the text was cut, and for the code fences a split adds.
 _CUT_NOTE_ROOM = 150
 _FENCES_PER_SECTION = 8
-
-# The silence menu's choices: label, seconds.
-SILENCE_CHOICES: tuple[tuple[str, int], ...] = (
-    ("30 min", 1800),
-    ("1 h", 3600),
-    ("4 h", 14400),
-    ("24 h", 86400),
-)
 
 SEVERITY_COLOUR: dict[Severity, str] = {
     Severity.PANIC: "#7d0a0a",
@@ -288,15 +295,11 @@ def _buttons(issue: IssueSnapshot) -> list[Block]:
         if not isinstance(hook, dict) or (hook.get("displayMode") or "open_issue") not in wanted:
             continue
         style = hook.get("buttonStyle")
-        button = _button(
-            str(hook.get("buttonText") or hook.get("id")),
-            f"alertfold:webhook:{hook.get('id')}",
-            issue.id,
-            style if style in ("primary", "danger") else None,
-        )
+        action = webhook_action(str(hook.get("id")), str(hook.get("buttonText") or hook.get("id")))
+        element = button(action, issue.id, style if style in ("primary", "danger") else None)
         if not hook.get("skipConfirmationDialog"):
-            button["confirm"] = _webhook_confirmation(hook)
-        elements.append(button)
+            element["confirm"] = _webhook_confirmation(hook)
+        elements.append(element)
     return elements[:ACTIONS_MAX]
 
 
@@ -308,35 +311,17 @@ def _issue_actions(issue: IssueSnapshot) -> list[Block]:
     """
     elements: list[Block] = []
     if issue.status == "open":
-        if _actor(issue, "acknowledged_by"):
-            elements.append(_button("Unacknowledge", "alertfold:unacknowledge", issue.id))
-        else:
-            elements.append(_button("Acknowledge", "alertfold:acknowledge", issue.id))
-        elements.append(_button("Resolve", "alertfold:resolve", issue.id, "primary"))
+        acknowledged = _actor(issue, "acknowledged_by")
+        elements.append(button(UNACKNOWLEDGE if acknowledged else ACKNOWLEDGE, issue.id))
+        elements.append(button(RESOLVE, issue.id, "primary"))
     else:
-        elements.append(_button("Reopen", "alertfold:unresolve", issue.id))
+        elements.append(button(UNRESOLVE, issue.id))
     if getattr(issue, "silenced_until", None) is None:
-        elements.append(_silence_menu(issue.id))
+        elements.append(silence_menu(issue.id))
     if issue.status == "open":
-        elements.append(_button("Move…", "alertfold:move", issue.id))
-    elements.append(_button("Details…", "alertfold:details", issue.id))
+        elements.append(button(MOVE, issue.id))
+    elements.append(button(DETAILS, issue.id))
     return elements
-
-
-def _silence_menu(issue_id: str) -> Block:
-    """Option values carry the issue and the seconds, so a click needs no lookup."""
-    return {
-        "type": "static_select",
-        "action_id": "alertfold:silence",
-        "placeholder": {"type": "plain_text", "text": "Silence…", "emoji": True},
-        "options": [
-            {
-                "text": {"type": "plain_text", "text": label, "emoji": True},
-                "value": f"{issue_id}|{seconds}",
-            }
-            for label, seconds in SILENCE_CHOICES
-        ],
-    }
 
 
 def _silence(issue: IssueSnapshot) -> str:
@@ -355,18 +340,6 @@ def _webhook_confirmation(hook: dict[str, Any]) -> Block:
         "confirm": {"type": "plain_text", "text": "Yes"},
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    button: Block = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _date(moment: datetime) -> str:
