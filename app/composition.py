@@ -212,6 +212,7 @@ class Alertfold:
             silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
             api_url=settings.effective_public_url,
             messages=messages,
+            markup=settings.slack_alert_markup,
         )
         interactions = SlackInteractions(
             finder=finder,
