@@ -216,6 +216,7 @@ class Alertfold:
             api_url=settings.effective_public_url,
             messages=messages,
             silence_durations=settings.silence_durations,
+            markup=settings.slack_alert_markup,
         )
         interactions = SlackInteractions(
             finder=finder,

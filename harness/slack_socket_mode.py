@@ -12,6 +12,13 @@ Slack does before it drops a connection. Like Slack, it gives each delivery `ack
 envelope or slash command is never delivered again and is reported in `failed`, and an
 acknowledgement that comes later is only kept in `late_acks`. An envelope sent while no socket
 is open is delivered when the next one opens.
+
+An app may hold several connections at once (Slack allows ten), one per process that runs
+it, and Slack spreads the envelopes over them. So does the stand-in, in turn; a retry goes to
+the next connection in turn other than the one that let it time out, whenever another is
+open, so a stalled or dead process's events reach a live one. `delivered_to` says which
+connection (numbered as opened) each delivery went to; an acknowledgement is taken from any,
+and `answered` says whether every delivery of an envelope has been acknowledged, late or not.
 `chat.postEphemeral` is answered and recorded, since the gateway explains refusals that way.
 Every other Web API method goes to `web_api` (a `SlackWebApiServer`) when one is given, so a
 client with one `base_url` finds modals, channels and user groups as well.
@@ -20,6 +27,7 @@ client with one `base_url` finds modals, channels and user groups as well.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import threading
@@ -48,6 +56,7 @@ class Envelope:
     attempts: int = 0
     in_flight: bool = False  # sent, its deadline not passed yet
     sent_at: float = 0.0
+    connections: list[int] = field(default_factory=list)  # where each delivery went
 
     def message(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -74,10 +83,12 @@ class SocketModeStandIn:
     failed: dict[str, str] = field(default_factory=dict)
     late_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     ack_seconds: dict[str, float] = field(default_factory=dict)
+    ack_counts: dict[str, int] = field(default_factory=dict)  # in time or late
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._socket: web.WebSocketResponse | None = None
+        self._sockets: dict[int, web.WebSocketResponse] = {}  # the open ones, by number
+        self._turns = itertools.count()
         self._pending: dict[str, Envelope] = {}
         self._sent: dict[str, Envelope] = {}
         self._ids = itertools.count(1)
@@ -114,29 +125,63 @@ class SocketModeStandIn:
         with self._lock:
             return self._sent[envelope_id].attempts
 
-    def wait_for_connection(self, count: int = 1, timeout: float = 30) -> None:
+    def delivered_to(self, envelope_id: str) -> list[int]:
+        """The connection each delivery of the envelope went to, in order."""
+        with self._lock:
+            return list(self._sent[envelope_id].connections)
+
+    def answered(self, envelope_id: str) -> bool:
+        """Whether each delivery of the envelope has been acknowledged, in time or late."""
+        with self._lock:
+            sent = self._sent[envelope_id].attempts
+            return self.ack_counts.get(envelope_id, 0) >= sent > 0
+
+    @property
+    def open_connections(self) -> list[int]:
+        return sorted(n for n, socket in list(self._sockets.items()) if not socket.closed)
+
+    def wait_for_connection(self, count: int = 1, at_once: int = 1, timeout: float = 30) -> None:
+        """Until `count` connections were opened in all and `at_once` of them are open."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.connections_opened >= count and self._socket is not None:
+            if self.connections_opened >= count and len(self.open_connections) >= at_once:
                 return
             time.sleep(0.02)
-        raise AssertionError(f"no Socket Mode connection #{count} within {timeout} s")
+        raise AssertionError(
+            f"no Socket Mode connection #{count} ({at_once} open at once) within {timeout} s"
+        )
 
-    def disconnect(self, reason: str = "refresh_requested") -> None:
-        asyncio.run_coroutine_threadsafe(self._disconnect(reason), self._loop).result(10)
+    def disconnect(self, reason: str = "refresh_requested", connection: int | None = None) -> None:
+        """Drop `connection`, or every open one, as Slack does when it asks for a refresh."""
+        asyncio.run_coroutine_threadsafe(self._disconnect(reason, connection), self._loop).result(
+            10
+        )
 
     # -- the server -----------------------------------------------------------------------
 
     async def _deliver(self, envelope: Envelope) -> None:
-        socket = self._socket
-        if socket is None or socket.closed:
+        chosen = self._connection_for(envelope)
+        if chosen is None:
             return  # delivered when the next connection opens
+        number, socket = chosen
         message = envelope.message()
         envelope.attempts += 1
         envelope.in_flight = True
         envelope.sent_at = self._loop.time()
+        envelope.connections.append(number)
         self._loop.call_later(self.ack_deadline, self._deadline, envelope, envelope.attempts)
-        await socket.send_json(message)
+        # A connection going away loses the delivery; its deadline says what happens next.
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await socket.send_json(message)
+
+    def _connection_for(self, envelope: Envelope) -> tuple[int, web.WebSocketResponse] | None:
+        """The next open connection in turn; for a retry, not the one that missed it."""
+        open_ = [(n, s) for n, s in self._sockets.items() if not s.closed]
+        missed = envelope.connections[-1] if envelope.connections else None
+        candidates = [(n, s) for n, s in open_ if n != missed] or open_
+        if not candidates:
+            return None
+        return candidates[next(self._turns) % len(candidates)]
 
     def _deadline(self, envelope: Envelope, attempt: int) -> None:
         """Slack's 3 s: an event is sent again, anything else is given up on."""
@@ -153,11 +198,12 @@ class SocketModeStandIn:
                 f"({envelope.attempts} deliveries); Slack gave up on it"
             )
 
-    async def _disconnect(self, reason: str) -> None:
-        socket, self._socket = self._socket, None
-        if socket is not None and not socket.closed:
-            await socket.send_json({"type": "disconnect", "reason": reason})
-            await socket.close()
+    async def _disconnect(self, reason: str, connection: int | None) -> None:
+        for number in self.open_connections:
+            if connection in (None, number):
+                socket = self._sockets.pop(number)
+                await socket.send_json({"type": "disconnect", "reason": reason})
+                await socket.close()
 
     async def _open(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {APP_TOKEN}":
@@ -167,24 +213,29 @@ class SocketModeStandIn:
         return web.json_response({"ok": True, "url": url})
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        number = int(request.match_info["n"])
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        self._socket = socket
-        await socket.send_json(
-            {
-                "type": "hello",
-                "num_connections": 1,
-                "connection_info": {"app_id": "A0TEST"},
-                "debug_info": {"host": "stand-in", "approximate_connection_time": 3600},
-            }
-        )
-        with self._lock:
-            waiting = [e for e in self._pending.values() if not e.in_flight]
-        for envelope in waiting:
-            await self._deliver(envelope)
-        async for message in socket:
-            if message.type == WSMsgType.TEXT:
-                self._record_ack(json.loads(message.data))
+        self._sockets[number] = socket
+        try:
+            await socket.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": len(self.open_connections),
+                    "connection_info": {"app_id": "A0TEST"},
+                    "debug_info": {"host": "stand-in", "approximate_connection_time": 3600},
+                }
+            )
+            with self._lock:
+                waiting = [e for e in self._pending.values() if not e.in_flight]
+            for envelope in waiting:
+                await self._deliver(envelope)
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self._record_ack(json.loads(message.data))
+        finally:
+            if self._sockets.get(number) is socket:
+                del self._sockets[number]
         return socket
 
     def _record_ack(self, body: dict[str, Any]) -> None:
@@ -192,6 +243,7 @@ class SocketModeStandIn:
         if not envelope_id:
             return
         with self._lock:
+            self.ack_counts[envelope_id] = self.ack_counts.get(envelope_id, 0) + 1
             if envelope_id in self.failed:
                 self.late_acks[envelope_id] = body
                 return

@@ -39,6 +39,14 @@ DETAILS = Action("alertfold:details", "Details…")
 SILENCE = Action("alertfold:silence", "Silence…")
 WEBHOOK_PREFIX = "alertfold:webhook:"  # then the webhook's id
 
+# The silence menu's choices: label, seconds.
+SILENCE_CHOICES: tuple[tuple[str, int], ...] = (
+    ("30 min", 1800),
+    ("1 h", 3600),
+    ("4 h", 14400),
+    ("24 h", 86400),
+)
+
 # The act buttons, by action id: read back as an interaction of that kind.
 ISSUE_ACTS: dict[str, InteractionKind] = {
     action.id: action.kind
@@ -72,6 +80,11 @@ def button(action: Action, value: str, style: str | None = None) -> dict[str, An
     if style:
         element["style"] = style
     return element
+
+
+def webhook_action(webhook_id: str, label: str) -> Action:
+    """One of the alert's own webhook buttons, read back by `webhook_clicks`."""
+    return Action(f"{WEBHOOK_PREFIX}{webhook_id}", label)
 
 
 def silence_menu(

@@ -13,6 +13,10 @@ takes (`BLOCKS_TEXT_BUDGET`); what had to be cut is said in the message. The ale
 `fallbackText`, `username`, `iconEmoji`, `author` and `host` are shown as Slack Manager shows
 them (the top-level text, the bot's name and icon for this message, context lines).
 
+Which controls the message carries follows from the issue's status here; each control's
+action id, label and what it does come from the catalogue in `actions`, which the gateway
+reads clicks by.
+
 Who acknowledged, investigates, silenced or resolved the issue is read with `getattr`, so
 snapshots written before those fields existed render the same as before.
 """
@@ -28,7 +32,17 @@ from domain.alert_text import is_slack_link
 from domain.issue_state import IssueSnapshot
 from domain.severity import Severity
 from domain.silences import DEFAULT_SILENCE_DURATIONS
-from gateways.slack.actions import silence_menu
+from gateways.slack.actions import (
+    ACKNOWLEDGE,
+    DETAILS,
+    MOVE,
+    RESOLVE,
+    UNACKNOWLEDGE,
+    UNRESOLVE,
+    button,
+    silence_menu,
+    webhook_action,
+)
 from gateways.slack.long_text import cut, cut_point, sections
 from gateways.slack.mrkdwn import AlertMarkup, alert_mrkdwn, escaped
 from gateways.slack.rendering import message_summary, status_emoji, with_status
@@ -296,15 +310,11 @@ def _buttons(issue: IssueSnapshot, silence_durations: Sequence[timedelta]) -> li
         if not isinstance(hook, dict) or (hook.get("displayMode") or "open_issue") not in wanted:
             continue
         style = hook.get("buttonStyle")
-        button = _button(
-            str(hook.get("buttonText") or hook.get("id")),
-            f"alertfold:webhook:{hook.get('id')}",
-            issue.id,
-            style if style in ("primary", "danger") else None,
-        )
+        action = webhook_action(str(hook.get("id")), str(hook.get("buttonText") or hook.get("id")))
+        element = button(action, issue.id, style if style in ("primary", "danger") else None)
         if not hook.get("skipConfirmationDialog"):
-            button["confirm"] = _webhook_confirmation(hook)
-        elements.append(button)
+            element["confirm"] = _webhook_confirmation(hook)
+        elements.append(element)
     return elements[:ACTIONS_MAX]
 
 
@@ -316,18 +326,16 @@ def _issue_actions(issue: IssueSnapshot, silence_durations: Sequence[timedelta])
     """
     elements: list[Block] = []
     if issue.status == "open":
-        if _actor(issue, "acknowledged_by"):
-            elements.append(_button("Unacknowledge", "alertfold:unacknowledge", issue.id))
-        else:
-            elements.append(_button("Acknowledge", "alertfold:acknowledge", issue.id))
-        elements.append(_button("Resolve", "alertfold:resolve", issue.id, "primary"))
+        acknowledged = _actor(issue, "acknowledged_by")
+        elements.append(button(UNACKNOWLEDGE if acknowledged else ACKNOWLEDGE, issue.id))
+        elements.append(button(RESOLVE, issue.id, "primary"))
     else:
-        elements.append(_button("Reopen", "alertfold:unresolve", issue.id))
+        elements.append(button(UNRESOLVE, issue.id))
     if getattr(issue, "silenced_until", None) is None:
         elements.append(silence_menu(issue.id, silence_durations))
     if issue.status == "open":
-        elements.append(_button("Move…", "alertfold:move", issue.id))
-    elements.append(_button("Details…", "alertfold:details", issue.id))
+        elements.append(button(MOVE, issue.id))
+    elements.append(button(DETAILS, issue.id))
     return elements
 
 
@@ -347,18 +355,6 @@ def _webhook_confirmation(hook: dict[str, Any]) -> Block:
         "confirm": {"type": "plain_text", "text": "Yes"},
         "deny": {"type": "plain_text", "text": "Cancel"},
     }
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    button: Block = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _date(moment: datetime) -> str:

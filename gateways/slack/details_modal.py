@@ -3,7 +3,9 @@
 Anyone who can see the message may read it (Slack Manager's "view issue details" is open to
 all). Built from the view's issue JSON only, so fields the fold adds later show up once the
 view serves them; Slack's limits (10 fields a section, 2000 characters a field, 3000 a text)
-are kept by truncating, never by failing.
+are kept by truncating, never by failing. What the alert says is shown as the message shows
+it (`mrkdwn`): escaped, or as the installation's `markup` reads it, so nothing in it pings
+anyone or disguises a link here either.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateways.slack.actions import DETAILS_CALLBACK
+from gateways.slack.long_text import cut_point
+from gateways.slack.mrkdwn import AlertMarkup, alert_mrkdwn, escaped
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces
 from gateways.slack.surface_requests import OpenModal
@@ -20,20 +24,24 @@ FIELDS_PER_SECTION = 10
 ALERT_FIELDS_MAX = 20
 
 
-def details_view(issue: Issue, history_url: str) -> dict[str, Any]:
+def details_view(issue: Issue, history_url: str, markup: AlertMarkup = "escaped") -> dict[str, Any]:
     alert = issue.get("last_alert") or {}
+    header = escaped(str(issue.get("header") or issue["id"]))
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(str(issue.get("header") or issue["id"]), 150)},
+        {"type": "header", "text": _plain(header, 150)},
         _fields(_facts(issue)),
     ]
     people = _people(issue)
     if people:
         blocks.append(_fields(people))
-    text = str(alert.get("text") or issue.get("text") or "")
+    text = alert_mrkdwn(str(alert.get("text") or issue.get("text") or ""), markup)
     if text:
         blocks.append({"type": "section", "text": _mrkdwn(f"*Latest alert*\n{text}")})
     alert_fields = [
-        (str(f.get("title") or ""), str(f.get("value") or ""))
+        (
+            alert_mrkdwn(str(f.get("title") or ""), markup),
+            alert_mrkdwn(str(f.get("value") or ""), markup),
+        )
         for f in (alert.get("fields") or [])[:ALERT_FIELDS_MAX]
         if isinstance(f, dict)
     ]
@@ -52,18 +60,17 @@ def details_view(issue: Issue, history_url: str) -> dict[str, Any]:
 
 
 def _facts(issue: Issue) -> list[tuple[str, str]]:
+    """The issue's facts; those an alert sets (channel, correlation id, time) as written."""
+    last_seen = (issue.get("last_alert") or {}).get("timestamp") or issue.get("updated_at")
     return [
         ("Issue", f"`{issue['id']}`"),
-        ("Channel", f"<#{issue.get('channel_id')}>"),
-        ("Correlation id", f"`{issue.get('correlation_id') or '-'}`"),
+        ("Channel", f"<#{escaped(str(issue.get('channel_id')))}>"),
+        ("Correlation id", f"`{escaped(str(issue.get('correlation_id') or '-'))}`"),
         ("Status", _status(issue)),
         ("Severity", str(issue.get("severity") or "-")),
         ("Alerts", str(issue.get("alert_count") or 0)),
         ("First seen", str(issue.get("opened_at") or "-")),
-        (
-            "Last seen",
-            str((issue.get("last_alert") or {}).get("timestamp") or issue.get("updated_at") or "-"),
-        ),
+        ("Last seen", escaped(str(last_seen or "-"))),
     ]
 
 
@@ -95,7 +102,7 @@ def _who(actor: Any) -> str:
         return ""
     if actor.get("kind") == "slack_user":
         return f"<@{actor['id']}>"
-    return str(actor.get("name") or actor["id"])
+    return escaped(str(actor.get("name") or actor["id"]))
 
 
 def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -106,11 +113,16 @@ def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def _mrkdwn(text: str, limit: int = TEXT_MAX) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text if len(text) <= limit else text[: limit - 1] + "…"}
+    return {"type": "mrkdwn", "text": _cut(text, limit)}
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…"}
+    return {"type": "plain_text", "text": _cut(text, limit)}
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, never ending inside an escaped `&amp;`."""
+    return text if len(text) <= limit else text[: cut_point(text, limit - 1)] + "…"
 
 
 async def open_details(surfaces: Surfaces, request: OpenModal) -> None:
@@ -122,6 +134,5 @@ async def open_details(surfaces: Surfaces, request: OpenModal) -> None:
             "That message is not an alertfold issue, or the issue is gone.",
         )
         return
-    await surfaces.open_view(
-        request.trigger_id, details_view(issue, surfaces.history_url(issue["id"]))
-    )
+    view = details_view(issue, surfaces.history_url(issue["id"]), surfaces.markup)
+    await surfaces.open_view(request.trigger_id, view)

@@ -12,7 +12,9 @@ old message, after a move or a re-post, must not act where the issue no longer i
 
 People are told why nothing happened (unknown issue, already resolved, not allowed) in an
 ephemeral message; "not allowed" at most once per user and channel every 30 minutes, so a
-stream of refused reactions does not become a stream of messages.
+stream of refused reactions does not become a stream of messages. Nobody is told an issue is
+resolved already when they resolved it themselves: that is their own check mark delivered
+again, to this gateway or another one, after it took effect.
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ class SlackInteractions:
             return
         problem = _why_not(act.kind, issue)
         if problem:
-            await self._tell(act.channel_id, user, problem)
+            if not _done_by(act, issue):
+                await self._tell(act.channel_id, user, problem)
             return
         try:
             await self._admins.check_may(user, issue["channel_id"], act.kind)
@@ -172,7 +175,7 @@ class SlackInteractions:
             kind=InteractionKind.RESOLVED,
             channel_id=command.channel_id,
             actor=Actor(kind="slack_user", id=command.user_id),
-            interaction_id=f"command/{command.user_id}/{issue_id}/{now.isoformat()}",
+            interaction_id=_command_id(command, issue_id, now),
             at=now,
             issue_id=issue_id,
         )
@@ -196,6 +199,25 @@ def _why_not(kind: InteractionKind, issue: Issue) -> str:
     if kind is InteractionKind.UNRESOLVED and status != "resolved":
         return "This issue is not resolved."
     return ""
+
+
+def _done_by(act: IssueAct, issue: Issue) -> bool:
+    """Whether the view shows the issue resolved by this very person: most likely by this
+    act, seen again (Slack sends a reaction again, maybe to another gateway, when it was
+    acknowledged late), so there is nothing to do and nothing to tell them."""
+    resolved_by = issue.get("resolved_by") or {}
+    return (
+        act.kind is InteractionKind.RESOLVED
+        and issue.get("status") == "resolved"
+        and resolved_by.get("id") == act.actor.id
+    )
+
+
+def _command_id(command: SlashCommand, issue_id: str, now: datetime) -> str:
+    """The invocation's own id (its trigger id), so a command handled twice folds once."""
+    if command.trigger_id:
+        return f"command/{command.trigger_id}"
+    return f"command/{command.user_id}/{issue_id}/{now.isoformat()}"
 
 
 def ephemeral_teller(web_client: AsyncWebClient) -> Callable[[str, str, str], Awaitable[None]]:

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.actions import DETAILS, MOVE, button, silence_menu
 from gateways.slack.current_message import options_block_id
+from gateways.slack.mrkdwn import escaped
 from gateways.slack.ports import Issue
 from gateways.slack.surface_context import Surfaces, Tell
 from gateways.slack.surface_requests import ShowOptions
@@ -38,7 +39,7 @@ def option_blocks(
     elements.append(button(DETAILS, issue["id"]))
     if not issue.get("silenced_until"):
         elements.append(silence_menu(issue["id"], silence_durations))
-    header = str(issue.get("header") or issue["id"])[:200]
+    header = escaped(str(issue.get("header") or issue["id"])[:200])
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Options for *{header}*"}},
         {"type": "actions", "block_id": options_block_id(issue["id"]), "elements": elements},

@@ -59,6 +59,7 @@ class SlashCommand:
     channel_id: str
     user_id: str
     text: str
+    trigger_id: str = ""  # Slack's id of this one invocation
 
 
 def read_request(
@@ -74,6 +75,7 @@ def read_request(
             channel_id=str(payload.get("channel_id", "")),
             user_id=str(payload.get("user_id", "")),
             text=str(payload.get("text", "")).strip(),
+            trigger_id=str(payload.get("trigger_id") or ""),
         )
     return None
 

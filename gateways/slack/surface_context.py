@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.silences import DEFAULT_SILENCE_DURATIONS, Silence
 from gateways.slack.current_message import Clicked, IssueMessages, IssueNotInViewYet
+from gateways.slack.mrkdwn import AlertMarkup
 from gateways.slack.ports import Issue, IssueReader, Publisher
 from gateways.slack.usergroups import Admins
 
@@ -46,6 +47,7 @@ class Surfaces:
     messages: IssueMessages | None = None  # None: the view only, no metadata look-ups
     # What the Silence… menu of the option buttons offers (ALERTFOLD_SILENCE_DURATIONS).
     silence_durations: tuple[timedelta, ...] = DEFAULT_SILENCE_DURATIONS
+    markup: AlertMarkup = "escaped"  # how alert text is read (`mrkdwn`), as in the message
 
     async def issue(
         self, issue_id: str | None, channel_id: str = "", message_ts: str | None = None

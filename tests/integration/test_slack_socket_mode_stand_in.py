@@ -1,4 +1,5 @@
-"""The Socket Mode stand-in keeps Slack's 3 s deadline, as the real slack_sdk client sees it."""
+"""The Socket Mode stand-in keeps Slack's 3 s deadline and spreads envelopes over an app's
+connections, as the real slack_sdk client sees it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class App:
 
     def __init__(self, slack: SocketModeStandIn, delay: float) -> None:
         self.delay = delay
+        self.connection = 0  # the stand-in's number for this app's connection
         self.seen: list[dict[str, Any]] = []
         self._slack = slack
         self._loop = asyncio.new_event_loop()
@@ -48,7 +50,8 @@ class App:
     def __enter__(self) -> App:
         opened = self._slack.connections_opened
         self._thread.start()
-        self._slack.wait_for_connection(opened + 1)
+        self._slack.wait_for_connection(opened + 1, at_once=len(self._slack.open_connections) + 1)
+        self.connection = opened + 1
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -89,3 +92,38 @@ def test_an_envelope_acknowledged_in_time_is_acknowledged_once(slack: SocketMode
         envelope = slack.send("interactive", {"type": "block_actions", "actions": []})
         slack.wait_for_ack(envelope)
     assert slack.ack_seconds[envelope] < 0.5 and len(app.seen) == 1
+
+
+def test_envelopes_are_spread_over_the_apps_open_connections(slack: SocketModeStandIn) -> None:
+    with App(slack, delay=0.0) as first, App(slack, delay=0.0) as second:
+        envelopes = [
+            slack.send("interactive", {"type": "block_actions", "actions": []}) for _ in range(6)
+        ]
+        for envelope in envelopes:
+            slack.wait_for_ack(envelope)
+    assert len(first.seen) == len(second.seen) == 3
+    assert {s["id"] for s in first.seen + second.seen} == set(envelopes)
+
+
+def test_an_event_a_stalled_connection_does_not_acknowledge_is_sent_again_to_another(
+    slack: SocketModeStandIn,
+) -> None:
+    with App(slack, delay=30.0) as stalled, App(slack, delay=0.0) as live:
+        events = [slack.send("events_api", {"event": {"type": "reaction_added"}}) for _ in range(2)]
+        for event in events:
+            slack.wait_for_ack(event)
+        [stuck] = [e for e in events if slack.delivered_to(e)[0] == stalled.connection]
+        assert slack.delivered_to(stuck) == [stalled.connection, live.connection]
+        assert {"id": stuck, "retry_attempt": 1} in live.seen
+
+
+def test_an_event_in_flight_on_a_connection_that_closes_reaches_another(
+    slack: SocketModeStandIn,
+) -> None:
+    with App(slack, delay=0.0) as live:
+        with App(slack, delay=30.0) as leaving:
+            events = [slack.send("events_api", {"event": {}}) for _ in range(2)]
+        for event in events:
+            slack.wait_for_ack(event)
+    [moved] = [e for e in events if slack.delivered_to(e)[0] == leaving.connection]
+    assert slack.delivered_to(moved) == [leaving.connection, live.connection]

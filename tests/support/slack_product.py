@@ -20,22 +20,21 @@ def running_slack_product(
     bootstrap: str, workdir: Path, slack: SocketModeStandIn, **env: str
 ) -> Iterator[Product]:
     """`running_product` plus `alertfold interactions`, once its socket is connected."""
-    settings = {
-        "SLACK_APP_TOKEN": APP_TOKEN,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": slack.url,
-        **env,
-    }
-    with running_product(bootstrap, workdir, **settings) as product:
+    with running_product(bootstrap, workdir, **{**slack_settings(slack), **env}) as product:
         product.start("interactions")
         slack.wait_for_connection()
         yield product
 
 
+def slack_settings(slack: SocketModeStandIn) -> dict[str, str]:
+    """What `alertfold interactions` needs to reach the stand-in as its Slack app."""
+    return {"SLACK_APP_TOKEN": APP_TOKEN, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.url}
+
+
 def message_posted(product: Product, issue: dict[str, Any], slack_ts: str) -> dict[str, Any]:
     """The issue once its Slack message is known, as after the presenter posted it."""
     posted = Interaction(
-        interaction_id=f"posted/{issue['id']}",
+        interaction_id=f"posted/{issue['id']}/{slack_ts}",
         kind=InteractionKind.MESSAGE_POSTED,
         channel_id=issue["channel_id"],
         correlation_id=issue["correlation_id"],

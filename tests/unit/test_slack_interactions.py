@@ -186,6 +186,19 @@ async def test_removing_the_check_mark_of_an_open_issue_explains_instead(
     assert told == [("C1", "UADMIN", "This issue is not resolved.")]
 
 
+async def test_a_check_mark_seen_again_after_it_resolved_the_issue_tells_nothing(
+    slack: SlackInteractions,
+    finder: Finder,
+    publisher: Publisher,
+    told: list[tuple[str, str, str]],
+) -> None:
+    finder.issues[0].update(status="resolved", resolved_by={"kind": "slack_user", "id": "UADMIN"})
+    await slack.handle("events_api", reaction("white_check_mark"))
+    assert (told, publisher.published) == ([], [])
+    await slack.handle("events_api", reaction("white_check_mark", user="UOTHER"))
+    assert told == [("C1", "UOTHER", "This issue is resolved already.")]
+
+
 async def test_anyone_may_say_they_investigate(
     slack: SlackInteractions, publisher: Publisher
 ) -> None:
@@ -255,6 +268,17 @@ async def test_slash_command_lists_and_resolves(
         "slash_commands", {"channel_id": "C1", "user_id": "U", "text": "help"}
     )
     assert helped is not None and "/alertfold list" in helped["text"]
+
+
+async def test_a_resolve_command_is_identified_by_its_invocation_not_the_clock(
+    slack: SlackInteractions, publisher: Publisher, clock: Clock
+) -> None:
+    command = {"channel_id": "C1", "user_id": "UADMIN", "text": "resolve issue-1"}
+    for _ in range(2):  # the same invocation handled twice (two gateways, say)
+        await slack.handle("slash_commands", {**command, "trigger_id": "13345224609.738474920"})
+        clock.now += timedelta(seconds=1)
+    ids = [p["interaction_id"] for p in publisher.published]
+    assert ids == ["command/13345224609.738474920"] * 2
 
 
 # -- which message a button or reaction acts from ----------------------------------------

@@ -19,7 +19,7 @@ from gateways.slack.permissions import InvalidPermissions, NotAllowed, SlackPerm
 from gateways.slack.silence_choice import issue_silence
 from gateways.slack.surface_requests import SilenceChosen
 from gateways.slack.usergroups import Admins, UserGroupMembers
-from harness.stories import IssueStory, alert_json, issue_event
+from harness.stories import BASE_TIME, IssueStory, alert_json, issue_event
 from projections.lookup import issue_row, issue_view
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -203,6 +203,58 @@ def test_details_show_the_issue_people_and_history_link() -> None:
     ):
         assert expected in text
     assert view["type"] == "modal" and len(view["title"]["text"]) <= 24
+
+
+HOSTILE = "<!channel> <@U1> <https://evil|https://ok>"
+
+
+def hostile_issue() -> dict[str, Any]:
+    """An issue whose alert tries to ping everyone and disguise a link wherever it can."""
+    alert = alert_json(
+        channel_id="C1",
+        correlation_id=HOSTILE,
+        header=HOSTILE,
+        text=HOSTILE,
+        severity=Severity.ERROR,
+        timestamp=BASE_TIME,
+    )
+    alert["fields"] = [{"title": HOSTILE, "value": HOSTILE}]
+    return view_of(correlation_id=HOSTILE, header=HOSTILE, text=HOSTILE, last_alert=alert)
+
+
+def modal_texts(view: dict[str, Any]) -> list[str]:
+    blocks = view["blocks"]
+    texts = [b["text"]["text"] for b in blocks if "text" in b]
+    texts += [f["text"] for b in blocks for f in b.get("fields", [])]
+    return texts + [e["text"] for b in blocks for e in b.get("elements", [])]
+
+
+def test_details_show_what_an_alert_says_without_pinging_or_disguising_a_link() -> None:
+    view = details_view(hostile_issue(), "http://alertfold.example/issues/issue-1/history")
+    texts = modal_texts(view)
+    shown = "\n".join(texts)
+    for acting in ("<!channel>", "<@U1>", "<https://evil"):
+        assert acting not in shown
+    escaped = "&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil|https://ok&gt;"
+    header, text = view["blocks"][0]["text"]["text"], view["blocks"][2]["text"]["text"]
+    assert header == escaped and text == f"*Latest alert*\n{escaped}"
+    assert f"*{escaped}*\n{escaped}" in texts  # the alert's field
+    assert f"*Correlation id*\n`{escaped}`" in texts
+    assert "<http://alertfold.example/issues/issue-1/history|History of this issue>" in texts
+
+
+def test_details_keep_an_alerts_links_only_when_the_installation_reads_mrkdwn() -> None:
+    view = details_view(hostile_issue(), "http://alertfold.example/h", markup="mrkdwn")
+    text = view["blocks"][2]["text"]["text"]
+    assert text == "*Latest alert*\n&lt;!channel&gt; &lt;@U1&gt; <https://evil|https://ok>"
+    assert view["blocks"][0]["text"]["text"].startswith("&lt;!channel&gt;")  # headers never
+
+
+def test_option_buttons_show_the_alerts_header_as_written() -> None:
+    [intro, _] = option_blocks(hostile_issue())
+    assert intro["text"]["text"] == (
+        "Options for *&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil|https://ok&gt;*"
+    )
 
 
 def test_option_buttons_offer_move_only_while_open() -> None:
