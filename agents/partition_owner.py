@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from agents.channel_actors import ChannelActors, Destination, InputTopics, Output
 from agents.inputs import InputPositions, InputRecord
 from agents.staged_table import StagedTable
+from infra.kafka_clients import KafkaConnection
 from wire.ticks import encode_tick
 
 # A dead letter carries its input base64-encoded, and `alerts` takes values up to 8 MB.
@@ -46,10 +47,10 @@ class WorkerTopics:
 
 
 def transactional_producer(
-    bootstrap_servers: str, transactional_id: str, client_id: str
+    kafka: KafkaConnection, transactional_id: str, client_id: str
 ) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options,
         client_id=client_id,
         transactional_id=transactional_id,
         enable_idempotence=True,

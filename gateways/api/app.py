@@ -31,13 +31,14 @@ def openapi_document() -> dict[str, Any]:
     from domain.routing import RouteTable
     from gateways.alert_publisher import AlertPublisher
     from infra.database import create_database_engine
+    from infra.kafka_clients import KafkaConnection
     from projections.lookup_store import LookupStore
 
     async def unused() -> tuple[bool, str]:
         return True, ""
 
     deps = ApiDependencies(
-        publisher=AlertPublisher("127.0.0.1:9", "alerts"),
+        publisher=AlertPublisher(KafkaConnection("127.0.0.1:9"), "alerts"),
         store=LookupStore(create_database_engine("sqlite://")),
         routes=RouteTable([]),
         clock=lambda: datetime.now(UTC),
@@ -73,9 +74,7 @@ def create_api(deps: ApiDependencies) -> FastAPI:
         following = None
         if deps.silences is not None:
             silences = deps.silences
-            following = asyncio.create_task(
-                silences.catalog.follow(silences.bootstrap_servers, silences.topic)
-            )
+            following = asyncio.create_task(silences.catalog.follow(silences.kafka, silences.topic))
         yield
         if following is not None:
             following.cancel()
