@@ -144,69 +144,97 @@ def _tls_context(settings: Settings) -> ssl.SSLContext:
 
 
 async def refusal(kafka: KafkaConnection, timeout: float = 10.0) -> str | None:
-    """Why the first bootstrap server refuses a client of this connection, as one line
-    naming the setting to fix; None when it serves one, or does not answer at all (a broker
-    still starting, a network to wait for)."""
+    """Why the first bootstrap server refuses a client of this connection, as one line that
+    starts with the setting to fix; None when it serves one, or does not answer at all (a
+    broker still starting, a network to wait for). A connection closed before any answer
+    counts only when the next attempt, a second later, is closed too."""
     host, _, port = kafka.servers.split(",")[0].strip().rpartition(":")
     where = f"Kafka at {host}:{port}"
-    try:
-        async with asyncio.timeout(timeout):
-            connection = await create_conn(
-                host.strip("[]"),
-                int(port),
-                request_timeout_ms=int(timeout * 1000),
-                **kafka.security,
-            )
-            try:
-                await connection.send(MetadataRequest([]))
-            finally:
-                connection.close()
-    except ssl.SSLCertVerificationError as error:
-        return _untrusted(where, error)
-    except ssl.SSLError as error:
-        return _tls_failed(where, error)
-    except SaslAuthenticationFailed as error:
-        return (
-            f"{where} refused KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD "
-            f"({kafka.security.get('sasl_mechanism')}): {error}; check both, and "
-            "KAFKA_SASL_MECHANISM"
-        )
-    except (UnsupportedSaslMechanismError, IllegalSaslStateError) as error:
-        return f"{where} does not take KAFKA_SASL_MECHANISM here: {error}"
-    except KafkaConnectionError as error:
-        if kafka.protocol == "PLAINTEXT" and "Connection at" in str(error):
+    for attempt in (1, 2):
+        try:
+            async with asyncio.timeout(timeout):
+                await _first_answer(kafka, host.strip("[]"), int(port), timeout)
+        except ssl.SSLCertVerificationError as error:
+            return _untrusted(where, error)
+        except ssl.SSLError as error:
+            return _tls_failed(where, kafka.protocol, error)
+        except SaslAuthenticationFailed as error:
             return (
-                f"{where} closed the connection at the first request: does its listener "
-                "want TLS or SASL? Set KAFKA_SECURITY_PROTOCOL (and the KAFKA_SSL_* and "
-                "KAFKA_SASL_* settings)"
+                f"KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD: {where} refused them "
+                f"({kafka.security['sasl_mechanism']}: {_message(error)}); check both, and "
+                "KAFKA_SASL_MECHANISM"
             )
-        return None
-    except (OSError, KafkaError, TimeoutError, ValueError):
-        return None
+        except (UnsupportedSaslMechanismError, IllegalSaslStateError) as error:
+            return (
+                f"KAFKA_SASL_MECHANISM={kafka.security['sasl_mechanism']}: {where} does not "
+                f"take it ({_message(error)})"
+            )
+        except KafkaConnectionError as error:
+            if "closed" not in str(error):
+                return None
+            if attempt == 2:
+                return _closed(where, kafka.protocol)
+            await asyncio.sleep(1)
+        except (OSError, KafkaError, TimeoutError, ValueError):
+            return None
+        else:
+            return None
     return None
+
+
+async def _first_answer(kafka: KafkaConnection, host: str, port: int, timeout: float) -> None:
+    """Connect as the clients will (TLS handshake, SASL exchange) and ask for metadata."""
+    connection = await create_conn(
+        host, port, request_timeout_ms=int(timeout * 1000), **kafka.security
+    )
+    try:
+        await connection.send(MetadataRequest([]))
+    finally:
+        connection.close()
+
+
+def _message(error: KafkaError) -> str:
+    return str(error.args[0]) if error.args else type(error).__name__
 
 
 def _untrusted(where: str, error: ssl.SSLCertVerificationError) -> str:
     reason = error.verify_message or str(error)
     if "hostname" in reason.lower() or "ip address mismatch" in reason.lower():
         return (
-            f"{where}: its certificate is not for that name ({reason}); connect by a name "
-            "the certificate holds, or set KAFKA_SSL_CHECK_HOSTNAME=false"
+            f"KAFKA_SSL_CHECK_HOSTNAME: {where} presented a certificate for another name "
+            f"({reason}); connect by a name it holds (KAFKA_BOOTSTRAP_SERVERS) or set "
+            "KAFKA_SSL_CHECK_HOSTNAME=false"
         )
     return (
-        f"{where}: its certificate is not trusted ({reason}); set KAFKA_SSL_CA_FILE to the "
-        "CA that signed it"
+        f"KAFKA_SSL_CA_FILE: {where} presented a certificate that is not trusted ({reason}); "
+        "set KAFKA_SSL_CA_FILE to the CA that signed the brokers' certificates"
     )
 
 
-def _tls_failed(where: str, error: ssl.SSLError) -> str:
+def _tls_failed(where: str, protocol: str, error: ssl.SSLError) -> str:
     reason = error.reason or str(error)
     if "WRONG_VERSION_NUMBER" in reason or "RECORD_LAYER_FAILURE" in reason:
         return (
-            f"{where} does not speak TLS on that port ({reason}); check "
-            "KAFKA_SECURITY_PROTOCOL and KAFKA_BOOTSTRAP_SERVERS"
+            f"KAFKA_SECURITY_PROTOCOL={protocol}: {where} does not speak TLS there ({reason}); "
+            "check it and KAFKA_BOOTSTRAP_SERVERS"
         )
     return (
-        f"{where} refused the TLS handshake ({reason}); if it checks clients' certificates, "
-        "set KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE to one its CA signed"
+        f"KAFKA_SSL_CERT_FILE: {where} refused the TLS handshake ({reason}); does it want a "
+        "client certificate its CA signed (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE)?"
+    )
+
+
+def _closed(where: str, protocol: str) -> str:
+    """The broker hung up before answering: what the listener may want that was not given."""
+    if protocol in TLS_PROTOCOLS:
+        setting = "KAFKA_SSL_CERT_FILE"
+        wants = ["a client certificate its CA signed (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE)"]
+    else:
+        setting = f"KAFKA_SECURITY_PROTOCOL={protocol}"
+        wants = ["TLS (KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL)"]
+    if protocol not in SASL_PROTOCOLS:
+        wants.append("SASL (SASL_SSL or SASL_PLAINTEXT, with KAFKA_SASL_*)")
+    return (
+        f"{setting}: {where} closed the connection before answering; does it want "
+        f"{' or '.join(wants)}?"
     )
