@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import signal
 import subprocess
@@ -78,7 +77,7 @@ class Product:
     def bootstrap(self) -> str:
         return self.env["KAFKA_BOOTSTRAP_SERVERS"]
 
-    @functools.cached_property
+    @property
     def kafka(self) -> KafkaConnection:
         """How the product's parts connect to Kafka (its security settings included)."""
         return kafka_connection(load_settings(self.env), self.bootstrap)

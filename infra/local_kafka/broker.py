@@ -29,11 +29,11 @@ from infra.local_kafka.constants import (
     LOOPBACK,
     SERVER_PROPERTIES_NAME,
 )
-from infra.local_kafka.errors import LocalKafkaError, PortInUseError
+from infra.local_kafka.errors import LocalKafkaError
 from infra.local_kafka.files import atomic_write, file_size, packaged_bytes, startup_tail
 from infra.local_kafka.jars import KafkaJars
 from infra.local_kafka.java import check_java
-from infra.local_kafka.ports import free_port, pick_ports, port_in_use, wait_for_kafka
+from infra.local_kafka.ports import pick_ports, wait_for_kafka
 from infra.local_kafka.progress import Progress, no_progress
 from infra.local_kafka.secured import SaslSslListener
 from infra.local_kafka.state import (
@@ -240,7 +240,8 @@ class LocalKafka:
         java = check_java(self.java)
         self.ensure_jars(report)
         port, controller_port = pick_ports(self.port, self.controller_port)
-        self._secured_port = self._pick_secured_port((port, controller_port))
+        if self.secured is not None:
+            self._secured_port = self.secured.pick_port((port, controller_port))
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -277,18 +278,6 @@ class LocalKafka:
         )
         write_broker_state(self._state)
         return bootstrap
-
-    def _pick_secured_port(self, taken: tuple[int, ...]) -> int:
-        if self.secured is None:
-            return 0
-        if self.secured.port:
-            if port_in_use(self.secured.port):
-                raise PortInUseError(self.secured.port, role="Kafka SASL_SSL listener")
-            return self.secured.port
-        port = free_port()
-        while port in taken:
-            port = free_port()
-        return port
 
     def wait_ready(self, timeout: float, progress: Progress | None = None) -> None:
         """Wait until the launched broker serves, with every broker of its cluster; on

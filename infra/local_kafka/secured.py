@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from infra.local_kafka.constants import LOOPBACK
+from infra.local_kafka.errors import PortInUseError
+from infra.local_kafka.ports import free_port, port_in_use
 
 LISTENER = "SASL_SSL"
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -39,6 +41,17 @@ class SaslSslListener:
             # The storage tool's --add-scram and a JAAS line both take these characters apart.
             if not name.isidentifier() or any(c in password for c in '",=[]\\ '):
                 raise ValueError(f"user {name!r}: names must be identifiers, passwords plain")
+
+    def pick_port(self, taken: tuple[int, ...]) -> int:
+        """This start's port: the fixed one, else a free one the broker's others are not."""
+        if self.port:
+            if port_in_use(self.port):
+                raise PortInUseError(self.port, role="Kafka SASL_SSL listener")
+            return self.port
+        port = free_port()
+        while port in taken:
+            port = free_port()
+        return port
 
     def add_to(self, props: Mapping[str, str], port: int) -> dict[str, str]:
         """The broker's properties with this listener on `port` added."""
