@@ -15,15 +15,17 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from infra.kafka_clients import KafkaConnection
+
 log = logging.getLogger("alertfold.fold")
 
 
 async def read_partition_state(
-    bootstrap_servers: str, topic: str, partition: int, *, timeout: float = 300.0
+    kafka: KafkaConnection, topic: str, partition: int, *, timeout: float = 300.0
 ) -> dict[str, bytes]:
     """Every live entry of the partition (committed records only), latest value per key."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options,
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",

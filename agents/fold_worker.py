@@ -36,6 +36,7 @@ from agents.inputs import InputRecord
 from agents.partition_owner import PartitionOwner, WorkerTopics, transactional_producer
 from domain.alerting import OFF, AlertingSettings
 from domain.routing import RouteTable
+from infra.kafka_clients import KafkaConnection
 
 log = logging.getLogger("alertfold.fold")
 
@@ -48,7 +49,7 @@ class FoldWorker:
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topics: WorkerTopics,
         group_id: str,
         transactional_prefix: str,
@@ -59,7 +60,7 @@ class FoldWorker:
         alerting: AlertingSettings = OFF,
         session_timeout_ms: int = 10_000,
     ) -> None:
-        self._servers = bootstrap_servers
+        self._kafka = kafka
         self._topics = topics
         self._group_id = group_id
         self._prefix = transactional_prefix
@@ -204,7 +205,7 @@ class FoldWorker:
         self, consumer: AIOKafkaConsumer, partition: int, before: PartitionOwner | None
     ) -> PartitionOwner:
         producer = transactional_producer(
-            self._servers, f"{self._prefix}-fold-{partition}", f"{self._prefix}-fold"
+            self._kafka, f"{self._prefix}-fold-{partition}", f"{self._prefix}-fold"
         )
         try:
             await producer.start()  # initialises the transactional id: the fencing
@@ -217,7 +218,7 @@ class FoldWorker:
             ):
                 table, positions = before.actors.table.committed, before.committed_positions
             else:
-                table = await read_partition_state(self._servers, self._topics.state, partition)
+                table = await read_partition_state(self._kafka, self._topics.state, partition)
                 positions = {
                     f"{topic}:{partition}": str(offset).encode()
                     for topic, offset in committed.items()
@@ -276,7 +277,7 @@ class FoldWorker:
         backoff = RETRY_SECONDS
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._servers,
+                **self._kafka.options,
                 group_id=self._group_id,
                 client_id=f"{self._prefix}-fold",
                 enable_auto_commit=False,

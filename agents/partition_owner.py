@@ -24,6 +24,7 @@ from agents.channel_actors import ChannelActors, Destination, InputTopics, Outpu
 from agents.inputs import InputPositions, InputRecord
 from agents.staged_table import StagedTable
 from domain.alerting import OFF, AlertingSettings
+from infra.kafka_clients import KafkaConnection
 from wire.ticks import encode_tick
 
 # A dead letter carries its input base64-encoded, and `alerts` takes values up to 8 MB.
@@ -47,10 +48,10 @@ class WorkerTopics:
 
 
 def transactional_producer(
-    bootstrap_servers: str, transactional_id: str, client_id: str
+    kafka: KafkaConnection, transactional_id: str, client_id: str
 ) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options,
         client_id=client_id,
         transactional_id=transactional_id,
         enable_idempotence=True,

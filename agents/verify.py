@@ -21,6 +21,7 @@ from agents.channel_actors import ChannelActors, Destination, InputTopics, Outpu
 from agents.input_order import decisions_in, fold_plan
 from agents.inputs import InputPositions, InputRecord
 from domain.routing import RouteTable
+from infra.kafka_clients import KafkaConnection
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event
 
@@ -144,14 +145,14 @@ class VerifyTopics:
 
 
 async def verify_log(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     names: VerifyTopics,
     routes: RouteTable,
     partitions: int,
     say: Callable[[str], None],
 ) -> tuple[int, list[PartitionResult]]:
     """Verify every partition; returns the total of distinct events and each result."""
-    logs = await read_partition_logs(bootstrap_servers, names, partitions, say)
+    logs = await read_partition_logs(kafka, names, partitions, say)
     results = []
     for partition in range(partitions):
         result = verify_partition(partition, logs[partition], names, routes, partitions)
@@ -163,7 +164,7 @@ async def verify_log(
 
 
 async def read_partition_logs(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     names: VerifyTopics,
     partitions: int,
     progress: Callable[[str], None] = lambda _: None,
@@ -181,17 +182,17 @@ async def read_partition_logs(
         (names.ticks, "ticks"),
         (names.interactions, "interactions"),
     ):
-        records = await _read_topic(bootstrap_servers, topic, partitions)
+        records = await _read_topic(kafka, topic, partitions)
         for record in records:
             getattr(logs[record.partition], attribute).append(record)
         progress(f"read {len(records):,} records from {topic}")
     return logs
 
 
-async def _read_topic(servers: str, topic: str, partitions: int) -> list[InputRecord]:
+async def _read_topic(kafka: KafkaConnection, topic: str, partitions: int) -> list[InputRecord]:
     """The committed records of every partition of the topic, up to its end when asked."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=servers,
+        **kafka.options,
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",

@@ -106,7 +106,7 @@ def _settings(process: str) -> Settings:
 
 def _ensure_topics(alertfold: Alertfold, timeout: float = 60) -> None:
     specs = topic_specs(alertfold.settings)
-    asyncio.run(ensure_topics(alertfold.bootstrap_servers, specs, timeout=timeout))
+    asyncio.run(ensure_topics(alertfold.kafka, specs, timeout=timeout))
 
 
 def _topics(_: argparse.Namespace) -> int:
@@ -120,7 +120,7 @@ def _topics(_: argparse.Namespace) -> int:
 def _worker(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("worker"))
     _ensure_topics(alertfold)
-    log.info("fold worker starting on %s", alertfold.bootstrap_servers)
+    log.info("fold worker starting on %s", alertfold.kafka.servers)
     _run_until_signalled(alertfold.worker())
     return 0
 
@@ -254,7 +254,7 @@ def _verify(_: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     total, results = asyncio.run(
-        verify_log(alertfold.bootstrap_servers, names, alertfold.routes, settings.partitions, say)
+        verify_log(alertfold.kafka, names, alertfold.routes, settings.partitions, say)
     )
     for result in results:
         if result.divergence is not None:

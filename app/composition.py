@@ -1,7 +1,8 @@
 """The composition root: the one place that builds alertfold's parts from settings.
 
 Each process (`worker`, `projector`, `auditor`, `presenter`, `notifier`, `api`) asks it for
-its part; tests pass their own clock, routes or bootstrap address. Nothing here does I/O
+its part; tests pass their own clock, routes or bootstrap address. Every Kafka client of
+every part gets the one `KafkaConnection` built here from the settings. Nothing here does I/O
 until a part is built and run.
 """
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from domain.routing import RouteTable
+from infra.kafka_clients import KafkaConnection, kafka_connection
 from infra.routes_file import load_routes
 from infra.settings import Settings, SettingsError
 
@@ -47,7 +49,7 @@ def utc_now() -> datetime:
 @dataclass(frozen=True)
 class Alertfold:
     settings: Settings
-    bootstrap_servers: str
+    kafka: KafkaConnection
     routes: RouteTable
     clock: Callable[[], datetime] = field(default=utc_now)
 
@@ -59,7 +61,7 @@ class Alertfold:
 
         settings = self.settings
         return FoldWorker(
-            bootstrap_servers=self.bootstrap_servers,
+            kafka=self.kafka,
             topics=WorkerTopics(
                 inputs=InputTopics(
                     settings.alerts_topic, settings.ticks_topic, settings.interactions_topic
@@ -81,7 +83,7 @@ class Alertfold:
         from projections.runner import LookupProjector
 
         return LookupProjector(
-            bootstrap_servers=self.bootstrap_servers,
+            kafka=self.kafka,
             topic=self.settings.issue_events_topic,
             store=self.lookup_store(),
             retention=self.retention_policy(),
@@ -105,14 +107,12 @@ class Alertfold:
         return [
             LookupReplayTarget(
                 store=self.lookup_store(),
-                bootstrap_servers=self.bootstrap_servers,
                 topic=self.settings.issue_events_topic,
                 retention=self.retention_policy(),
             ),
             AuditReplayTarget(
                 generations=self.audit_generations(),
                 database_url=self.settings.audit_database_url,
-                bootstrap_servers=self.bootstrap_servers,
                 topic=self.settings.issue_events_topic,
             ),
         ]
@@ -121,7 +121,7 @@ class Alertfold:
         from projections.replay import Replay
 
         return Replay(
-            bootstrap_servers=self.bootstrap_servers,
+            kafka=self.kafka,
             topic=self.settings.issue_events_topic,
             targets=self.replay_targets(),
             clock=self.clock,
@@ -138,13 +138,13 @@ class Alertfold:
         group_id = f"{settings.app_id}-slack-presenter"
         if settings.slack_bot_token is None:
             return DryRunPresenter(
-                self.bootstrap_servers,
+                self.kafka,
                 settings.issue_events_topic,
                 group_id=group_id,
                 markup=settings.slack_alert_markup,
             )
         return SlackPresenter(
-            self.bootstrap_servers,
+            self.kafka,
             settings.issue_events_topic,
             settings.interactions_topic,
             group_id,
@@ -200,14 +200,14 @@ class Alertfold:
         settings = self.settings
         finder = self.lookup_store()
         messages = IssueMessages(finder, SlackMessageMetadata(web_client))
-        publisher = AlertPublisher(self.bootstrap_servers, settings.interactions_topic)
+        publisher = AlertPublisher(self.kafka, settings.interactions_topic)
         permissions = SlackPermissions.from_file(settings.slack_permissions_file)
         admins = Admins(permissions, UserGroupMembers(slack_group_lister(web_client)))
         tell = ephemeral_teller(web_client)
         surfaces = Surfaces(
             finder=finder,
             interactions=publisher,
-            alerts=AlertPublisher(self.bootstrap_servers, settings.alerts_topic),
+            alerts=AlertPublisher(self.kafka, settings.alerts_topic),
             admins=admins,
             slack=web_client,
             tell=tell,
@@ -263,7 +263,7 @@ class Alertfold:
         from projections.audit_runner import Auditor
 
         return Auditor(
-            bootstrap_servers=self.bootstrap_servers,
+            kafka=self.kafka,
             topic=self.settings.issue_events_topic,
             store=self.audit_store(),
         )
@@ -291,7 +291,7 @@ class Alertfold:
         from infra.kafka_admin import broker_reachable
 
         store = self.lookup_store()
-        servers = self.bootstrap_servers
+        kafka = self.kafka
         settings = self.settings
         limiter = (
             ChannelRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -300,12 +300,12 @@ class Alertfold:
         )
         return create_api(
             ApiDependencies(
-                publisher=AlertPublisher(servers, self.settings.alerts_topic),
+                publisher=AlertPublisher(kafka, self.settings.alerts_topic),
                 store=store,
                 audit=self.audit_store(),
                 routes=self.routes,
                 clock=self.clock,
-                broker_check=lambda: broker_reachable(servers),
+                broker_check=lambda: broker_reachable(kafka),
                 database_check=lambda: database_reachable(store.engine),
                 max_body_bytes=self.settings.max_body_bytes,
                 ingest_keys=ApiKeys(settings.ingest_api_keys),
@@ -321,7 +321,7 @@ class Alertfold:
                 slack=self.slack_http_mode(),
                 channel_directory=self.channel_directory(),
                 issue_feed=IssueFeed(
-                    servers,
+                    kafka,
                     settings.issue_events_topic,
                     LookupIssueSource(store).view_versions,
                 ),
@@ -336,11 +336,11 @@ class Alertfold:
         from projections.silence_catalog import SilenceCatalog
 
         topic = self.settings.interactions_topic
-        publisher = AlertPublisher(self.bootstrap_servers, topic)
+        publisher = AlertPublisher(self.kafka, topic)
         return SilenceServices(
             publisher=SilencePublisher(publisher, topic, self.clock),
             catalog=SilenceCatalog(),
-            bootstrap_servers=self.bootstrap_servers,
+            kafka=self.kafka,
             topic=topic,
         )
 
@@ -352,7 +352,7 @@ class Alertfold:
         settings = self.settings
         services = self.notification_services()
         return NotificationDispatcher(
-            self.bootstrap_servers,
+            self.kafka,
             settings.issue_events_topic,
             settings.notifications_dlq_topic,
             services.channels,
@@ -419,7 +419,8 @@ def create_app(
     )
     if routes is None:
         routes = load_routes(settings.routes_file) if settings.routes_file else RouteTable([])
-    return Alertfold(settings=settings, bootstrap_servers=servers, routes=routes, clock=clock)
+    kafka = kafka_connection(settings, servers)
+    return Alertfold(settings=settings, kafka=kafka, routes=routes, clock=clock)
 
 
 def api_app() -> FastAPI:

@@ -61,7 +61,7 @@ def _replay(_: argparse.Namespace) -> int:
         # The projectors' start-up lines would break the progress bar.
         logging.getLogger("projections").setLevel(logging.WARNING)
     alertfold = create_app(settings)
-    asyncio.run(ensure_topics(alertfold.bootstrap_servers, topic_specs(settings), timeout=30))
+    asyncio.run(ensure_topics(alertfold.kafka, topic_specs(settings), timeout=30))
     replay = alertfold.replay()
     display = ProgressDisplay(sys.stderr, label="replay: ")
     last = ReplayProgress(0, 0, 0.0)

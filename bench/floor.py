@@ -25,11 +25,11 @@ def run(ctx: BenchContext) -> list[Figure]:
         size = sum(len(value) for _, value in records) / count
         ctx.say(f"producing {count:,} alert envelopes ({size:,.0f} bytes each)")
         shown = ctx.progress("produce", count)
-        sent, produce_s = asyncio.run(produce(product.bootstrap, topic, records, shown))
+        sent, produce_s = asyncio.run(produce(product.kafka, topic, records, shown))
         ctx.say(f"consuming them back from offset 0 ({sent:,} records)")
         consumed = asyncio.run(
             consume(
-                product.bootstrap,
+                product.kafka,
                 topic,
                 product.partitions,
                 count,

@@ -70,7 +70,7 @@ def fold_preloaded(
     records = alert_records(count, channels=CHANNELS, alerts_per_issue=alerts_per_issue)
     ctx.say(f"pre-loading {count:,} alerts on {product.topic('alerts')}")
     shown = ctx.progress("pre-load", count)
-    asyncio.run(produce(product.bootstrap, product.topic("alerts"), records, shown))
+    asyncio.run(produce(product.kafka, product.topic("alerts"), records, shown))
     watch = _ProjectorWatch(product) if projector else None
     if watch is not None:
         product.start("projector")
@@ -85,7 +85,7 @@ def fold_preloaded(
         shown = watch.sampling(shown)
     arrival = asyncio.run(
         wait_for_total(
-            product.bootstrap,
+            product.kafka,
             product.topic("issue-events"),
             product.partitions,
             count,

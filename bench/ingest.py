@@ -38,7 +38,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         seconds = asyncio.run(_post_all(product.api_url, bodies, ctx.progress("ingest", count)))
         stored = sum(
             asyncio.run(
-                end_offsets(product.bootstrap, product.topic("alerts"), ctx.partitions)
+                end_offsets(product.kafka, product.topic("alerts"), ctx.partitions)
             ).values()
         )
     if stored != count:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from infra.kafka_clients import KafkaConnection
+
 IN_FLIGHT = 5_000
 LINGER_MS = 5
 MAX_BATCH_BYTES = 262_144
@@ -30,14 +32,14 @@ class Consumed:
 
 
 async def produce(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     records: Iterable[tuple[bytes | None, bytes]],
     on_progress: Progress | None = None,
 ) -> tuple[int, float]:
     """Send every record and wait for the broker's acks; (records, seconds from first send)."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=LINGER_MS, max_batch_size=MAX_BATCH_BYTES
+        **kafka.options, acks="all", linger_ms=LINGER_MS, max_batch_size=MAX_BATCH_BYTES
     )
     await producer.start()
     try:
@@ -66,7 +68,7 @@ def partitions_of(topic: str, count: int) -> list[TopicPartition]:
 
 
 async def consume(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     partitions: int,
     expected: int,
@@ -78,9 +80,7 @@ async def consume(
 ) -> Consumed:
     """Read the topic from offset 0 until `expected` records came (or `until()` holds);
     fail after `timeout` s."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
-    )
+    consumer = AIOKafkaConsumer(**kafka.options, enable_auto_commit=False, fetch_max_wait_ms=100)
     await consumer.start()
     try:
         assigned = partitions_of(topic, partitions)
@@ -105,8 +105,8 @@ async def consume(
             await consumer.stop()
 
 
-async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def end_offsets(kafka: KafkaConnection, topic: str, partitions: int) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(**kafka.options, enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions_of(topic, partitions))
@@ -132,7 +132,7 @@ class Arrival:
 
 
 async def wait_for_total(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     partitions: int,
     expected: int,
@@ -148,7 +148,7 @@ async def wait_for_total(
     Polling end offsets (every 20 ms) costs the broker almost nothing, so the process under
     test keeps the machine to itself while it works.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka.options, enable_auto_commit=False)
     await consumer.start()
     try:
         assigned = partitions_of(topic, partitions)

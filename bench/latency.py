@@ -26,6 +26,7 @@ from bench.figures import Figure, Target
 from bench.kafka_io import consume
 from bench.profiling import Profiler
 from bench.stats import milliseconds, percentile
+from infra.kafka_clients import KafkaConnection
 
 CHANNELS = 16
 TICK_S = 0.010
@@ -71,7 +72,7 @@ def run(ctx: BenchContext) -> list[Figure]:
             timings = Timings(run=f"r{number}")
             topic = product.topic("issue-events")
             asyncio.run(
-                _measure(ctx, product.api_url, product.bootstrap, topic, rate, seconds, timings)
+                _measure(ctx, product.api_url, product.kafka, topic, rate, seconds, timings)
             )
             measured.append((rate, timings))
             product.check_alive()
@@ -124,7 +125,7 @@ def _figures(
 async def _measure(
     ctx: BenchContext,
     url: str,
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     rate: int,
     seconds: int,
@@ -134,7 +135,7 @@ async def _measure(
     warm = [alert_json(i, channels=CHANNELS, run=f"{timings.run}w") for i in range(CHANNELS)]
     consumer = asyncio.create_task(
         consume(
-            bootstrap,
+            kafka,
             topic,
             ctx.partitions,
             count + len(warm),

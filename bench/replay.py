@@ -64,7 +64,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         ctx.say(f"writing {count:,} issue events to {product.topic('issue-events')}")
         asyncio.run(
             produce(
-                product.bootstrap,
+                product.kafka,
                 product.topic("issue-events"),
                 issue_events(count),
                 ctx.progress("load", count),

@@ -118,12 +118,12 @@ def _fill(ctx: BenchContext, product: Product, issues: int, channels: int) -> li
     product.create_topics()
     ctx.say(f"filling the view with {issues:,} issues in {channels:,} channels")
     records = alert_records(issues, channels=channels, run="view")
-    asyncio.run(produce(product.bootstrap, product.topic("alerts"), records))
+    asyncio.run(produce(product.kafka, product.topic("alerts"), records))
     for part in ("worker", "projector", "api"):
         product.start(part)
     asyncio.run(
         wait_for_total(
-            product.bootstrap,
+            product.kafka,
             product.topic("issue-events"),
             product.partitions,
             issues,

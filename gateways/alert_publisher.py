@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from infra.kafka_clients import KafkaConnection
+
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +34,8 @@ class Outgoing:
 
 
 class AlertPublisher:
-    def __init__(self, bootstrap_servers: str, topic: str, timeout: float = 10.0) -> None:
-        self._servers = bootstrap_servers
+    def __init__(self, kafka: KafkaConnection, topic: str, timeout: float = 10.0) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._timeout = timeout
         self._producer: AIOKafkaProducer | None = None
@@ -50,7 +52,7 @@ class AlertPublisher:
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self._servers,
+                    **self._kafka.options,
                     acks="all",
                     enable_idempotence=True,
                     request_timeout_ms=int(self._timeout * 1000),

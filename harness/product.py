@@ -24,8 +24,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from harness.waiting import eventually
 from infra.kafka_admin import ensure_topics
+from infra.kafka_clients import KafkaConnection, kafka_connection
 from infra.local_kafka import free_port
-from infra.settings import Settings
+from infra.settings import Settings, load_settings
 from infra.topology import topic_specs
 
 
@@ -75,6 +76,11 @@ class Product:
     @property
     def bootstrap(self) -> str:
         return self.env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """How the product's parts connect to Kafka (its security settings included)."""
+        return kafka_connection(load_settings(self.env), self.bootstrap)
 
     @property
     def partitions(self) -> int:
@@ -208,7 +214,7 @@ class Product:
         settings = Settings.model_validate(
             {"partitions": self.partitions, "topic_prefix": self.topic("")}
         )
-        asyncio.run(ensure_topics(self.bootstrap, topic_specs(settings), timeout=30))
+        asyncio.run(ensure_topics(self.kafka, topic_specs(settings), timeout=30))
 
     def produce(
         self, name: str, value: bytes | None, key: bytes | None = None, partition: int | None = None
@@ -216,7 +222,7 @@ class Product:
         async def send() -> None:
             # Up to the `alerts` topic's own limit, so tests can put oversized values there.
             producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, acks="all", max_request_size=8 * 1024 * 1024
+                **self.kafka.options, acks="all", max_request_size=8 * 1024 * 1024
             )
             await producer.start()
             try:
@@ -236,7 +242,7 @@ class Product:
         async def read() -> list[Any]:
             topic = self.topic(name)
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
+                **self.kafka.options,
                 enable_auto_commit=False,
                 isolation_level="read_committed",
             )

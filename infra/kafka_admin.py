@@ -8,6 +8,7 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
+from infra.kafka_clients import KafkaConnection, KafkaRefused, refusal
 from infra.topology import Replication, TopicSpec, replication_for
 
 log = logging.getLogger(__name__)
@@ -22,17 +23,20 @@ class BrokerUnreachable(TopologyError):
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: list[TopicSpec], timeout: float = 60
+    kafka: KafkaConnection, specs: list[TopicSpec], timeout: float = 60
 ) -> None:
     """Create missing topics; refuse to run on topics whose partition count differs.
 
     A different count would send a channel's inputs and its decisions to different
     partition numbers and break the one-writer-per-channel rule, so it is an error to fix by
     hand rather than something to paper over. New topics are replicated as the cluster's
-    size allows (`replication_for`), counting the brokers that answer now.
+    size allows (`replication_for`), counting the brokers that answer now. A cluster that
+    refuses the connection's certificate or credentials is a `KafkaRefused` at once.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=15000)
-    await _start_with_retry(admin, bootstrap_servers, timeout)
+    if (why := await refusal(kafka, timeout=min(timeout, 10))) is not None:
+        raise KafkaRefused(why)
+    admin = AIOKafkaAdminClient(**kafka.options, request_timeout_ms=15000)
+    await _start_with_retry(admin, kafka.servers, timeout)
     deadline = asyncio.get_running_loop().time() + timeout
     try:
         replication = replication_for(len((await admin.describe_cluster())["brokers"]))
@@ -142,11 +146,9 @@ async def _check_topics(
             )
 
 
-async def broker_reachable(bootstrap_servers: str, timeout: float = 3) -> tuple[bool, str]:
+async def broker_reachable(kafka: KafkaConnection, timeout: float = 3) -> tuple[bool, str]:
     """For health checks: can we reach the cluster's metadata right now?"""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000)
-    )
+    admin = AIOKafkaAdminClient(**kafka.options, request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
         await asyncio.wait_for(admin.list_topics(), timeout)

@@ -75,6 +75,27 @@ class Settings(BaseSettings):
         "KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap_servers", None
     )
     """Kafka to use; unset means the embedded local broker."""
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = setting(
+        "KAFKA_SECURITY_PROTOCOL", "kafka.security_protocol", "PLAINTEXT"
+    )
+    """How every Kafka client connects: plain, TLS (SSL), SASL, or SASL over TLS."""
+    kafka_ssl_ca_file: ReadableFile = setting("KAFKA_SSL_CA_FILE", "kafka.ssl_ca_file", None)
+    """PEM certificates of the CAs that signed the brokers'; unset: the system's trust store."""
+    kafka_ssl_cert_file: ReadableFile = setting("KAFKA_SSL_CERT_FILE", "kafka.ssl_cert_file", None)
+    """PEM client certificate (chain), for brokers that check clients' certificates."""
+    kafka_ssl_key_file: ReadableFile = setting("KAFKA_SSL_KEY_FILE", "kafka.ssl_key_file", None)
+    """The client certificate's unencrypted PEM private key."""
+    kafka_ssl_check_hostname: bool = setting(
+        "KAFKA_SSL_CHECK_HOSTNAME", "kafka.ssl_check_hostname", True
+    )
+    """Whether a broker's certificate must name the host connected to."""
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = setting(
+        "KAFKA_SASL_MECHANISM", "kafka.sasl_mechanism", "PLAIN"
+    )
+    kafka_sasl_username: str | None = setting("KAFKA_SASL_USERNAME", "kafka.sasl_username", None)
+    kafka_sasl_password: str | None = setting(
+        "KAFKA_SASL_PASSWORD", "kafka.sasl_password", None, secret=True
+    )
     kafka_port: int = setting("ALERTFOLD_KAFKA_PORT", "kafka.local_port", 9092, ge=1, le=65535)
     partitions: int = setting("ALERTFOLD_PARTITIONS", "kafka.partitions", 8, ge=1, le=1024)
     topic_prefix: str = setting(

@@ -79,7 +79,6 @@ class AuditReplayTarget:
 
     generations: AuditGenerations
     database_url: str
-    bootstrap_servers: str
     topic: str
 
     @property

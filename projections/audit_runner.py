@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Unpack
 
+from infra.kafka_clients import KafkaConnection
 from projections.audit_store import AuditStore
 from projections.issue_event_reader import (
     Chore,
@@ -63,13 +64,13 @@ class Auditor(IssueEventReader[AuditSink]):
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         store: AuditStore,
         projection: str = "audit",
         **options: Unpack[ReadingOptions],
     ) -> None:
-        super().__init__(bootstrap_servers, topic, AuditSink(store, projection), **options)
+        super().__init__(kafka, topic, AuditSink(store, projection), **options)
 
     @property
     def store(self) -> AuditStore:

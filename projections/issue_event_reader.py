@@ -42,6 +42,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from infra.kafka_clients import KafkaConnection
 from projections.catching_up import CatchingUp
 from projections.issue_event_reading import (
     Record,
@@ -97,7 +98,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         sink: SinkT,
         *,
@@ -109,7 +110,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         max_retry_backoff: float = 5.0,
         partition_refresh_interval: float = 30.0,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.topic = topic
         self.sink = sink
         self.name = sink.name
@@ -195,7 +196,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
                     "%s: cannot read %s from %s (%s); retrying in %.1fs",
                     self.name,
                     self.topic,
-                    self.bootstrap_servers,
+                    self.kafka.servers,
                     one_line(exc),
                     self._backoff,
                 )
@@ -205,7 +206,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
     async def _read(self) -> None:
         """One connection: start the clients, wait for the topic, assign, consume until stopped."""
         consumer, admin = reader_clients(
-            self.bootstrap_servers, f"alertfold-{self.name}", group_id=self.group_id
+            self.kafka, f"alertfold-{self.name}", group_id=self.group_id
         )
         try:
             await consumer.start()

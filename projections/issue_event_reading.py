@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from domain.records import IssueEventRecord
+from infra.kafka_clients import KafkaConnection
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event
 
@@ -25,12 +26,12 @@ Record = tuple[int, int, IssueEventRecord]
 
 
 def reader_clients(
-    bootstrap_servers: str, client_id: str, *, group_id: str | None = None
+    kafka: KafkaConnection, client_id: str, *, group_id: str | None = None
 ) -> tuple[AIOKafkaConsumer, AIOKafkaAdminClient]:
     """An unstarted consumer (reads committed records only, commits no offsets: positions
     are the sink's) and admin client. With a `group_id` the group only shares partitions."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.options,
         client_id=client_id,
         group_id=group_id,
         enable_auto_commit=False,
@@ -38,7 +39,7 @@ def reader_clients(
         # Only committed transactions: the fold may write with Kafka transactions.
         isolation_level="read_committed",
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+    admin = AIOKafkaAdminClient(**kafka.options, client_id=client_id)
     return consumer, admin
 
 

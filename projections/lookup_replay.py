@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LookupReplayTarget:
     store: LookupStore
-    bootstrap_servers: str
     topic: str
     retention: RetentionPolicy
     projection: str = "lookup"

@@ -33,6 +33,7 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer
 
+from infra.kafka_clients import KafkaConnection
 from projections.issue_event_reader import Chore, IssueEventReader, IssueEventSink
 from projections.issue_event_reading import (
     Record,
@@ -169,7 +170,7 @@ class Replay:
     itself) stops the replay before anything is switched.
     """
 
-    bootstrap_servers: str
+    kafka: KafkaConnection
     topic: str
     targets: Sequence[ReplayTarget]
     clock: Callable[[], datetime]
@@ -192,9 +193,7 @@ class Replay:
                 log.info("replay: building %s generation %d", target.name, generation)
             sinks = ReplaySinks([b.target.sink(b.generation) for b in builds])
             reading = _Reading(
-                IssueEventReader(
-                    self.bootstrap_servers, self.topic, sinks, max_records=self.max_records
-                )
+                IssueEventReader(self.kafka, self.topic, sinks, max_records=self.max_records)
             )
             events = await self._build(reading, started)
             now = self.clock()
@@ -210,7 +209,7 @@ class Replay:
     async def _build(self, reading: _Reading, started: float) -> int:
         """Run the reader until every sink has caught up; returns the events read."""
         reading.task = asyncio.create_task(reading.reader.run())
-        consumer, admin = reader_clients(self.bootstrap_servers, "alertfold-replay")
+        consumer, admin = reader_clients(self.kafka, "alertfold-replay")
         await consumer.start()
         await admin.start()
         try:

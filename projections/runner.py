@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Unpack
 
+from infra.kafka_clients import KafkaConnection
 from projections.generations import GenerationRetired
 from projections.issue_event_reader import (
     Chore,
@@ -136,7 +137,7 @@ class LookupProjector(IssueEventReader[LookupSink]):
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         store: LookupStore,
         projection: str = "lookup",
@@ -157,7 +158,7 @@ class LookupProjector(IssueEventReader[LookupSink]):
             generation_check_interval=generation_check_interval,
             clock=clock,
         )
-        super().__init__(bootstrap_servers, topic, sink, **options)
+        super().__init__(kafka, topic, sink, **options)
 
     @property
     def generation(self) -> int | None:

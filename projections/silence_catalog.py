@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from domain.silences import Silence
+from infra.kafka_clients import KafkaConnection
 from wire.envelope import UndecodableInput
 from wire.partition_inputs import decode_partition_input
 from wire.silences import SilenceSet
@@ -59,19 +60,19 @@ class SilenceCatalog:
         found = [s for s in self._silences.values() if state is None or state_of(s, now) is state]
         return sorted(found, key=lambda s: (s.ends_at, s.id), reverse=True)
 
-    async def follow(self, bootstrap_servers: str, topic: str) -> None:
+    async def follow(self, kafka: KafkaConnection, topic: str) -> None:
         """Read partition 0 of the topic from the start, then keep up; retries while the
         broker is away (the API keeps answering from what it has)."""
         while True:
             try:
-                await self._read(bootstrap_servers, topic)
+                await self._read(kafka, topic)
             except KafkaError as error:
                 log.warning("reading silences from %s failed (%s); retrying", topic, error)
                 await asyncio.sleep(2)
 
-    async def _read(self, bootstrap_servers: str, topic: str) -> None:
+    async def _read(self, kafka: KafkaConnection, topic: str) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.options,
             enable_auto_commit=False,
             isolation_level="read_committed",
         )

@@ -33,13 +33,14 @@ def openapi_document() -> dict[str, Any]:
     from domain.routing import RouteTable
     from gateways.alert_publisher import AlertPublisher
     from infra.database import create_database_engine
+    from infra.kafka_clients import KafkaConnection
     from projections.lookup_store import LookupStore
 
     async def unused() -> tuple[bool, str]:
         return True, ""
 
     deps = ApiDependencies(
-        publisher=AlertPublisher("127.0.0.1:9", "alerts"),
+        publisher=AlertPublisher(KafkaConnection("127.0.0.1:9"), "alerts"),
         store=LookupStore(create_database_engine("sqlite://")),
         routes=RouteTable([]),
         clock=lambda: datetime.now(UTC),
@@ -76,9 +77,7 @@ def create_api(deps: ApiDependencies) -> FastAPI:
         if deps.silences is not None:
             silences = deps.silences
             following.append(
-                asyncio.create_task(
-                    silences.catalog.follow(silences.bootstrap_servers, silences.topic)
-                )
+                asyncio.create_task(silences.catalog.follow(silences.kafka, silences.topic))
             )
         if deps.issue_feed is not None:
             following.append(asyncio.create_task(deps.issue_feed.run()))

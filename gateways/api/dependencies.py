@@ -16,6 +16,7 @@ from gateways.notify.services import NotificationServices
 from gateways.silence_publisher import SilencePublisher
 from gateways.slack.channel_directory import ChannelDirectory
 from gateways.web.live import IssueFeed
+from infra.kafka_clients import KafkaConnection
 from infra.webhook_sealing import WebhookSealer
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
@@ -27,7 +28,7 @@ class SilenceServices:
     publisher: SilencePublisher
     catalog: SilenceCatalog
     # Where the catalog reads silences from (partition 0 of `interactions`).
-    bootstrap_servers: str
+    kafka: KafkaConnection
     topic: str
 
 

@@ -39,6 +39,7 @@ from gateways.notify.sending import (
     Sender,
 )
 from gateways.notify.services import SenderFactory, default_senders
+from infra.kafka_clients import KafkaConnection
 from projections.issue_event_reader import IssueEventReader
 from projections.issue_event_reading import one_line
 from wire.notification_dead_letters import UndeliveredNotification
@@ -58,7 +59,7 @@ class NotificationDispatcher:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         dlq_topic: str,
         channels: ChannelStore,
@@ -77,7 +78,7 @@ class NotificationDispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.dlq_topic = dlq_topic
         self.deliveries = deliveries
         self.policy = policy or RetryPolicy()
@@ -94,7 +95,7 @@ class NotificationDispatcher:
             channel_refresh_interval=channel_refresh_interval,
         )
         self.reader = IssueEventReader(
-            bootstrap_servers,
+            kafka,
             topic,
             self.sink,
             group_id=group_id,
@@ -312,7 +313,7 @@ class NotificationDispatcher:
         """The `notifications.dlq` producer, started at the first dead letter."""
         async with self._dlq_starting:
             if self._dlq is None:
-                producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all")
+                producer = AIOKafkaProducer(**self.kafka.options, acks="all")
                 try:
                     await producer.start()
                 except BaseException:

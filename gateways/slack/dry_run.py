@@ -17,6 +17,7 @@ from domain.records import IssueEventRecord
 from gateways.slack.blocks import reminder_text, render_issue
 from gateways.slack.moves import moved_away
 from gateways.slack.mrkdwn import AlertMarkup
+from infra.kafka_clients import KafkaConnection
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event
 
@@ -46,9 +47,9 @@ def describe(event: IssueEventRecord, markup: AlertMarkup = "escaped") -> str:
 
 class DryRunPresenter:
     def __init__(
-        self, bootstrap_servers: str, topic: str, group_id: str, markup: AlertMarkup = "escaped"
+        self, kafka: KafkaConnection, topic: str, group_id: str, markup: AlertMarkup = "escaped"
     ) -> None:
-        self._servers = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._group_id = group_id
         self._markup = markup
@@ -57,7 +58,7 @@ class DryRunPresenter:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             self._topic,
-            bootstrap_servers=self._servers,
+            **self._kafka.options,
             group_id=self._group_id,
             auto_offset_reset="latest",
             enable_auto_commit=True,

@@ -63,6 +63,7 @@ from gateways.slack.web_api import (
     SlackUnavailable,
 )
 from gateways.slack.workspace_budget import Priority, WorkspaceBudget
+from infra.kafka_clients import KafkaConnection
 from wire.envelope import UndecodableInput
 from wire.interactions import encode_interaction
 from wire.issue_events import decode_issue_event
@@ -91,7 +92,7 @@ class SlackPresenter:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         interactions_topic: str,
         group_id: str,
@@ -120,8 +121,8 @@ class SlackPresenter:
         self.index = MessageIndex(scan_limit=scan_limit)
         self.messages = IssueMessages(slack, self.index, markup, silence_durations)
         self.ready = asyncio.Event()
-        self._kafka: dict[str, Any] = {
-            "bootstrap_servers": bootstrap_servers,
+        self._kafka = kafka
+        self._group: dict[str, Any] = {
             "group_id": group_id,
             "auto_offset_reset": auto_offset_reset,
         }
@@ -143,10 +144,13 @@ class SlackPresenter:
         if self._stopping.is_set():
             return
         consumer = AIOKafkaConsumer(
-            enable_auto_commit=False, isolation_level="read_committed", **self._kafka
+            **self._kafka.options,
+            **self._group,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
         )
         consumer.subscribe([self.topic], listener=_Rebalance(self, consumer))
-        producer = AIOKafkaProducer(bootstrap_servers=self._kafka["bootstrap_servers"], acks="all")
+        producer = AIOKafkaProducer(**self._kafka.options, acks="all")
         await consumer.start()
         await producer.start()
         self._producer = producer

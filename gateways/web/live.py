@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from infra.kafka_clients import KafkaConnection
 from projections.issue_event_reading import (
     decode_records,
     reader_clients,
@@ -44,7 +45,7 @@ class _Waiting:
 
 @dataclass
 class IssueFeed:
-    bootstrap_servers: str
+    kafka: KafkaConnection
     topic: str
     view_versions: ViewVersions
     settle_seconds: float = 3.0
@@ -77,7 +78,7 @@ class IssueFeed:
             await asyncio.sleep(2)
 
     async def _follow(self) -> None:
-        consumer, admin = reader_clients(self.bootstrap_servers, "alertfold-api-live")
+        consumer, admin = reader_clients(self.kafka, "alertfold-api-live")
         await admin.start()
         try:
             partitions = await topic_partitions(admin, self.topic)

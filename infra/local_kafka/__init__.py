@@ -65,6 +65,7 @@ from infra.local_kafka.ports import (
     wait_for_kafka,
 )
 from infra.local_kafka.progress import Progress, print_progress
+from infra.local_kafka.secured import SaslSslListener
 from infra.local_kafka.state import (
     AlreadyRunningError,
     BrokerState,
@@ -103,6 +104,7 @@ __all__ = [
     "Membership",
     "PortInUseError",
     "Progress",
+    "SaslSslListener",
     "broker_properties",
     "check_java",
     "escape_property_value",

@@ -35,6 +35,7 @@ from infra.local_kafka.jars import KafkaJars
 from infra.local_kafka.java import check_java
 from infra.local_kafka.ports import pick_ports, wait_for_kafka
 from infra.local_kafka.progress import Progress, no_progress
+from infra.local_kafka.secured import SaslSslListener
 from infra.local_kafka.state import (
     AlreadyRunningError,
     BrokerState,
@@ -61,7 +62,8 @@ class LocalKafka:
     ``cache_dir`` holds the jars (``cache_dir/kafka/<version>/libs``); ``data_dir`` holds
     the log directory, the generated ``server.properties``, the broker's log files and,
     while it runs, its pid and state files. ``port``/``controller_port`` of 0 mean "a
-    free port at each start".
+    free port at each start". With ``secured`` the broker also listens for SASL_SSL clients
+    (``secured_bootstrap_servers``).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class LocalKafka:
         java: str | None = None,
         member: Membership | None = None,
         jvm_options: tuple[str, ...] = (),
+        secured: SaslSslListener | None = None,
     ) -> None:
         if not _HEAP_PATTERN.match(heap):
             raise ValueError(f"heap must look like 384m or 1g, not {heap!r}")
@@ -97,6 +100,8 @@ class LocalKafka:
         self.java = java
         self.member = member or Membership()
         self.jvm_options = jvm_options
+        self.secured = secured
+        self._secured_port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._state: BrokerState | None = None
         self._log_offset = 0
@@ -155,6 +160,7 @@ class LocalKafka:
             server_properties=self.server_properties_path,
             broker_log=self.broker_log_path,
             progress=progress,
+            extra_arguments=self.secured.format_arguments() if self.secured else (),
         )
 
     # -- process
@@ -180,7 +186,7 @@ class LocalKafka:
         """The command line that runs the broker."""
         return [*self._java_command(java), KAFKA_MAIN, str(self.server_properties_path)]
 
-    def server_properties(self, port: int, controller_port: int) -> str:
+    def server_properties(self, port: int, controller_port: int, secured_port: int = 0) -> str:
         """The ``server.properties`` text for the given listener ports."""
         props = broker_properties(
             port=port,
@@ -189,6 +195,8 @@ class LocalKafka:
             extra=self.extra_properties,
             member=self.member,
         )
+        if self.secured is not None:
+            props = self.secured.add_to(props, secured_port)
         node = (
             f"Node {self.member.node_id} of a {self.member.brokers}-node"
             if self.member.brokers > 1
@@ -232,11 +240,16 @@ class LocalKafka:
         java = check_java(self.java)
         self.ensure_jars(report)
         port, controller_port = pick_ports(self.port, self.controller_port)
+        if self.secured is not None:
+            self._secured_port = self.secured.pick_port((port, controller_port))
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / LOG4J_CONFIG_NAME).write_bytes(packaged_bytes(LOG4J_CONFIG_NAME))
-        atomic_write(self.server_properties_path, self.server_properties(port, controller_port))
+        atomic_write(
+            self.server_properties_path,
+            self.server_properties(port, controller_port, self._secured_port),
+        )
         self.last_start_formatted = False
         if not self.is_formatted():
             self._format_storage(java, report)
@@ -376,6 +389,13 @@ class LocalKafka:
         if state is None:
             raise LocalKafkaError(f"Kafka is not running (data in {self.data_dir})")
         return state.bootstrap_servers
+
+    @property
+    def secured_bootstrap_servers(self) -> str:
+        """The SASL_SSL listener's address, once started with ``secured``."""
+        if self.secured is None or not self._secured_port:
+            raise LocalKafkaError("Kafka was not started with a SASL_SSL listener")
+        return f"{LOOPBACK}:{self._secured_port}"
 
     # -- detached brokers (another process)
 

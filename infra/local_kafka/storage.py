@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from infra.local_kafka.config import is_valid_cluster_id, new_cluster_id, parse_properties
@@ -53,8 +54,10 @@ def format_storage(
     server_properties: Path,
     broker_log: Path,
     progress: Progress,
+    extra_arguments: Sequence[str] = (),
 ) -> None:
-    """Run Kafka's storage tool on ``log_dir``; ``java_command`` is the JVM with classpath."""
+    """Run Kafka's storage tool on ``log_dir``; ``java_command`` is the JVM with classpath,
+    ``extra_arguments`` more of the tool's own (SCRAM users)."""
     progress(f"formatting Kafka storage in {log_dir} (cluster id {cluster_id})…")
     command = [
         *java_command,
@@ -65,6 +68,7 @@ def format_storage(
         cluster_id,
         "-c",
         str(server_properties),
+        *extra_arguments,
     ]
     try:
         completed = subprocess.run(

@@ -16,6 +16,7 @@ from gateways.api.app import create_api
 from gateways.api.dependencies import ApiDependencies
 from harness.stories import IssueStory
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from projections.audit_store import AuditStore
 from projections.lookup_store import LookupStore
 
@@ -39,7 +40,7 @@ def api(tmp_path: Path, audit: AuditStore | None) -> httpx.AsyncClient:
     if audit is not None:
         audit.apply_batch("audit", "issue-events", records)
     deps = ApiDependencies(
-        publisher=AlertPublisher("127.0.0.1:9", "alerts"),
+        publisher=AlertPublisher(KafkaConnection("127.0.0.1:9"), "alerts"),
         store=lookup,
         audit=audit,
         routes=RouteTable([]),

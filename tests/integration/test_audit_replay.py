@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from harness.stories import BASE_TIME
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from projections.audit_generations import AuditGenerations, AuditReplayTarget
 from projections.audit_runner import Auditor
 from projections.replay import Replay
@@ -48,15 +49,15 @@ async def test_replay_rebuilds_the_audit_store_and_the_live_auditor_follows(
     await produce(kafka_bootstrap_servers, topic, first)
 
     reader = generations.live_store()
-    auditor = Auditor(kafka_bootstrap_servers, topic, generations.live_store())
+    auditor = Auditor(KafkaConnection(kafka_bootstrap_servers), topic, generations.live_store())
     async with running(auditor):
         await until(consumed(auditor, len(first)), "the live auditor to record the history")
         some_issue = first[0].issue_id
         before = [e.as_json() for e in reader.history(some_issue)]
 
-        target = AuditReplayTarget(generations, audit_url, kafka_bootstrap_servers, topic)
+        target = AuditReplayTarget(generations, audit_url, topic)
         summary = await Replay(
-            kafka_bootstrap_servers, topic, [target], clock=lambda: BASE_TIME
+            KafkaConnection(kafka_bootstrap_servers), topic, [target], clock=lambda: BASE_TIME
         ).run()
         assert generations.live() == 2
         assert summary.models[0].counts == {"audited events": len(first)}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from domain.records import IssueEventRecord
+from infra.kafka_clients import KafkaConnection
 from projections.audit_runner import Auditor
 from projections.audit_store import AuditStore
 from tests.integration.test_lookup_projector import all_events, create_topic, history, produce
@@ -74,7 +75,7 @@ async def test_records_issue_events_from_kafka_and_resumes_after_restart(
     await produce(kafka_bootstrap_servers, topic, first)
     await produce(kafka_bootstrap_servers, topic, [b"not json"], partition=1)
 
-    auditor = Auditor(kafka_bootstrap_servers, topic, store, retry_backoff=0.05)
+    auditor = Auditor(KafkaConnection(kafka_bootstrap_servers), topic, store, retry_backoff=0.05)
     async with running(auditor):
         await until(consumed(auditor, len(first) + 1), "the first events")
     assert (auditor.applied, auditor.skipped) == (len(first), 1)
@@ -87,7 +88,7 @@ async def test_records_issue_events_from_kafka_and_resumes_after_restart(
     await produce(kafka_bootstrap_servers, topic, first[:5] + more)
     total = len(first) + 1 + 5 + len(more)
 
-    restarted = Auditor(kafka_bootstrap_servers, topic, store, retry_backoff=0.05)
+    restarted = Auditor(KafkaConnection(kafka_bootstrap_servers), topic, store, retry_backoff=0.05)
     async with running(restarted):
         await until(consumed(restarted, total), "the events after the restart")
     # Only what came after the stored positions was read again.

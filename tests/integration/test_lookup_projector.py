@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from domain.records import IssueEventRecord
 from harness.stories import IssueStory
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_store import LookupStore
 from projections.runner import LookupProjector
@@ -133,7 +134,7 @@ async def test_projects_every_partition_and_resumes_after_restart(
     first = all_events(history(30))
     await produce(kafka_bootstrap_servers, topic, first)
 
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store)
+    projector = LookupProjector(KafkaConnection(kafka_bootstrap_servers), topic, store)
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
     assert projector.applied == len(first)
@@ -145,7 +146,7 @@ async def test_projects_every_partition_and_resumes_after_restart(
     second = all_events(history(10))
     await produce(kafka_bootstrap_servers, topic, second)
 
-    restarted = LookupProjector(kafka_bootstrap_servers, topic, store)
+    restarted = LookupProjector(KafkaConnection(kafka_bootstrap_servers), topic, store)
     async with running(restarted):
         await restarted.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
     # Only the new records were read: the restart resumed at the stored positions.
@@ -163,7 +164,9 @@ async def test_duplicated_and_replayed_events_are_no_ops(
     # A re-fold writes the same events again, and late copies of old ones arrive after.
     await produce(kafka_bootstrap_servers, topic, events + events + events[:5])
 
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store, projection="dupes")
+    projector = LookupProjector(
+        KafkaConnection(kafka_bootstrap_servers), topic, store, projection="dupes"
+    )
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
 
@@ -180,7 +183,7 @@ async def test_undecodable_values_are_skipped_and_counted(
     await produce(kafka_bootstrap_servers, topic, [good[0], *bad, *good[1:]])
     await produce(kafka_bootstrap_servers, topic, [b"[]"])
 
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store)
+    projector = LookupProjector(KafkaConnection(kafka_bootstrap_servers), topic, store)
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
 
@@ -195,7 +198,11 @@ async def test_waits_for_a_topic_created_later(
     kafka_bootstrap_servers: str, topic: str, store: LookupStore
 ) -> None:
     projector = LookupProjector(
-        kafka_bootstrap_servers, topic, store, retry_backoff=0.1, max_retry_backoff=0.3
+        KafkaConnection(kafka_bootstrap_servers),
+        topic,
+        store,
+        retry_backoff=0.1,
+        max_retry_backoff=0.3,
     )
     async with running(projector) as task:
         await asyncio.sleep(1.0)
@@ -215,7 +222,7 @@ async def test_picks_up_partitions_added_later(
 ) -> None:
     await create_topic(kafka_bootstrap_servers, topic, partitions=1)
     projector = LookupProjector(
-        kafka_bootstrap_servers, topic, store, partition_refresh_interval=0.2
+        KafkaConnection(kafka_bootstrap_servers), topic, store, partition_refresh_interval=0.2
     )
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
@@ -257,7 +264,7 @@ async def test_transaction_markers_do_not_hold_back_catching_up(
     finally:
         await producer.stop()
 
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store)
+    projector = LookupProjector(KafkaConnection(kafka_bootstrap_servers), topic, store)
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
 
@@ -271,7 +278,7 @@ async def test_stop_returns_promptly_when_idle(
     kafka_bootstrap_servers: str, topic: str, store: LookupStore
 ) -> None:
     await create_topic(kafka_bootstrap_servers, topic, partitions=1)
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store)
+    projector = LookupProjector(KafkaConnection(kafka_bootstrap_servers), topic, store)
     task = asyncio.create_task(projector.run())
     await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
 
@@ -304,7 +311,9 @@ async def test_database_failures_are_retried_without_losing_the_batch(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(store, "apply_batch", flaky)
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store, retry_backoff=0.05)
+    projector = LookupProjector(
+        KafkaConnection(kafka_bootstrap_servers), topic, store, retry_backoff=0.05
+    )
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
 
@@ -317,7 +326,7 @@ async def test_unreachable_broker_is_retried_until_stopped(store: LookupStore) -
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{sock.getsockname()[1]}"
-    projector = LookupProjector(dead, "issue-events", store, retry_backoff=0.05)
+    projector = LookupProjector(KafkaConnection(dead), "issue-events", store, retry_backoff=0.05)
     task = asyncio.create_task(projector.run())
     await asyncio.sleep(1.0)
     assert not task.done()
@@ -330,7 +339,7 @@ async def test_unreachable_broker_is_retried_until_stopped(store: LookupStore) -
 
 
 async def test_stopped_before_starting_never_runs(store: LookupStore) -> None:
-    projector = LookupProjector("127.0.0.1:1", "issue-events", store)
+    projector = LookupProjector(KafkaConnection("127.0.0.1:1"), "issue-events", store)
     task = asyncio.create_task(projector.run())
     await projector.stop()
 

@@ -13,6 +13,7 @@ import pytest
 from domain.records import IssueEventRecord
 from harness.stories import BASE_TIME, IssueStory, issue_event
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from projections.lookup import fold_lookup
 from projections.lookup_store import LookupStore
 from projections.retention import RetentionPolicy, RetentionResult, apply_retention
@@ -103,7 +104,7 @@ async def test_the_projector_applies_retention_at_its_interval(
         return clock[0]
 
     projector = LookupProjector(
-        kafka_bootstrap_servers,
+        KafkaConnection(kafka_bootstrap_servers),
         topic,
         store,
         retention=POLICY,

@@ -22,6 +22,7 @@ from gateways.notify.delivery_log import Attempt, DeliveryLog
 from gateways.notify.services import NotificationServices
 from gateways.notify.targets import WebhookTarget
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from infra.secret_box import SecretBox
 from projections.lookup_store import LookupStore
 from tests.support.notify_servers import HttpReceiver, running
@@ -61,7 +62,7 @@ def api(services: NotificationServices) -> TestClient:
         return True, ""
 
     deps = ApiDependencies(
-        publisher=AlertPublisher("127.0.0.1:9", "alerts"),
+        publisher=AlertPublisher(KafkaConnection("127.0.0.1:9"), "alerts"),
         store=LookupStore(create_database_engine("sqlite://")),
         routes=RouteTable([]),
         clock=lambda: T0,

@@ -37,6 +37,7 @@ from gateways.notify.targets import PagerDutyTarget, WebhookTarget
 from harness.stories import IssueStory
 from infra.database import create_database_engine
 from infra.kafka_admin import ensure_topics
+from infra.kafka_clients import KafkaConnection
 from infra.secret_box import SecretBox
 from infra.settings import load_settings
 from infra.topology import topic_specs
@@ -89,7 +90,7 @@ class Notify:
 
     def dispatcher(self, *, http_timeout: float = 10.0) -> NotificationDispatcher:
         return NotificationDispatcher(
-            self.servers,
+            KafkaConnection(self.servers),
             self.topic,
             self.dlq_topic,
             self.channels,
@@ -277,7 +278,7 @@ async def test_the_product_notifier_sends_to_channels_of_the_channels_file(
         notifier = alertfold.notifier()
     finally:
         del os.environ["HOOK_TOKEN"]
-    await ensure_topics(kafka_bootstrap_servers, topic_specs(settings))
+    await ensure_topics(KafkaConnection(kafka_bootstrap_servers), topic_specs(settings))
     assert settings.notifications_dlq_topic in {spec.name for spec in topic_specs(settings)}
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers, acks="all")
     opened = IssueStory(channel_id="C-FILE").opened()

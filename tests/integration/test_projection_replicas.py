@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from domain.records import IssueEventRecord
 from harness.stories import IssueStory, channel_key
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from projections.audit_runner import Auditor
 from projections.audit_store import AuditStore
 from projections.issue_event_reader import IssueEventReader
@@ -81,8 +82,8 @@ def open_copy(bootstrap: str, topic: str, database_url: str) -> Copy:
     return Copy(
         lookup,
         audit,
-        LookupProjector(bootstrap, topic, lookup, **options),
-        Auditor(bootstrap, topic, audit, **options),
+        LookupProjector(KafkaConnection(bootstrap), topic, lookup, **options),
+        Auditor(KafkaConnection(bootstrap), topic, audit, **options),
     )
 
 

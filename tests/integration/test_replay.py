@@ -15,6 +15,7 @@ import pytest
 
 from harness.stories import BASE_TIME, IssueStory
 from infra.database import create_database_engine
+from infra.kafka_clients import KafkaConnection
 from infra.local_kafka import free_port
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_replay import LookupReplayTarget
@@ -66,13 +67,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStor
 def replay_into(
     store: LookupStore, bootstrap: str, topic: str, *, now: Any = SOON, **options: Any
 ) -> Replay:
-    target = LookupReplayTarget(store, bootstrap, topic, POLICY)
+    target = LookupReplayTarget(store, topic, POLICY)
     options.setdefault("max_records", 50)  # several batches, even for a small log
-    return Replay(bootstrap, topic, [target], clock=lambda: now, **options)
+    return Replay(KafkaConnection(bootstrap), topic, [target], clock=lambda: now, **options)
 
 
 async def project_live(store: LookupStore, bootstrap: str, topic: str) -> None:
-    projector = LookupProjector(bootstrap, topic, store)
+    projector = LookupProjector(KafkaConnection(bootstrap), topic, store)
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
 
@@ -121,7 +122,9 @@ async def test_the_live_projector_follows_a_switch_without_loss(
     await create_topic(kafka_bootstrap_servers, topic, partitions=3)
     first = all_events(history(20))
     await produce(kafka_bootstrap_servers, topic, first)
-    projector = LookupProjector(kafka_bootstrap_servers, topic, store, max_records=50)
+    projector = LookupProjector(
+        KafkaConnection(kafka_bootstrap_servers), topic, store, max_records=50
+    )
     async with running(projector):
         await projector.wait_until_caught_up(CAUGHT_UP_TIMEOUT)
         assert projector.generation == 1

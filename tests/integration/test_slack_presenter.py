@@ -27,6 +27,7 @@ from gateways.slack.workspace_budget import WorkspaceBudget, tier_3
 from harness.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
 from harness.slack_server_workspace import RateLimit, SlackLimits, SlackMessage
 from harness.stories import IssueStory, channel_key
+from infra.kafka_clients import KafkaConnection
 from wire.interactions import decode_interaction
 from wire.issue_events import encode_issue_event
 
@@ -120,7 +121,7 @@ async def presenting(
     """A presenter whose workspace budgets allow `calls_per_second` per method, unless
     `options` give its `budget` (or any other setting)."""
     presenter = SlackPresenter(
-        bootstrap,
+        KafkaConnection(bootstrap),
         topics.issue_events,
         topics.interactions,
         topics.group,

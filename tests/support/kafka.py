@@ -12,17 +12,20 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.local_kafka import (
     LOOPBACK,
     LocalKafka,
     LocalKafkaError,
+    SaslSslListener,
     free_port,
     java_version_ok,
     new_cluster_id,
     wait_for_kafka,
 )
+from tests.support.kafka_tls import KafkaCertificates, kafka_certificates
 
 ENV_BOOTSTRAP = "KAFKA_BOOTSTRAP_SERVERS"
 KAFKA_IMAGE = "apache/kafka:4.0.1"
@@ -72,23 +75,65 @@ def session_kafka(tmp_dir: Path) -> Iterator[str]:
         with container_kafka() as servers:
             yield servers
         return
-    with local_kafka(Path(tmp_dir) / "kafka") as servers:
-        yield servers
+    with local_kafka(Path(tmp_dir) / "kafka") as broker:
+        yield broker.bootstrap_servers
+
+
+@dataclass(frozen=True)
+class SecuredKafka:
+    """A broker's SASL_SSL listener: clients need a certificate its CA signed and a user."""
+
+    servers: str
+    certificates: KafkaCertificates
+    user: str
+    password: str
+
+    def settings(self, mechanism: str = "SCRAM-SHA-512", **changes: str) -> dict[str, str]:
+        """alertfold's settings that connect through the listener (at `servers`), with
+        `changes` made."""
+        return {
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SSL_CA_FILE": str(self.certificates.ca.certificate_file),
+            "KAFKA_SSL_CERT_FILE": str(self.certificates.client.certificate_file),
+            "KAFKA_SSL_KEY_FILE": str(self.certificates.client.key_file),
+            "KAFKA_SASL_MECHANISM": mechanism,
+            "KAFKA_SASL_USERNAME": self.user,
+            "KAFKA_SASL_PASSWORD": self.password,
+            **changes,
+        }
 
 
 @contextlib.contextmanager
-def local_kafka(data_dir: Path, cache_dir: Path = JAR_CACHE_DIR) -> Iterator[str]:
-    """A ``LocalKafka`` broker on free loopback ports, stopped when the block exits."""
-    broker = LocalKafka(cache_dir=cache_dir, data_dir=data_dir, progress=log.info)
+def secured_local_kafka(directory: Path, cache_dir: Path = JAR_CACHE_DIR) -> Iterator[SecuredKafka]:
+    """A ``LocalKafka`` broker with a SASL_SSL listener: certificates made here, one user for
+    PLAIN and both SCRAM mechanisms, clients' certificates required."""
+    certificates = kafka_certificates(directory / "certificates")
+    user, password = "alertfold", "secured-kafka-password"
+    listener = SaslSslListener(
+        certificates.broker.certificate,
+        certificates.broker.key,
+        {user: password},
+        client_ca=certificates.ca.certificate,
+    )
+    with local_kafka(directory / "kafka", cache_dir, secured=listener) as broker:
+        yield SecuredKafka(broker.secured_bootstrap_servers, certificates, user, password)
+
+
+@contextlib.contextmanager
+def local_kafka(
+    data_dir: Path, cache_dir: Path = JAR_CACHE_DIR, secured: SaslSslListener | None = None
+) -> Iterator[LocalKafka]:
+    """A started ``LocalKafka`` broker on free loopback ports, stopped when the block exits."""
+    broker = LocalKafka(cache_dir=cache_dir, data_dir=data_dir, progress=log.info, secured=secured)
     try:
-        servers = broker.start(timeout=START_TIMEOUT_S)
+        broker.start(timeout=START_TIMEOUT_S)
     except LocalKafkaError as exc:
         raise RuntimeError(
             f"could not start the local Kafka broker: {exc}\n"
             f"(set {ENV_BOOTSTRAP} to use an existing broker instead)"
         ) from exc
     try:
-        yield servers
+        yield broker
     finally:
         broker.stop()
 

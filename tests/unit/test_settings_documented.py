@@ -123,7 +123,14 @@ def test_every_key_of_the_example_is_valid_once_uncommented(tmp_path: Path) -> N
     )
     example = tmp_path / "alertfold.yaml"
     example.write_text(text)
-    for name in ("slack-permissions.json", "routes.json", "notification-channels.json"):
+    for name in (
+        "slack-permissions.json",
+        "routes.json",
+        "notification-channels.json",
+        "kafka-ca.pem",
+        "kafka-client.pem",
+        "kafka-client.key",
+    ):
         (tmp_path / name).write_text("{}")
     secrets = {name: f"{name.lower()}-0123456789" for name in re.findall(r"\$\{(\w+)\}", text)}
     secrets["WEBHOOK_ENCRYPTION_KEY"] = "A" * 32

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Collection
 
 from gateways.web.live import EVERYTHING, QUEUE_SIZE, IssueFeed
+from infra.kafka_clients import KafkaConnection
 
 
 class View:
@@ -18,7 +19,7 @@ class View:
 
 async def test_a_change_is_announced_once_the_view_holds_its_version() -> None:
     view = View()
-    feed = IssueFeed("unused:9092", "issue-events", view.held, settle_seconds=60)
+    feed = IssueFeed(KafkaConnection("unused:9092"), "issue-events", view.held, settle_seconds=60)
     async with feed.subscription() as page:
         feed.decided("i-1", 2)
         view.versions["i-1"] = 1
@@ -32,7 +33,7 @@ async def test_a_change_is_announced_once_the_view_holds_its_version() -> None:
 
 
 async def test_a_change_the_view_is_slow_to_show_is_announced_after_the_settle_time() -> None:
-    feed = IssueFeed("unused:9092", "issue-events", View().held, settle_seconds=0)
+    feed = IssueFeed(KafkaConnection("unused:9092"), "issue-events", View().held, settle_seconds=0)
     async with feed.subscription() as page:
         feed.decided("i-1", 1)
         await feed.announce_settled()
@@ -40,7 +41,7 @@ async def test_a_change_the_view_is_slow_to_show_is_announced_after_the_settle_t
 
 
 async def test_a_page_that_does_not_keep_up_is_told_everything_changed() -> None:
-    feed = IssueFeed("unused:9092", "issue-events", View().held)
+    feed = IssueFeed(KafkaConnection("unused:9092"), "issue-events", View().held)
     async with feed.subscription() as slow, feed.subscription() as quick:
         for n in range(QUEUE_SIZE + 1):
             feed.tell(frozenset({f"i-{n}"}))
