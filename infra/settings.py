@@ -137,6 +137,19 @@ class Settings(BaseModel):
         description="Secrets of the PagerDuty webhook subscriptions; empty: the endpoint is off.",
     )
     log_level: LogLevel = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text for people, json for a log pipeline (one object per line)."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address of each part's /metrics and /health endpoint."
+    )
+    metrics_port: int = Field(
+        9400,
+        ge=0,
+        le=65380,
+        description="Base port of the parts' endpoints (each part at its offset, README "
+        "'Metrics'); 0: none.",
+    )
     tick_seconds: float = Field(
         1.0,
         ge=0,
@@ -383,6 +396,9 @@ ENVIRONMENT: dict[str, str] = {
     "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": "webhook_encryption_key",
     "ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS": "pagerduty_webhook_secrets",
     "ALERTFOLD_LOG_LEVEL": "log_level",
+    "ALERTFOLD_LOG_FORMAT": "log_format",
+    "ALERTFOLD_METRICS_HOST": "metrics_host",
+    "ALERTFOLD_METRICS_PORT": "metrics_port",
     "ALERTFOLD_TICK_SECONDS": "tick_seconds",
     "ALERTFOLD_RETAIN_CLOSED_ISSUES_DAYS": "retain_closed_issues_days",
     "ALERTFOLD_RETAIN_ALERTS_DAYS": "retain_alerts_days",
