@@ -100,7 +100,7 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     app.openapi = openapi_with_request_bodies  # type: ignore[method-assign]
     metrics = ApiMetrics()
     install_error_handlers(app)
-    install_request_metrics(app, metrics)
+    install_request_metrics(app)
     app.include_router(ingest_router(deps, metrics))
     app.include_router(pagerduty_router(deps))
     app.include_router(views_router(deps))
@@ -111,6 +111,6 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     view_key = [Depends(require(deps.view_keys))]
     app.include_router(history_router(deps), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE)
     app.include_router(
-        metrics_router(metrics, deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
+        metrics_router(deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
     )
     return app
