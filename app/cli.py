@@ -12,13 +12,15 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from app.audit_command import add_audit_parser
 from app.composition import Alertfold, create_app
 from app.kafka_command import add_kafka_parser
 from app.replay_command import add_replay_parser
+from app.status_command import add_status_parser
+from app.telemetry import serve_metrics
 from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
 from infra.local_kafka import LocalKafkaError
 from infra.logs import configure_logging
@@ -91,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_verify)
     add_replay_parser(commands)
+    add_status_parser(commands)
     add_audit_parser(commands)
     add_kafka_parser(commands)
     return parser
@@ -98,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(process: str) -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_level, process)
+    configure_logging(settings.log_level, process, settings.log_format)
     return settings
 
 
@@ -119,7 +122,8 @@ def _worker(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("worker"))
     _ensure_topics(alertfold)
     log.info("fold worker starting on %s", alertfold.bootstrap_servers)
-    _run_until_signalled(alertfold.worker())
+    worker = alertfold.worker()
+    _run_part(alertfold, "worker", worker, lambda: worker.ready)
     return 0
 
 
@@ -127,7 +131,8 @@ def _projector(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("projector"))
     _ensure_topics(alertfold)
     log.info("lookup projector reading %s", alertfold.settings.issue_events_topic)
-    _run_until_signalled(alertfold.projector())
+    projector = alertfold.projector()
+    _run_part(alertfold, "projector", projector, lambda: projector.ready)
     return 0
 
 
@@ -135,7 +140,8 @@ def _auditor(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("auditor"))
     _ensure_topics(alertfold)
     log.info("auditor recording %s", alertfold.settings.issue_events_topic)
-    _run_until_signalled(alertfold.auditor())
+    auditor = alertfold.auditor()
+    _run_part(alertfold, "auditor", auditor, lambda: auditor.ready)
     return 0
 
 
@@ -148,8 +154,9 @@ def _presenter(_: argparse.Namespace) -> int:
         log.info("Slack dry-run: messages are logged, nothing is sent")
     else:
         log.info("Slack presenter posting through %s", alertfold.settings.slack_api_url)
+    presenter = alertfold.presenter()
     try:
-        _run_until_signalled(alertfold.presenter())
+        _run_part(alertfold, "presenter", presenter, lambda: _is_set(presenter.ready))
     except SlackSetupError as error:
         print(f"alertfold: {error}", file=sys.stderr)
         return 2
@@ -162,8 +169,9 @@ def _notifier(_: argparse.Namespace) -> int:
     from infra.secret_box import SecretBoxError
 
     log.info("notifier reading %s", alertfold.settings.issue_events_topic)
+    notifier = alertfold.notifier()
     try:
-        _run_until_signalled(alertfold.notifier())
+        _run_part(alertfold, "notifier", notifier, lambda: notifier.ready)
     except SecretBoxError as error:
         print(f"alertfold: {error}", file=sys.stderr)
         return 2
@@ -175,13 +183,30 @@ def _interactions(_: argparse.Namespace) -> int:
     _ensure_topics(alertfold)
     gateway = alertfold.interactions()
     log.info("Slack interactions: Socket Mode -> %s", alertfold.settings.interactions_topic)
-    _run_until_signalled(gateway)
+    _run_part(alertfold, "interactions", gateway, lambda: gateway.connected)
     return 0
 
 
 class _Runnable(Protocol):
     async def run(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+def _run_part(
+    alertfold: Alertfold, part: str, service: _Runnable, ready: Callable[[], bool]
+) -> None:
+    """Run the part with its metrics endpoint beside it, until SIGINT or SIGTERM."""
+    server = serve_metrics(alertfold.settings, part, ready)
+    try:
+        _run_until_signalled(service)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _is_set(ready: bool | asyncio.Event) -> bool:
+    """The Slack presenter's readiness is an event its tests wait on; the dry run's a flag."""
+    return ready.is_set() if isinstance(ready, asyncio.Event) else ready
 
 
 def _run_until_signalled(service: _Runnable) -> None:
@@ -205,13 +230,19 @@ def _api(_: argparse.Namespace) -> int:
         log.warning("%s", error)
     settings = alertfold.settings
     log.info("API listening on http://%s:%d", settings.api_host, settings.api_port)
-    uvicorn.run(
-        alertfold.api(),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-    )
+    server = serve_metrics(settings, "api")
+    try:
+        uvicorn.run(
+            alertfold.api(),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level=settings.log_level,
+            log_config=None,  # uvicorn's lines in alertfold's format (text or JSON)
+            access_log=settings.log_level == "debug",
+        )
+    finally:
+        if server is not None:
+            server.close()
     return 0
 
 

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from domain.silences import Silence
+from infra.metrics import ConsumerLag
 from wire.envelope import UndecodableInput
 from wire.partition_inputs import decode_partition_input
 from wire.silences import SilenceSet
@@ -76,6 +77,7 @@ class SilenceCatalog:
             isolation_level="read_committed",
         )
         await consumer.start()
+        lag = ConsumerLag("silences")
         try:
             partition = TopicPartition(topic, 0)
             consumer.assign([partition])
@@ -84,7 +86,9 @@ class SilenceCatalog:
                 batches = await consumer.getmany(partition, timeout_ms=500)
                 for record in batches.get(partition, []):
                     self._take(record.value)
+                await lag.observe(consumer)
         finally:
+            lag.clear()
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
