@@ -36,6 +36,7 @@ def configure_logging(level: str, process: str, log_format: LogFormat = "text") 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(log_formatter(process, log_format))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.captureWarnings(True)  # Python's warnings in the same format, not bare on stderr
     # httpx logs every request's URL, and webhook URLs (opened on a click) are secrets.
     for url_logger in ("httpx", "httpcore"):
         logging.getLogger(url_logger).setLevel(logging.WARNING)
