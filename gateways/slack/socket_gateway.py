@@ -3,8 +3,8 @@
 The real `slack_sdk` client holds the socket and reconnects by itself on Slack's
 `disconnect`; it runs every envelope's listener as its own task, so a slow one holds up no
 other. What an envelope is acknowledged with, and whether at all, is `Acknowledger`'s to say.
-While it runs, the connection's state is looked at every `watch_interval` seconds for the
-metrics (the client tells of no change by itself).
+While it runs, the connection's state is looked at every second for the metrics (the
+client tells of no change by itself).
 """
 
 from __future__ import annotations
@@ -24,19 +24,14 @@ from gateways.slack.metrics import SOCKET_CONNECTED, SOCKET_SESSIONS, count_requ
 
 log = logging.getLogger("alertfold.slack.socket")
 
+WATCH_SECONDS = 1.0
+
 
 class SocketModeGateway:
-    def __init__(
-        self,
-        app_token: str,
-        web_client: AsyncWebClient,
-        acks: Acknowledger,
-        watch_interval: float = 1.0,
-    ) -> None:
+    def __init__(self, app_token: str, web_client: AsyncWebClient, acks: Acknowledger) -> None:
         self._app_token = app_token
         self._web_client = web_client
         self._acks = acks
-        self._watch_interval = watch_interval
         self._stopping = asyncio.Event()
         self.connected = False
 
@@ -63,7 +58,7 @@ class SocketModeGateway:
                 session = client.current_session
                 SOCKET_SESSIONS.inc()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._watch_interval):
+                async with asyncio.timeout(WATCH_SECONDS):
                     await self._stopping.wait()
 
     def _show_connected(self, connected: bool) -> None:
