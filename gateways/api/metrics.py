@@ -1,12 +1,16 @@
 """The API's metrics, and `GET /metrics`: prometheus-client's exposition of the process.
 
 Requests are counted under their route template (`/issues/{issue_id}`), so ids in paths
-never become labels. The issue gauges are read from the lookup view at each scrape, so
-every API replica reports the same numbers for them.
+never become labels. The issue gauges are read from the lookup view at each scrape (of
+this route or of the part's metrics endpoint), so every API replica reports the same
+numbers for them.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -36,6 +40,8 @@ TRUNCATED = Counter(
     "alertfold_alertmanager_truncated_alerts_total",
     "Alerts Alertmanager left out of its notifications (truncatedAlerts).",
 )
+log = logging.getLogger(__name__)
+
 ISSUES = Gauge("alertfold_issues", "Issues in the lookup view, by status.", ["status"])
 ISSUE_STATUSES = ("open", "resolved")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -85,12 +91,20 @@ def _route_of(request: Request) -> str:
 
 def metrics_router(store: LookupStore) -> APIRouter:
     router = APIRouter(tags=["health"])
+    for status in ISSUE_STATUSES:
+        ISSUES.labels(status).set_function(functools.partial(_issues, store, status))
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def exposition() -> Response:
-        counts = store.count_by_status()
-        for status in ISSUE_STATUSES:
-            ISSUES.labels(status).set(counts.get(status, 0))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _issues(store: LookupStore, status: str) -> float:
+    """The view's count; NaN while the database does not answer (the scrape still does)."""
+    try:
+        return float(store.count_by_status().get(status, 0))
+    except Exception as error:
+        log.warning("metrics: cannot count the issues in the view (%s)", error)
+        return math.nan
