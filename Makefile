@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@echo "==> creating virtualenv and installing alertfold (first run only)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP)

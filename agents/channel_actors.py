@@ -65,6 +65,8 @@ class Output:
     partition: int | None = None
     timestamp: float | None = None  # seconds since the epoch; None: the producer's clock
     headers: tuple[tuple[str, bytes], ...] = ()
+    # For metrics: an issue event's type, or a dead letter's kind of reason.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,13 @@ class ChannelActors:
         try:
             decision = self._decide(record, folded_before)
         except UndecodableInput as error:
-            return [_dead_letter(record, error.reason, error.problems)]
+            return [_dead_letter(record, "undecodable", error.reason, error.problems)]
         except DomainError as error:
-            return [_dead_letter(record, str(error), [])]
+            return [_dead_letter(record, "rule", str(error), [])]
         except Exception as error:
             log.exception("folding the record at %s failed", record.where())
-            return [_dead_letter(record, f"internal error while folding: {error!r}", [])]
+            reason = f"internal error while folding: {error!r}"
+            return [_dead_letter(record, "internal", reason, [])]
         return self._apply(record, decision)
 
     def commit(self) -> None:
@@ -162,6 +165,7 @@ class ChannelActors:
                 encode_issue_event(event),
                 change.partition,
                 record.timestamp,
+                kind=event.type,
             )
             for event in folded.events
         ]
@@ -186,6 +190,11 @@ class ChannelActors:
                 first.issue_id,
                 change.channel,
                 first.correlation_id,
+                extra={
+                    "issue_id": first.issue_id,
+                    "channel_id": change.channel,
+                    "correlation_id": first.correlation_id,
+                },
             )
         return outputs
 
@@ -209,7 +218,9 @@ class ChannelActors:
         )
 
 
-def _dead_letter(record: InputRecord, reason: str, problems: list[dict[str, str]]) -> Output:
+def _dead_letter(
+    record: InputRecord, kind: str, reason: str, problems: list[dict[str, str]]
+) -> Output:
     letter = DeadLetter(
         reason=reason,
         topic=record.topic,
@@ -221,5 +232,9 @@ def _dead_letter(record: InputRecord, reason: str, problems: list[dict[str, str]
     )
     log.warning("dead-lettered record at %s: %s", record.where(), reason)
     return Output(
-        Destination.DEAD_LETTERS, record.key, letter.to_json(), headers=tuple(letter.headers())
+        Destination.DEAD_LETTERS,
+        record.key,
+        letter.to_json(),
+        headers=tuple(letter.headers()),
+        kind=kind,
     )

@@ -33,10 +33,12 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from agents.channel_actors import ChannelActors
 from agents.fold_state import read_partition_state
 from agents.inputs import InputRecord
+from agents.metrics import PARTITIONS_OWNED
 from agents.partition_owner import PartitionOwner, WorkerTopics, transactional_producer
 from domain.alerting import OFF, AlertingSettings
 from domain.routing import RouteTable
 from infra.kafka_clients import KafkaConnection
+from infra.metrics import ConsumerLag
 
 log = logging.getLogger("alertfold.fold")
 
@@ -74,6 +76,8 @@ class FoldWorker:
         self._released: dict[int, PartitionOwner] = {}
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
+        self._lag = ConsumerLag("fold")
+        self.ready = False  # a member of the group, folding what it was given
 
     @property
     def partitions_owned(self) -> list[int]:
@@ -89,9 +93,12 @@ class FoldWorker:
                 batch = await consumer.getmany(timeout_ms=100, max_records=BATCH_RECORDS)
                 async with self._lock:
                     failed = await self._fold(consumer, batch)
+                await self._lag.observe(consumer)
                 if failed:
                     await self._pause(RETRY_SECONDS)
         finally:
+            self.ready = False
+            self._lag.clear()
             clock.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await clock
@@ -141,6 +148,7 @@ class FoldWorker:
                 owner.partition,
             )
             self.owners.pop(owner.partition, None)
+            PARTITIONS_OWNED.set(len(self.owners))
             await owner.close()
             return True
         except Exception as error:
@@ -175,6 +183,8 @@ class FoldWorker:
             owners = await asyncio.gather(*(self._take(consumer, p) for p in partitions))
             self._released.clear()
             self.owners = {owner.partition: owner for owner in owners}
+            PARTITIONS_OWNED.set(len(self.owners))
+            self.ready = True
         log.info(
             "worker owns partitions %s (taken over in %.1fs)",
             partitions,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from agents.channel_actors import ChannelActors, Destination, InputTopics, Output
 from agents.inputs import InputPositions, InputRecord
+from agents.metrics import FAILED_BATCHES, count_committed
 from agents.staged_table import StagedTable
 from domain.alerting import OFF, AlertingSettings
 from infra.kafka_clients import KafkaConnection
@@ -95,9 +97,11 @@ class PartitionOwner:
     async def fold(self, records: list[InputRecord]) -> None:
         """Fold the records in order and commit all they decided, with a due tick, at once."""
         tick = self.tick_due
+        started = time.perf_counter()
         await self.producer.begin_transaction()
         try:
-            sent = [await self._send(o) for r in records for o in self._fold_one(r)]
+            outputs = [o for r in records for o in self._fold_one(r)]
+            sent = [await self._send(o) for o in outputs]
             if tick is not None:
                 sent.append(await self._tick(tick))
             for key, value in self.actors.table.staged().items():
@@ -112,6 +116,7 @@ class PartitionOwner:
                 await self.producer.send_offsets_to_transaction(offsets, self._group_id)
             await self.producer.commit_transaction()
         except BaseException:
+            FAILED_BATCHES.inc()
             self.actors.discard()
             self._positions_table.discard()
             with contextlib.suppress(Exception):
@@ -119,6 +124,7 @@ class PartitionOwner:
             raise
         self.actors.commit()
         self._positions_table.commit()
+        count_committed(self._topics.inputs, records, outputs, time.perf_counter() - started)
         if tick is not None and self.tick_due == tick:
             self.tick_due = None
 

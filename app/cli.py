@@ -12,7 +12,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from app.audit_command import add_audit_parser
@@ -20,6 +20,8 @@ from app.composition import Alertfold, create_app
 from app.config_command import add_config_parser
 from app.kafka_command import add_kafka_parser
 from app.replay_command import add_replay_parser
+from app.status_command import add_status_parser
+from app.telemetry import serve_metrics
 from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
 from infra.local_kafka import LocalKafkaError
 from infra.logs import configure_logging
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_verify)
     add_replay_parser(commands)
+    add_status_parser(commands)
     add_audit_parser(commands)
     add_kafka_parser(commands)
     add_config_parser(commands)
@@ -100,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(process: str) -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_level, process)
+    configure_logging(settings.log_level, process, settings.log_format)
     return settings
 
 
@@ -121,7 +124,8 @@ def _worker(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("worker"))
     _ensure_topics(alertfold)
     log.info("fold worker starting on %s", alertfold.kafka.servers)
-    _run_until_signalled(alertfold.worker())
+    worker = alertfold.worker()
+    _run_part(alertfold, "worker", worker, lambda: worker.ready)
     return 0
 
 
@@ -129,7 +133,8 @@ def _projector(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("projector"))
     _ensure_topics(alertfold)
     log.info("lookup projector reading %s", alertfold.settings.issue_events_topic)
-    _run_until_signalled(alertfold.projector())
+    projector = alertfold.projector()
+    _run_part(alertfold, "projector", projector, lambda: projector.ready)
     return 0
 
 
@@ -137,7 +142,8 @@ def _auditor(_: argparse.Namespace) -> int:
     alertfold = create_app(_settings("auditor"))
     _ensure_topics(alertfold)
     log.info("auditor recording %s", alertfold.settings.issue_events_topic)
-    _run_until_signalled(alertfold.auditor())
+    auditor = alertfold.auditor()
+    _run_part(alertfold, "auditor", auditor, lambda: auditor.ready)
     return 0
 
 
@@ -150,8 +156,9 @@ def _presenter(_: argparse.Namespace) -> int:
         log.info("Slack dry-run: messages are logged, nothing is sent")
     else:
         log.info("Slack presenter posting through %s", alertfold.settings.slack_api_url)
+    presenter = alertfold.presenter()
     try:
-        _run_until_signalled(alertfold.presenter())
+        _run_part(alertfold, "presenter", presenter, lambda: _is_set(presenter.ready))
     except SlackSetupError as error:
         print(f"alertfold: {error}", file=sys.stderr)
         return 2
@@ -164,8 +171,9 @@ def _notifier(_: argparse.Namespace) -> int:
     from infra.secret_box import SecretBoxError
 
     log.info("notifier reading %s", alertfold.settings.issue_events_topic)
+    notifier = alertfold.notifier()
     try:
-        _run_until_signalled(alertfold.notifier())
+        _run_part(alertfold, "notifier", notifier, lambda: notifier.ready)
     except SecretBoxError as error:
         print(f"alertfold: {error}", file=sys.stderr)
         return 2
@@ -177,13 +185,30 @@ def _interactions(_: argparse.Namespace) -> int:
     _ensure_topics(alertfold)
     gateway = alertfold.interactions()
     log.info("Slack interactions: Socket Mode -> %s", alertfold.settings.interactions_topic)
-    _run_until_signalled(gateway)
+    _run_part(alertfold, "interactions", gateway, lambda: gateway.connected)
     return 0
 
 
 class _Runnable(Protocol):
     async def run(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+def _run_part(
+    alertfold: Alertfold, part: str, service: _Runnable, ready: Callable[[], bool]
+) -> None:
+    """Run the part with its metrics endpoint beside it, until SIGINT or SIGTERM."""
+    server = serve_metrics(alertfold.settings, part, ready)
+    try:
+        _run_until_signalled(service)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _is_set(ready: bool | asyncio.Event) -> bool:
+    """The Slack presenter's readiness is an event its tests wait on; the dry run's a flag."""
+    return ready.is_set() if isinstance(ready, asyncio.Event) else ready
 
 
 def _run_until_signalled(service: _Runnable) -> None:
@@ -215,18 +240,24 @@ def _api(_: argparse.Namespace) -> int:
     )
     # Several workers each build the app from the environment, as this process did.
     app: Any = alertfold.api() if settings.api_workers == 1 else "app.composition:api_app"
-    uvicorn.run(
-        app,
-        factory=settings.api_workers > 1,
-        workers=settings.api_workers,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        # Pages' live-update streams never end by themselves; on shutdown they are cut after
-        # this long, so stopping the API does not wait for every browser to go away.
-        timeout_graceful_shutdown=5,
-    )
+    server = serve_metrics(settings, "api")
+    try:
+        uvicorn.run(
+            app,
+            factory=settings.api_workers > 1,
+            workers=settings.api_workers,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level=settings.log_level,
+            log_config=None,  # uvicorn's lines in alertfold's format (text or JSON)
+            access_log=settings.log_level == "debug",
+            # Pages' live-update streams never end by themselves; on shutdown they are cut after
+            # this long, so stopping the API does not wait for every browser to go away.
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if server is not None:
+            server.close()
     return 0
 
 

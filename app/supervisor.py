@@ -12,6 +12,7 @@ half-working product that looks alive.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -22,11 +23,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
+from app.metrics import CHILD_UP, RESTARTS
 from app.restarts import Restarts
+from app.telemetry import replica_base_port, serve_metrics
 from infra.local_kafka import LocalKafka, LocalKafkaError
 from infra.settings import Settings
 
 PARTS = ("worker", "projector", "auditor", "presenter", "notifier", "api")
+log = logging.getLogger("alertfold.up")
+_json_logs = False  # what `up` says goes to the log as JSON too, rather than printed
 
 
 class Child(Protocol):
@@ -79,7 +84,10 @@ class BrokerProcess:
 
 
 def _say(message: str) -> None:
-    print(f"alertfold: {message}", flush=True)
+    if _json_logs:
+        log.info(message)
+    else:
+        print(f"alertfold: {message}", flush=True)
 
 
 def planned_parts(settings: Settings) -> list[tuple[str, str]]:
@@ -92,10 +100,38 @@ def planned_parts(settings: Settings) -> list[tuple[str, str]]:
     return planned
 
 
+def numbered(planned: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """(name, part, n): each planned process with its number among its part's (from 1)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name, part in planned:
+        seen[part] = seen.get(part, 0) + 1
+        out.append((name, part, seen[part]))
+    return out
+
+
 def run_everything(settings: Settings) -> int:
+    global _json_logs
+    _json_logs = settings.log_format == "json"
+    metrics = serve_metrics(settings, "up")
+    try:
+        return _run_children(settings)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _run_children(settings: Settings) -> int:
     broker, servers = _kafka(settings)
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": servers}
-    parts = [PartProcess(name, part, env) for name, part in planned_parts(settings)]
+    parts = [
+        PartProcess(
+            name,
+            part,
+            {**env, "ALERTFOLD_METRICS_PORT": str(replica_base_port(settings, replica))},
+        )
+        for name, part, replica in numbered(planned_parts(settings))
+    ]
     if settings.workers > settings.partitions:
         _say(
             f"{settings.workers - settings.partitions} of {settings.workers} workers will "
@@ -104,6 +140,8 @@ def run_everything(settings: Settings) -> int:
     for part in parts:
         part.start()
     children: list[Child] = [*parts, *([BrokerProcess(broker)] if broker else [])]
+    for child in children:
+        CHILD_UP.labels(child.name).set(1)
     stopping = False
 
     def _stop(signum: int, _: FrameType | None) -> None:
@@ -155,10 +193,13 @@ class _Watch:
                     del self._due[child.name]
                     _say(f"starting the {child.name} again")
                     child.start()
+                    RESTARTS.labels(child.name).inc()
+                    CHILD_UP.labels(child.name).set(1)
                 continue
             code = child.poll()
             if code is None:
                 continue
+            CHILD_UP.labels(child.name).set(0)
             pause = self._restarts.after_crash(child.name, code, now)
             if pause is None:
                 _say(f"the {child.name} exited with code {code}; stopping the rest")

@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.broker import bench_broker
 from bench.context import DEFAULT_PARTITIONS, BenchContext
 from bench.figures import Figure
-from bench.png import plot
+from bench.plot import can_plot, plot
 from bench.registry import BENCHMARKS, Benchmark, by_name
 from bench.report import environment, relate_to_floor, table, write_json
 
@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.results_dir / f"{stamp}.json"
     write_json(out, env, figures, errors)
     print(f"\nresults: {out}")
-    if plot(figures, out.with_suffix(".png")):
+    if not can_plot():
+        print("plot:    skipped: matplotlib is not installed (pip install -e '.[bench]')")
+    elif plot(figures, out.with_suffix(".png")):
         print(f"plot:    {out.with_suffix('.png')}")
     for name, trace in errors.items():
         print(f"{name} failed: {trace.splitlines()[-1]}", file=sys.stderr)

@@ -51,7 +51,9 @@ def product_environment(
     prefix: str = "t",
     **env: str,
 ) -> dict[str, str]:
-    """`base` plus what isolates one product: its topic prefix, data directory, API port."""
+    """`base` plus what isolates one product: its topic prefix, data directory, API port,
+    and no metrics endpoints (several products run at once; a test that reads them sets
+    ALERTFOLD_METRICS_PORT)."""
     return {
         **base,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -59,6 +61,7 @@ def product_environment(
         "ALERTFOLD_DATA_DIR": str(workdir / "data"),
         "ALERTFOLD_API_PORT": str(free_port()),
         "ALERTFOLD_PARTITIONS": str(partitions),
+        "ALERTFOLD_METRICS_PORT": "0",
         **env,
     }
 

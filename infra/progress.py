@@ -1,7 +1,8 @@
-"""Progress of a long command on stderr: a redrawn bar on a terminal, plain lines otherwise.
+"""Progress of a long command on stderr: rich's progress bar on a terminal, plain lines otherwise.
 
-A log file or CI console would fill with carriage returns if the bar were redrawn there, so
-without a terminal a plain line is written every `line_interval` seconds instead.
+A log file or CI console would fill with redrawn frames if the bar were drawn there, so
+without a terminal a plain line is written every `line_interval` seconds instead. Either
+way the figures are the caller's (done, total, elapsed), so both say the same.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-BAR_WIDTH = 28
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 
 def duration_text(seconds: float) -> str:
@@ -21,8 +23,8 @@ def duration_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress_text(done: int, total: int, elapsed: float, *, bar: bool) -> str:
-    """`[#####.....] 1,200/5,000 events  400/s  ETA 0:10` (the bar only on a terminal)."""
+def progress_text(done: int, total: int, elapsed: float) -> str:
+    """`1,200/5,000 events  400/s  ETA 0:10`."""
     rate = done / elapsed if elapsed > 0 else 0.0
     if done >= total:
         eta = "done"
@@ -30,11 +32,7 @@ def progress_text(done: int, total: int, elapsed: float, *, bar: bool) -> str:
         eta = f"ETA {duration_text((total - done) / rate)}"
     else:
         eta = "ETA ?"
-    text = f"{done:,}/{total:,} events  {rate:,.0f}/s  {eta}"
-    if not bar:
-        return text
-    filled = BAR_WIDTH if total <= 0 else min(BAR_WIDTH, BAR_WIDTH * done // total)
-    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {text}"
+    return f"{done:,}/{total:,} events  {rate:,.0f}/s  {eta}"
 
 
 class ProgressDisplay:
@@ -52,11 +50,11 @@ class ProgressDisplay:
     ) -> None:
         self._stream = stream
         self._label = label
-        self._terminal = stream.isatty() if terminal is None else terminal
-        self._interval = redraw_interval if self._terminal else line_interval
+        terminal = stream.isatty() if terminal is None else terminal
+        self._bar = _Bar(stream, label) if terminal else None
+        self._interval = redraw_interval if terminal else line_interval
         self._monotonic = monotonic
         self._next = monotonic()
-        self._last = ""
         self._last_counts: tuple[int, int] | None = None
 
     def update(self, done: int, total: int, elapsed: float) -> None:
@@ -67,20 +65,44 @@ class ProgressDisplay:
         self._show(done, total, elapsed)
 
     def finish(self, done: int, total: int, elapsed: float) -> None:
-        """The final state (unless that line was the last one shown); ends a terminal line."""
-        if self._terminal or self._last_counts != (done, total):
+        """The final state (unless that line was the last one shown); ends the bar."""
+        if self._bar is not None:
+            self._bar.show(done, total, elapsed)
+            self._bar.close()
+        elif self._last_counts != (done, total):
             self._show(done, total, elapsed)
-        if self._terminal:
-            self._stream.write("\n")
-            self._stream.flush()
 
     def _show(self, done: int, total: int, elapsed: float) -> None:
-        text = progress_text(done, total, elapsed, bar=self._terminal)
         self._last_counts = (done, total)
-        if self._terminal:
-            padding = " " * max(len(self._last) - len(text), 0)
-            self._stream.write(f"\r{self._label}{text}{padding}")
-        else:
-            self._stream.write(f"{self._label}{text}\n")
-        self._last = text
+        if self._bar is not None:
+            self._bar.show(done, total, elapsed)
+            return
+        self._stream.write(f"{self._label}{progress_text(done, total, elapsed)}\n")
         self._stream.flush()
+
+
+class _Bar:
+    """rich's bar, redrawn in place when told to (no refresh thread of its own)."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        console = Console(file=stream, force_terminal=True, highlight=False)
+        self._progress = Progress(
+            TextColumn(label.replace("[", r"\[")),
+            BarColumn(),
+            TextColumn("{task.fields[figures]}"),
+            console=console,
+            auto_refresh=False,
+        )
+        self._task: TaskID | None = None
+
+    def show(self, done: int, total: int, elapsed: float) -> None:
+        figures = progress_text(done, total, elapsed)
+        if self._task is None:
+            self._task = self._progress.add_task("", total=total, completed=done, figures=figures)
+            self._progress.start()  # draws the first frame
+            return
+        self._progress.update(self._task, completed=done, total=total, figures=figures)
+        self._progress.refresh()
+
+    def close(self) -> None:
+        self._progress.stop()

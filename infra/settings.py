@@ -263,6 +263,12 @@ class Settings(BaseSettings):
 
     # -- logging, up ----------------------------------------------------------------------------
     log_level: LogLevel = setting("ALERTFOLD_LOG_LEVEL", "logging.level", "info")
+    log_format: Literal["text", "json"] = setting("ALERTFOLD_LOG_FORMAT", "logging.format", "text")
+    """text for people, json for a log pipeline (one object per line)."""
+    metrics_host: str = setting("ALERTFOLD_METRICS_HOST", "metrics.host", "127.0.0.1")
+    """Address of each part's /metrics and /health endpoint."""
+    metrics_port: int = setting("ALERTFOLD_METRICS_PORT", "metrics.port", 9400, ge=0, le=65380)
+    """Base port of the parts' endpoints (each part at its offset, README 'Metrics'); 0: none."""
     workers: int = setting("ALERTFOLD_WORKERS", "up.workers", 1, ge=1, le=MAX_REPLICAS)
     """Fold worker processes `alertfold up` runs."""
     replicas: Replicas = setting("ALERTFOLD_REPLICAS", "up.replicas", ())

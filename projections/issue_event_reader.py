@@ -43,6 +43,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.kafka_clients import KafkaConnection
+from infra.metrics import ConsumerLag
 from projections.catching_up import CatchingUp
 from projections.issue_event_reading import (
     Record,
@@ -59,6 +60,7 @@ from projections.issue_event_sink import (
     PositionsMoved,
     SinkClosed,
 )
+from projections.metrics import APPLIED, APPLY_FAILURES, APPLY_SECONDS, SKIPPED
 from projections.sharing_partitions import SharingPartitions
 
 __all__ = [
@@ -125,6 +127,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         self.applied = 0
         self.skipped = 0
         self.errors = 0
+        self._lag = ConsumerLag(self.name)
 
         self._consumer: AIOKafkaConsumer | None = None
         self._positions: dict[int, int] = {}
@@ -222,6 +225,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
                 await self._consume(consumer, admin)
         finally:
             self._ready.clear()
+            self._lag.clear()
             self._consumer = None
             await stop_consumer(consumer)
             await admin.close()
@@ -305,6 +309,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
                         consumer.seek(TopicPartition(self.topic, partition), position)
                     continue
                 await self._take(consumer, batch)
+            await self._lag.observe(consumer)
             if self.group_id is None and time.monotonic() >= next_refresh:
                 next_refresh = time.monotonic() + self.partition_refresh_interval
                 await self._refresh_partitions(consumer, admin)
@@ -331,6 +336,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
     ) -> list[Record]:
         records, skipped = decode_records(batch, self.name)
         self.skipped += skipped
+        SKIPPED.labels(self.name).inc(skipped)
         return records
 
     async def _consumed_positions(self, consumer: AIOKafkaConsumer) -> dict[int, int]:
@@ -347,6 +353,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         unless the reader stops or its partitions are revoked meanwhile."""
         backoff = self.retry_backoff
         while True:
+            started = time.perf_counter()
             try:
                 await asyncio.to_thread(self.sink.apply, self.topic, records, next_offsets)
                 break
@@ -354,6 +361,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
                 raise
             except Exception:
                 self.errors += 1
+                APPLY_FAILURES.labels(self.name).inc()
                 log.exception(
                     "%s: applying %d records failed; retrying in %.1fs",
                     self.name,
@@ -364,7 +372,9 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
                 if self._stopping.is_set() or self._revoking:
                     return
                 backoff = min(backoff * 2, self.max_retry_backoff)
+        APPLY_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         self.applied += len(records)
+        APPLIED.labels(self.name).inc(len(records))
         for partition, position in next_offsets.items():
             self._positions[partition] = max(self._positions.get(partition, 0), position)
 

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 
 from domain.silences import Silence
 from infra.kafka_clients import KafkaConnection
+from infra.metrics import ConsumerLag
 from wire.envelope import UndecodableInput
 from wire.partition_inputs import decode_partition_input
 from wire.silences import SilenceSet
@@ -77,6 +78,7 @@ class SilenceCatalog:
             isolation_level="read_committed",
         )
         await consumer.start()
+        lag = ConsumerLag("silences")
         try:
             partition = TopicPartition(topic, 0)
             consumer.assign([partition])
@@ -85,7 +87,9 @@ class SilenceCatalog:
                 batches = await consumer.getmany(partition, timeout_ms=500)
                 for record in batches.get(partition, []):
                     self._take(record.value)
+                await lag.observe(consumer)
         finally:
+            lag.clear()
             with contextlib.suppress(Exception):
                 await consumer.stop()
 

@@ -118,9 +118,9 @@ def create_api(deps: ApiDependencies) -> FastAPI:
     view_key = [Depends(require(deps.view_keys))]
     app.include_router(history_router(deps), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE)
     app.include_router(
-        metrics_router(metrics, deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
+        metrics_router(deps.store), dependencies=view_key, responses=UNAUTHORIZED_RESPONSE
     )
     install_direct_routes(app, views, DIRECT_PATHS)
     install_web_page(app, deps)
-    install_request_metrics(app, metrics)  # outermost: it counts the direct routes too
+    install_request_metrics(app)  # outermost: it counts the direct routes too
     return app

@@ -1,81 +1,80 @@
-"""`GET /metrics`: Prometheus text exposition of what the API did and what the view holds.
+"""The API's metrics, and `GET /metrics`: prometheus-client's exposition of the process.
 
-Counters live in this process; the issue gauges are read from the lookup view on each
-scrape, so every API replica reports the same numbers for them.
+Requests are counted under their route template (`/issues/{issue_id}`), so ids in paths
+never become labels. The issue gauges are read from the lookup view at each scrape (of
+this route or of the part's metrics endpoint), so every API replica reports the same
+numbers for them.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import math
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from projections.lookup_store import LookupStore
 
+REQUESTS = Counter(
+    "alertfold_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "alertfold_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INGESTED = Counter(
+    "alertfold_ingest_alerts_total",
+    "Alerts in ingest requests, by outcome: accepted, ignored, rate_limited, dead_lettered.",
+    ["outcome"],
+)
+TRUNCATED = Counter(
+    "alertfold_alertmanager_truncated_alerts_total",
+    "Alerts Alertmanager left out of its notifications (truncatedAlerts).",
+)
+log = logging.getLogger(__name__)
 
-@dataclass
+ISSUES = Gauge("alertfold_issues", "Issues in the lookup view, by status.", ["status"])
+ISSUE_STATUSES = ("open", "resolved")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+INGEST_OUTCOMES = ("accepted", "ignored", "rate_limited", "dead_lettered")
+
+
 class ApiMetrics:
-    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
-    seconds: dict[tuple[str, str], float] = field(default_factory=dict)
-    alerts: Counter[str] = field(default_factory=Counter)
-    # Alerts Alertmanager reported left out of its notifications (`truncatedAlerts`).
-    truncated_alerts: int = 0
+    """What the ingest routes count; the series exist from the start, at zero."""
 
-    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
-        self.requests[(method, route, status)] += 1
-        self.seconds[(method, route)] = self.seconds.get((method, route), 0.0) + elapsed
+    def __init__(self) -> None:
+        for outcome in INGEST_OUTCOMES:
+            INGESTED.labels(outcome)
 
-    def exposition(self, issues_by_status: dict[str, int]) -> str:
-        lines = [
-            "# HELP alertfold_http_requests_total HTTP requests by route and status.",
-            "# TYPE alertfold_http_requests_total counter",
-            *(
-                f'alertfold_http_requests_total{{method="{m}",route="{r}",status="{s}"}} {n}'
-                for (m, r, s), n in sorted(self.requests.items())
-            ),
-            "# HELP alertfold_http_request_seconds_total Time spent answering, by route.",
-            "# TYPE alertfold_http_request_seconds_total counter",
-            *(
-                f'alertfold_http_request_seconds_total{{method="{m}",route="{r}"}} {t:.6f}'
-                for (m, r), t in sorted(self.seconds.items())
-            ),
-            "# HELP alertfold_ingest_alerts_total Alerts in ingest requests, by outcome.",
-            "# TYPE alertfold_ingest_alerts_total counter",
-            *(
-                f'alertfold_ingest_alerts_total{{outcome="{o}"}} {self.alerts[o]}'
-                for o in ("accepted", "ignored", "rate_limited", "dead_lettered")
-            ),
-            "# HELP alertfold_alertmanager_truncated_alerts_total Alerts Alertmanager left out "
-            "of its notifications (truncatedAlerts).",
-            "# TYPE alertfold_alertmanager_truncated_alerts_total counter",
-            f"alertfold_alertmanager_truncated_alerts_total {self.truncated_alerts}",
-            "# HELP alertfold_issues Issues in the lookup view, by status.",
-            "# TYPE alertfold_issues gauge",
-            *(
-                f'alertfold_issues{{status="{status}"}} {issues_by_status.get(status, 0)}'
-                for status in ("open", "resolved")
-            ),
-        ]
-        return "\n".join(lines) + "\n"
+    def alerts(self, outcome: str, count: int = 1) -> None:
+        if count:
+            INGESTED.labels(outcome).inc(count)
+
+    def truncated(self, count: int) -> None:
+        TRUNCATED.inc(count)
 
 
-def install_request_metrics(app: FastAPI, metrics: ApiMetrics) -> None:
-    """Count every answer under its route template, so ids in paths don't explode labels.
+def install_request_metrics(app: FastAPI) -> None:
+    """Count and time every answer under its route template.
 
     A plain ASGI middleware: Starlette's `@app.middleware("http")` would run every request
     through an extra task and stream, which costs the views more than their query does.
     """
-    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestMetrics)
 
 
 class RequestMetrics:
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,9 +92,15 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self.metrics.observe(
-                scope["method"], _route_of(scope), status, time.perf_counter() - started
-            )
+            method, route = _method_of(scope), _route_of(scope)
+            REQUESTS.labels(method, route, str(status)).inc()
+            REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+
+
+def _method_of(scope: Scope) -> str:
+    """HTTP's methods by name; any other token a client sends, as one label value."""
+    method = str(scope["method"])
+    return method if method in _METHODS else "other"
 
 
 def _route_of(scope: Scope) -> str:
@@ -104,14 +109,22 @@ def _route_of(scope: Scope) -> str:
     return str(getattr(route, "path", "unmatched"))
 
 
-def metrics_router(metrics: ApiMetrics, store: LookupStore) -> APIRouter:
+def metrics_router(store: LookupStore) -> APIRouter:
     router = APIRouter(tags=["health"])
+    for status in ISSUE_STATUSES:
+        ISSUES.labels(status).set_function(functools.partial(_issues, store, status))
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def exposition() -> Response:
-        return PlainTextResponse(
-            metrics.exposition(store.count_by_status()),
-            media_type="text/plain; version=0.0.4",
-        )
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _issues(store: LookupStore, status: str) -> float:
+    """The view's count; NaN while the database does not answer (the scrape still does)."""
+    try:
+        return float(store.count_by_status().get(status, 0))
+    except Exception as error:
+        log.warning("metrics: cannot count the issues in the view (%s)", error)
+        return math.nan

@@ -77,7 +77,7 @@ async def store_admission(
 ) -> Stored:
     """Publish the admitted alerts and dead-letter the rejected ones; `request` names the
     request in the dead letters (`request_name`)."""
-    metrics.alerts["ignored"] += admission.ignored
+    metrics.alerts("ignored", admission.ignored)
     _note_truncation(metrics, admission)
     accepted = sealed_webhooks(deps.webhook_sealer, admission.accepted)
     per_channel = Counter(a.slack_channel_id or "" for a in accepted)
@@ -107,14 +107,14 @@ async def store_admission(
         if deps.rate_limiter is not None:
             deps.rate_limiter.give_back(per_channel)  # nothing was accepted
         raise
-    metrics.alerts["accepted"] += len(accepted)
-    metrics.alerts["dead_lettered"] += len(admission.rejected)
+    metrics.alerts("accepted", len(accepted))
+    metrics.alerts("dead_lettered", len(admission.rejected))
     return Stored(len(accepted), admission.ignored, admission.rejected, placed[: len(accepted)])
 
 
 def _note_truncation(metrics: ApiMetrics, admission: Admission) -> None:
     if admission.truncated_alerts:
-        metrics.truncated_alerts += admission.truncated_alerts
+        metrics.truncated(admission.truncated_alerts)
         log.warning(
             "Alertmanager left %d alert(s) out of a notification of group %s (max_alerts of "
             "its receiver); the group's issues record it",
@@ -129,7 +129,7 @@ def _take_tokens(deps: ApiDependencies, metrics: ApiMetrics, per_channel: Counte
         return
     refused = deps.rate_limiter.take(per_channel)
     if refused is not None:
-        metrics.alerts["rate_limited"] += sum(per_channel.values())
+        metrics.alerts("rate_limited", sum(per_channel.values()))
         raise ApiError(429, refused.message, headers=refused.headers())
 
 

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from gateways.api.bodies import parse_json, read_bytes
 from gateways.api.errors import ApiError
 from gateways.slack.acks import Ack, Acknowledger
+from gateways.slack.metrics import count_request
 from gateways.slack.request_signature import BadSlackSignature, verify_slack_request
 
 # Slack's payloads are small; a larger body is not Slack's.
@@ -104,6 +105,7 @@ def slack_router(mode: SlackHttpMode | None) -> APIRouter:
 async def _answered(mode: SlackHttpMode | None, kind: str, payload: dict[str, Any]) -> Response:
     assert mode is not None  # `signed` refused the request otherwise
     ack: Ack | None = await mode.acks.answer(kind, payload)
+    count_request("http", kind, ack is not None)
     if ack is None:
         raise ApiError(503, "not stored yet; Slack sends the event again")
     if not ack.payload:

@@ -30,6 +30,13 @@ from aiokafka import AIOKafkaProducer
 from gateways.notify.channel_store import ChannelStore
 from gateways.notify.channels import NotificationChannel
 from gateways.notify.delivery_log import Attempt, DeliveryLog, Intent
+from gateways.notify.metrics import (
+    ATTEMPT_SECONDS,
+    DEAD_LETTERS,
+    NOTIFICATIONS,
+    RETRIES,
+    WAITING,
+)
 from gateways.notify.notification_sink import NotificationSink
 from gateways.notify.retrying import RetryPolicy, deliver
 from gateways.notify.sending import (
@@ -188,17 +195,22 @@ class NotificationDispatcher:
                 self._drain(lane), name=f"notify-lane-{intent.channel_id}"
             )
         lane.put_nowait(intent)
+        WAITING.labels(intent.channel_id).set(lane.qsize())
 
     async def _drain(self, lane: asyncio.Queue[Intent]) -> None:
         while True:
             intent = await lane.get()
+            WAITING.labels(intent.channel_id).set(lane.qsize())
             try:
                 await self._deliver(intent)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception(
-                    "notifier: delivering %s to %s failed", intent.event.event_id, intent.channel_id
+                    "notifier: delivering %s to %s failed",
+                    intent.event.event_id,
+                    intent.channel_id,
+                    extra=_ids(intent),
                 )
 
     async def _close_lanes(self) -> None:
@@ -233,6 +245,7 @@ class NotificationDispatcher:
         if channel is None or not channel.enabled:
             # Deleted or disabled since the event was routed.
             await asyncio.to_thread(self.deliveries.set_state, intent, "dropped")
+            NOTIFICATIONS.labels(intent.channel_id, "dropped").inc()
             return
         notification = Notification(
             kind=NotificationKind(intent.kind),
@@ -245,6 +258,9 @@ class NotificationDispatcher:
         async def on_attempt(number: int, result: DeliveryResult) -> None:
             nonlocal attempts
             attempts = number
+            ATTEMPT_SECONDS.labels(channel.target.kind).observe(result.latency_ms / 1000)
+            if number > 1:
+                RETRIES.labels(channel.id).inc()
             await asyncio.to_thread(
                 self.deliveries.record_attempt, self._attempt(intent, number, result)
             )
@@ -253,6 +269,7 @@ class NotificationDispatcher:
         result = await deliver(
             sender, notification, policy=self.policy, on_attempt=on_attempt, sleep=self.sleep
         )
+        NOTIFICATIONS.labels(channel.id, "delivered" if result.ok else "failed").inc()
         if result.ok:
             self.delivered += 1
             await asyncio.to_thread(self.deliveries.set_state, intent, "delivered")
@@ -300,6 +317,7 @@ class NotificationDispatcher:
             producer = await self._dead_letter_producer()
             await producer.send_and_wait(self.dlq_topic, letter.to_json(), key=letter.key)
             self.dead_lettered += 1
+            DEAD_LETTERS.labels(intent.channel_id).inc()
         except Exception as exc:
             log.error(
                 "notifier: %s to %s failed (%s) and could not be dead-lettered: %s",
@@ -307,6 +325,7 @@ class NotificationDispatcher:
                 intent.channel_id,
                 letter.reason,
                 one_line(exc),
+                extra=_ids(intent),
             )
 
     async def _dead_letter_producer(self) -> AIOKafkaProducer:
@@ -321,3 +340,13 @@ class NotificationDispatcher:
                     raise
                 self._dlq = producer
             return self._dlq
+
+
+def _ids(intent: Intent) -> dict[str, str]:
+    """What a structured log line names: the issue, its Slack channel, the notification's."""
+    event = intent.event
+    return {
+        "issue_id": event.issue_id,
+        "channel_id": event.channel_id,
+        "notification_channel_id": intent.channel_id,
+    }

@@ -1,5 +1,7 @@
 """Trying a delivery again, only when trying again can help, and never faster than asked.
 
+tenacity runs the attempts; the policy here says which results to retry and how long to wait.
+
 A result is retried only when its sender marked it retryable (5xx, 429, SMTP 4xx, connection
 failures, timeouts). Waits double from `first_backoff` up to `max_backoff`; a receiver's
 `Retry-After` replaces the computed wait, capped by `max_backoff` so one receiver cannot park
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from gateways.notify.sending import DeliveryResult, Notification, Sender
 
@@ -45,11 +49,27 @@ async def deliver(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> DeliveryResult:
     """Send until delivered, refused for good, or out of attempts; the last result."""
-    attempt = 1
-    while True:
+    attempts = 0
+
+    async def attempt() -> DeliveryResult:
+        nonlocal attempts
+        attempts += 1
         result = await sender.send(notification)
-        await on_attempt(attempt, result)
-        if result.ok or not result.retryable or attempt >= policy.attempts:
-            return result
-        await sleep(policy.wait_after(attempt, result))
-        attempt += 1
+        await on_attempt(attempts, result)
+        return result
+
+    retrying = AsyncRetrying(
+        retry=retry_if_result(lambda result: not result.ok and result.retryable),
+        stop=stop_after_attempt(policy.attempts),
+        wait=lambda state: policy.wait_after(state.attempt_number, _last(state)),
+        sleep=sleep,
+        retry_error_callback=_last,  # out of attempts: the last failure, not an exception
+    )
+    result: DeliveryResult = await retrying(attempt)
+    return result
+
+
+def _last(state: RetryCallState) -> DeliveryResult:
+    assert state.outcome is not None
+    result: DeliveryResult = state.outcome.result()
+    return result

@@ -18,6 +18,7 @@ from gateways.slack.blocks import reminder_text, render_issue
 from gateways.slack.moves import moved_away
 from gateways.slack.mrkdwn import AlertMarkup
 from infra.kafka_clients import KafkaConnection
+from infra.metrics import ConsumerLag
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event
 
@@ -54,6 +55,7 @@ class DryRunPresenter:
         self._group_id = group_id
         self._markup = markup
         self._stopping = False
+        self.ready = False
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -65,13 +67,18 @@ class DryRunPresenter:
             isolation_level="read_committed",
         )
         await consumer.start()
+        lag = ConsumerLag("presenter")
+        self.ready = True
         try:
             while not self._stopping:
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
                         self._show(record.value, self._markup)
+                await lag.observe(consumer)
         finally:
+            self.ready = False
+            lag.clear()
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer.stop()
 
@@ -86,7 +93,8 @@ class DryRunPresenter:
             log.warning("dry-run: skipped an undecodable issue event: %s", error.reason)
             return
         if event.issue.presentable:
-            log.info("%s", describe(event, markup))
+            ids = {"issue_id": event.issue_id, "channel_id": event.channel_id}
+            log.info("%s", describe(event, markup), extra=ids)
             if log.isEnabledFor(logging.DEBUG):
                 rendered = render_issue(event.issue, markup)
                 log.debug("dry-run: blocks %s", json.dumps(rendered.attachments()))

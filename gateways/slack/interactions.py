@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from domain.interactions import Actor, Interaction, InteractionKind
 from gateways.slack.current_message import NOT_ITS_MESSAGE, IssueMessages
+from gateways.slack.metrics import INTERACTIONS
 from gateways.slack.permissions import NotAllowed, SlackPermissions
 from gateways.slack.ports import Issue, IssueFinder, Publisher
 from gateways.slack.socket_requests import IssueAct, ReactionNames, SlashCommand, read_request
@@ -128,7 +129,14 @@ class SlackInteractions:
             actor=act.actor,
         )
         await self._publisher.publish([(interaction.channel_id, encode_interaction(interaction))])
-        log.info("%s by %s on issue %s", act.kind, act.actor.id, issue["id"])
+        INTERACTIONS.labels(act.kind.value).inc()
+        log.info(
+            "%s by %s on issue %s",
+            act.kind,
+            act.actor.id,
+            issue["id"],
+            extra={"issue_id": issue["id"], "channel_id": interaction.channel_id},
+        )
 
     async def _find(self, act: IssueAct) -> Issue | None:
         if act.issue_id:

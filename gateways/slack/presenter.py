@@ -54,6 +54,7 @@ from gateways.slack.channel_queue import (
 )
 from gateways.slack.issue_messages import STATE_CHANGE, IssueMessages
 from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
+from gateways.slack.metrics import HELD_NOTICES, QUEUE_DEPTH, QUEUE_OLDEST, RATE_LIMITED
 from gateways.slack.moves import moved_away
 from gateways.slack.mrkdwn import AlertMarkup
 from gateways.slack.web_api import (
@@ -64,6 +65,7 @@ from gateways.slack.web_api import (
 )
 from gateways.slack.workspace_budget import Priority, WorkspaceBudget
 from infra.kafka_clients import KafkaConnection
+from infra.metrics import ConsumerLag
 from wire.envelope import UndecodableInput
 from wire.interactions import encode_interaction
 from wire.issue_events import decode_issue_event
@@ -136,6 +138,7 @@ class SlackPresenter:
         self._reassigned = False
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._lag = ConsumerLag("presenter")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -164,6 +167,7 @@ class SlackPresenter:
                 await self._commit(consumer)
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer.stop()
+            self._lag.clear()
             await producer.stop()
             await self.slack.close()
 
@@ -194,10 +198,17 @@ class SlackPresenter:
                     self._take(tp.partition, record.offset, record.value)
             if self._reassigned or time.monotonic() >= next_commit:
                 next_commit = time.monotonic() + self.commit_interval
+                self._report_queues()
+                await self._lag.observe(consumer, force=True)
                 await self._commit(consumer)
                 if self._reassigned:
                     self._reassigned = False
                     self._announce_assignment(consumer)
+
+    def _report_queues(self) -> None:
+        for channel, queue in self._queues.items():
+            QUEUE_DEPTH.labels(channel).set(len(queue.pending))
+            QUEUE_OLDEST.labels(channel).set(queue.waited())
 
     def _announce_assignment(self, consumer: AIOKafkaConsumer) -> None:
         partitions = sorted(tp.partition for tp in consumer.assignment())
@@ -334,11 +345,22 @@ class SlackPresenter:
                 self._hold(queue, limited)
                 continue
             except (SlackUnavailable, KafkaError) as error:
-                log.warning("slack: showing %s failed (%s); retrying", issue.id, error)
+                log.warning(
+                    "slack: showing %s failed (%s); retrying",
+                    issue.id,
+                    error,
+                    extra={"issue_id": issue.id, "channel_id": queue.channel},
+                )
                 queue.block(self.messages.method_of(entry), RETRY_SECONDS)
                 continue
             except SlackRejected as error:
-                log.error("slack: %s refused for issue %s in %s", error, issue.id, queue.channel)
+                log.error(
+                    "slack: %s refused for issue %s in %s",
+                    error,
+                    issue.id,
+                    queue.channel,
+                    extra={"issue_id": issue.id, "channel_id": queue.channel},
+                )
                 queue.drop(issue.id)
                 continue
             except Exception:
@@ -366,8 +388,10 @@ class SlackPresenter:
         """Honour a 429: a workspace-limited method waits everywhere, a post in its channel."""
         log.info("slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after)
         if self.budget.limited(limited.method):
+            RATE_LIMITED.labels(limited.method, "workspace").inc()
             self.budget.hold(limited.method, limited.retry_after)
         else:
+            RATE_LIMITED.labels(limited.method, "channel").inc()
             queue.block(limited.method, limited.retry_after)
 
     def _held_notice_due(self, queue: ChannelQueue) -> float | None:
@@ -391,6 +415,7 @@ class SlackPresenter:
         except (SlackUnavailable, SlackRejected) as error:
             log.warning("slack: could not tell %s its updates are held (%s)", queue.channel, error)
         queue.told_held()
+        HELD_NOTICES.inc()
         log.info("slack: told %s that its updates are held back", queue.channel)
 
     async def _announce(self, channel: str, issue: IssueSnapshot, partition: int) -> None:

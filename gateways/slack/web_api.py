@@ -17,6 +17,7 @@ which searches the channel for the message before posting again.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from gateways.slack.blocks import RenderedMessage, issue_id_of
+from gateways.slack.metrics import CALL_SECONDS, CALLS
 
 log = logging.getLogger("alertfold.slack")
 
@@ -198,12 +200,21 @@ class SlackMessages:
             "conversations.history": self._client.conversations_history,
             "conversations.replies": self._client.conversations_replies,
         }[method]
+        started = time.perf_counter()
+        outcome = "unavailable"  # also when cancelled: whether it took effect is unknown
         try:
-            return await api(**arguments)
+            answer = await api(**arguments)
+            outcome = "ok"
+            return answer
         except SlackApiError as error:
-            raise _outcome(method, error) from error
+            failure = _outcome(method, error)
+            outcome = _OUTCOMES[type(failure)]
+            raise failure from error
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise SlackUnavailable(f"{method}: {error!r}") from error
+        finally:
+            CALLS.labels(method, outcome).inc()
+            CALL_SECONDS.labels(method).observe(time.perf_counter() - started)
 
 
 def _outcome(method: str, error: SlackApiError) -> Exception:
@@ -215,6 +226,13 @@ def _outcome(method: str, error: SlackApiError) -> Exception:
     if status >= 500 or code in _TRANSIENT_ERRORS:
         return SlackUnavailable(f"{method}: HTTP {status} {code}")
     return SlackRejected(method, code or f"HTTP {status}")
+
+
+_OUTCOMES = {
+    SlackRateLimited: "rate_limited",
+    SlackUnavailable: "unavailable",
+    SlackRejected: "rejected",
+}
 
 
 def _retry_after(headers: Any) -> float:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateways.slack.metrics import WORKSPACE_WAITING
+
 # (0 for a new post or a state change, 1 for a count-only update; when it started waiting)
 Priority = tuple[int, float]
 
@@ -44,7 +46,10 @@ class _Demand:
 class MethodBudget:
     """One method's token bucket for the workspace, and the channels waiting on it."""
 
-    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, method: str, per_minute: float, burst: int, clock: Callable[[], float]
+    ) -> None:
+        self._waiting = WORKSPACE_WAITING.labels(method)
         self._rate = per_minute / 60
         self._burst = float(burst)
         self._clock = clock
@@ -105,7 +110,9 @@ class MethodBudget:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if any(not d.granted for d in self._demands.values()):
+        waiting_now = sum(not d.granted for d in self._demands.values())
+        self._waiting.set(waiting_now)
+        if waiting_now:
             due = max(self._held_until - now, 0.0) + max(1 - self._tokens, 0.0) / self._rate
             self._timer = asyncio.get_running_loop().call_later(due, self._dispatch)
 
@@ -128,7 +135,7 @@ class WorkspaceBudget:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         rates = per_minute if per_minute is not None else tier_3(SLACK_TIER_3_PER_MINUTE)
-        self._methods = {m: MethodBudget(rate, burst, clock) for m, rate in rates.items()}
+        self._methods = {m: MethodBudget(m, rate, burst, clock) for m, rate in rates.items()}
 
     def limited(self, method: str) -> bool:
         return method in self._methods

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,10 +47,27 @@ def test_alertfold_up_folds_two_alerts_into_one_issue_and_stops_cleanly(up: Up) 
     eventually(
         lambda: output.has("dry-run: would update in C123"), what="the dry-run presenter's line"
     )
+    status = eventually(lambda: every_part_ready(up), what="`alertfold status`: all ready")
+    for part in ("up", "worker", "projector", "auditor", "presenter", "notifier", "api"):
+        assert any(line.split()[1:2] == [part] for line in status), status
 
     process.send_signal(signal.SIGINT)
     assert process.wait(60) == 0, str(output)
     assert output.has("local Kafka stopped")
+
+
+def every_part_ready(up: Up) -> list[str] | None:
+    """The rows of `alertfold status` once it says every part is ready (exit code 0)."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "app.cli", "status"],
+        env=up.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    rows = [line for line in shown.stdout.splitlines() if "http://" in line]
+    return rows if shown.returncode == 0 else None
 
 
 def test_a_part_that_dies_is_started_again_and_the_product_keeps_working(up: Up) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,30 @@ def secured(
     database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Product]:
+    with secured_product(kafka_bootstrap_servers, database_url, tmp_path_factory) as product:
+        yield product
+
+
+@pytest.fixture(scope="module")
+def secured_json(
+    kafka_bootstrap_servers: str,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Product]:
+    """The same product logging JSON lines."""
+    with secured_product(
+        kafka_bootstrap_servers, database_url, tmp_path_factory, ALERTFOLD_LOG_FORMAT="json"
+    ) as product:
+        yield product
+
+
+@contextmanager
+def secured_product(
+    kafka_bootstrap_servers: str,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    **env: str,
+) -> Iterator[Product]:
     with running_product(
         kafka_bootstrap_servers,
         tmp_path_factory.mktemp("secured"),
@@ -85,6 +110,7 @@ def secured(
         ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS=PAGERDUTY_SECRET,
         # The most talkative level: whatever any library logs is in the logs checked below.
         ALERTFOLD_LOG_LEVEL="debug",
+        **env,
     ) as product:
         yield product
 
@@ -256,7 +282,13 @@ def test_a_chunked_body_that_never_ends_is_answered_413_once_past_the_limit(
 # -- secrets ----------------------------------------------------------------------------------
 
 
-def test_no_secret_reaches_any_log_or_error(secured: Product, database_url: str) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_no_secret_reaches_any_log_or_error(
+    log_format: str, database_url: str, request: pytest.FixtureRequest
+) -> None:
+    secured: Product = request.getfixturevalue(
+        "secured" if log_format == "text" else "secured_json"
+    )
     channel = fresh_channel()
     hook = {"id": "restart", "url": WEBHOOK_URL, "buttonText": "Restart"}
     assert post(secured, "/alert", alert(channel, 1, webhooks=[hook])).status_code == 202
@@ -292,6 +324,12 @@ def test_no_secret_reaches_any_log_or_error(secured: Product, database_url: str)
     logs["refused settings"] = refused.stdout + refused.stderr
     assert set(logs) >= {"worker.log", "projector.log", "auditor.log", "api.log"}
     assert "dead-lettered" in logs["worker.log"]
+    if log_format == "json":
+        for name in ("worker.log", "projector.log", "auditor.log", "api.log"):
+            lines = [json.loads(line) for line in logs[name].splitlines() if line.strip()]
+            assert all(
+                {"time", "level", "part", "logger", "message"} <= set(line) for line in lines
+            )
     for name, text in logs.items():
         for secret in secrets:
             assert secret not in text, f"a secret ({secret[:6]}…) is in the {name}"

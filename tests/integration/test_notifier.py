@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from app.composition import create_app
@@ -202,6 +203,7 @@ async def test_a_failing_channel_is_retried_then_dead_lettered_with_the_reason(
     notify.add_webhook("flaky", f"{receiver.url}/flaky")
     receiver.fail_next(FAST_RETRIES.attempts, status=503)
     opened = IssueStory(channel_id="C-OPS").opened()
+    counted = {name: metric(name, channel="flaky") for name in FLAKY_METRICS}
     async with running_dispatcher(notify.dispatcher()):
         await notify.produce(opened)
         [letter] = await notify.dead_letters(1)
@@ -214,6 +216,21 @@ async def test_a_failing_channel_is_retried_then_dead_lettered_with_the_reason(
     attempts = notify.deliveries.attempts(channel_id="flaky", ok=False)
     assert sorted(a["attempt"] for a in attempts) == [1, 2, 3]
     assert notify.deliveries.state(opened.event_id, "flaky") == "failed"
+    assert {name: metric(name, channel="flaky") - counted[name] for name in FLAKY_METRICS} == {
+        "alertfold_notification_retries_total": FAST_RETRIES.attempts - 1,
+        "alertfold_notification_dead_letters_total": 1,
+    }
+    assert metric("alertfold_notifications_total", channel="flaky", outcome="failed") >= 1
+
+
+FLAKY_METRICS = (
+    "alertfold_notification_retries_total",
+    "alertfold_notification_dead_letters_total",
+)
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_a_restarted_notifier_never_delivers_an_event_twice_even_from_the_start(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gateways.slack.presenter import HELD_NOTICE
 from gateways.slack.workspace_budget import WorkspaceBudget, tier_3
@@ -53,6 +54,8 @@ async def test_busy_channels_share_the_update_budget_and_a_resolve_goes_before_c
 ) -> None:
     stories = [IssueStory(f"{c}-{n}", c) for c in CHANNELS for n in range(4)]
     budget = WorkspaceBudget(tier_3(BUDGET_PER_MINUTE), burst=3)
+    held = metric("alertfold_slack_held_notices_total")
+    updated = metric("alertfold_slack_calls_total", method="chat.update", outcome="ok")
     async with presenting(
         kafka_bootstrap_servers, topics, server, 20, budget=budget, held_notice_after=1.0
     ):
@@ -81,3 +84,16 @@ async def test_busy_channels_share_the_update_budget_and_a_resolve_goes_before_c
     assert all(len(found) <= 1 for found in notices.values())
     assert sum(len(found) for found in notices.values()) >= 4
     assert all(m.metadata is None for found in notices.values() for m in found)
+    told = sum(len(found) for found in notices.values())
+    assert metric("alertfold_slack_held_notices_total") - held == told
+    ok = metric("alertfold_slack_calls_total", method="chat.update", outcome="ok") - updated
+    assert ok == len(updates)
+    for channel in CHANNELS:
+        assert (
+            REGISTRY.get_sample_value("alertfold_slack_queue_depth", {"channel": channel})
+            is not None
+        )
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0

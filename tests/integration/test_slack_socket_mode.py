@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 
+from app.telemetry import METRICS_OFFSETS
 from gateways.slack.blocks import issue_metadata
 from gateways.slack.current_message import NOT_ITS_MESSAGE
 from harness.slack_server import SlackWebApiServer, running_slack_server
 from harness.slack_server_workspace import SlackLimits
 from harness.slack_socket_mode import SocketModeStandIn, socket_mode_stand_in
 from harness.waiting import eventually
+from tests.support.metrics import Samples, free_metrics_base, scrape, total
 from tests.support.product import Product
 from tests.support.slack_product import message_posted, running_slack_product
 
@@ -46,7 +48,10 @@ def product(
     slack: SocketModeStandIn,
 ) -> Iterator[Product]:
     workdir: Path = tmp_path_factory.mktemp("socket")
-    with running_slack_product(kafka_bootstrap_servers, workdir, slack) as product:
+    metrics = str(free_metrics_base())
+    with running_slack_product(
+        kafka_bootstrap_servers, workdir, slack, ALERTFOLD_METRICS_PORT=metrics
+    ) as product:
         yield product
 
 
@@ -125,6 +130,8 @@ def test_after_a_disconnect_the_client_reconnects_and_loses_nothing(
     product: Product, slack: SocketModeStandIn
 ) -> None:
     issue = posted_issue(product)
+    url = f"http://127.0.0.1:{metrics_port(product, 'interactions')}"
+    sessions = total(scrape(url), "alertfold_slack_socket_sessions_total")
     before = slack.connections_opened
     slack.disconnect("refresh_requested")
     envelope = slack.send("events_api", reaction(issue["channel_id"], "eyes", user="U0CAROL"))
@@ -135,6 +142,31 @@ def test_after_a_disconnect_the_client_reconnects_and_loses_nothing(
         investigated_by={"kind": "slack_user", "id": "U0CAROL", "name": ""},
     )
     assert watched["id"] == issue["id"]
+    samples = eventually(
+        lambda: _reconnected(scrape(url), sessions), what="the new session in the metrics"
+    )
+    assert total(samples, "alertfold_slack_socket_connected") == 1
+    assert total(samples, "alertfold_ready") == 1
+    assert (
+        total(
+            samples,
+            "alertfold_slack_requests_total",
+            mode="socket",
+            type="events_api",
+            outcome="acknowledged",
+        )
+        >= 1
+    )
+    assert total(samples, "alertfold_slack_interactions_total", kind="investigating") >= 1
+
+
+def metrics_port(product: Product, part: str) -> int:
+    return int(product.env["ALERTFOLD_METRICS_PORT"]) + METRICS_OFFSETS[part]
+
+
+def _reconnected(samples: Samples, sessions_before: float) -> Samples | None:
+    after = total(samples, "alertfold_slack_socket_sessions_total")
+    return samples if after > sessions_before else None
 
 
 def test_a_check_mark_on_a_message_posted_a_moment_ago_resolves_its_issue(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness.waiting import eventually
 from infra.local_kafka import free_port
+from tests.support.metrics import free_metrics_base
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,7 @@ class Up:
     process: subprocess.Popen[str]
     output: Output
     data_dir: Path
+    env: dict[str, str]
 
     def wait_until_up(self) -> None:
         eventually(
@@ -64,6 +66,7 @@ def running_up(workdir: Path, **env: str) -> Iterator[Up]:
         "ALERTFOLD_CACHE_DIR": str(REPO / ".cache"),
         "ALERTFOLD_API_PORT": str(api_port),
         "ALERTFOLD_KAFKA_PORT": str(kafka_port),
+        "ALERTFOLD_METRICS_PORT": str(free_metrics_base()),
         **env,
     }
     process = subprocess.Popen(
@@ -75,7 +78,9 @@ def running_up(workdir: Path, **env: str) -> Iterator[Up]:
         text=True,
     )
     try:
-        yield Up(f"http://127.0.0.1:{api_port}", process, Output(process), workdir / "data")
+        yield Up(
+            f"http://127.0.0.1:{api_port}", process, Output(process), workdir / "data", environment
+        )
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

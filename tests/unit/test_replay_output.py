@@ -16,15 +16,9 @@ class Terminal(io.StringIO):
 
 
 def test_progress_shows_done_total_rate_and_time_left() -> None:
-    assert progress_text(1_200, 5_000, 3.0, bar=False) == "1,200/5,000 events  400/s  ETA 0:10"
-    assert progress_text(5_000, 5_000, 4.0, bar=False) == "5,000/5,000 events  1,250/s  done"
-    assert progress_text(0, 5_000, 0.0, bar=False) == "0/5,000 events  0/s  ETA ?"
-
-
-def test_progress_bar_fills_with_the_share_done() -> None:
-    text = progress_text(50, 100, 1.0, bar=True)
-    assert text.startswith("[" + "#" * 14 + "." * 14 + "] 50/100 events")
-    assert progress_text(0, 0, 1.0, bar=True).startswith("[" + "#" * 28 + "]")
+    assert progress_text(1_200, 5_000, 3.0) == "1,200/5,000 events  400/s  ETA 0:10"
+    assert progress_text(5_000, 5_000, 4.0) == "5,000/5,000 events  1,250/s  done"
+    assert progress_text(0, 5_000, 0.0) == "0/5,000 events  0/s  ETA ?"
 
 
 def test_durations_are_short() -> None:
@@ -60,10 +54,10 @@ def test_without_a_terminal_the_final_line_is_not_repeated() -> None:
     assert stream.getvalue().splitlines() == ["10/10 events  10/s  done"]
 
 
-def test_on_a_terminal_the_bar_is_redrawn_in_place() -> None:
+def test_on_a_terminal_rich_redraws_a_bar_in_place() -> None:
     stream = Terminal()
     now = [0.0]
-    display = ProgressDisplay(stream, monotonic=lambda: now[0])
+    display = ProgressDisplay(stream, label="replay: ", monotonic=lambda: now[0])
 
     display.update(1, 4, 1.0)
     now[0] += 1
@@ -71,10 +65,14 @@ def test_on_a_terminal_the_bar_is_redrawn_in_place() -> None:
     display.finish(4, 4, 4.0)
 
     output = stream.getvalue()
-    assert output.count("\r") == 3
-    # A shorter line is padded so nothing of the longer one before it remains.
-    assert output.endswith("done    \n")
-    assert "\n" not in output[:-1]
+    frames = [frame for frame in output.split("\r") if "events" in frame]
+    assert "1/4 events  1/s  ETA 0:03" in frames[0]
+    assert "2/4 events  1/s  ETA 0:02" in frames[1]
+    assert "4/4 events  1/s  done" in frames[-1]
+    assert all("replay: " in frame and "━" in frame for frame in frames)
+    # One line on the terminal, redrawn: it ends only when the display finishes.
+    assert output.count("\n") == 1
+    assert output.rstrip("\x1b[?25h").endswith("\n")
 
 
 def test_summary_names_events_rate_and_what_each_read_model_holds() -> None:

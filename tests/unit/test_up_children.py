@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
-from app.supervisor import BrokerProcess, _Watch, planned_parts
+from app.supervisor import BrokerProcess, _Watch, numbered, planned_parts
+from app.telemetry import metrics_port, replica_base_port
 from infra.local_kafka import LocalKafka, LocalKafkaError
 from infra.settings import SettingsError, load_settings
 
@@ -126,3 +128,41 @@ def test_a_broker_that_cannot_start_again_counts_as_a_crash(tmp_path: Path) -> N
     broker.start()
 
     assert broker.poll() == 1
+
+
+def test_the_metrics_count_a_childs_restarts_and_show_it_down_meanwhile() -> None:
+    child = Child("notifier 3")
+    watch = _Watch([child])
+    restarts = REGISTRY.get_sample_value(
+        "alertfold_supervisor_restarts_total", {"child": "notifier 3"}
+    )
+    child.code = -9
+
+    watch.step(now=0)
+    assert REGISTRY.get_sample_value("alertfold_supervisor_child_up", {"child": "notifier 3"}) == 0
+    watch.step(now=1.0)
+    assert REGISTRY.get_sample_value("alertfold_supervisor_child_up", {"child": "notifier 3"}) == 1
+    after = REGISTRY.get_sample_value(
+        "alertfold_supervisor_restarts_total", {"child": "notifier 3"}
+    )
+    assert after == (restarts or 0) + 1
+
+
+def test_each_replica_of_a_part_gets_the_ports_after_the_first_ones() -> None:
+    settings = load_settings({"ALERTFOLD_WORKERS": "2", "ALERTFOLD_REPLICAS": "presenter=3"})
+    planned = numbered(planned_parts(settings))
+    ports = {
+        name: metrics_port(load_settings({"ALERTFOLD_METRICS_PORT": str(base)}), part)
+        for name, part, replica in planned
+        for base in [replica_base_port(settings, replica)]
+    }
+    assert ports["worker 1"] == 9420 and ports["worker 2"] == 9421
+    assert [ports[f"presenter {n}"] for n in (1, 2, 3)] == [9480, 9481, 9482]
+    assert ports["api"] == 9540
+    assert len(set(ports.values())) == len(ports)
+
+
+def test_no_metrics_ports_when_they_are_off() -> None:
+    settings = load_settings({"ALERTFOLD_METRICS_PORT": "0"})
+    assert metrics_port(settings, "worker") is None
+    assert replica_base_port(settings, 2) == 0
