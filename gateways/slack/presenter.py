@@ -5,9 +5,7 @@ latest state to its channel's queue (`channel_queue`); one task per channel post
 (`issue_messages`), at most `calls_per_second` calls in that channel, and the methods Slack
 limits per workspace (Tier 3: updates, deletes, history and thread reads) within one shared
 budget each (`workspace_budget`), new posts and state changes first. A 429 holds back only
-the method that got it: in that channel for posts, everywhere for the workspace's methods.
-A channel whose updates wait longer than `held_notice_after` is told so in one message, at
-most once an hour.
+the method that got it, and a channel held back long is told so (`rate_holds`).
 
 Delivery is at-least-once. Offsets are committed by hand, per partition, only up to the
 lowest offset whose state has not reached Slack yet; rendering is a pure function of the
@@ -42,21 +40,20 @@ from typing import Any, Literal
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from domain.interactions import Actor, Interaction, InteractionKind
-from domain.issue_state import IssueSnapshot
 from domain.silences import DEFAULT_SILENCE_DURATIONS
 from gateways.slack.channel_queue import (
-    POST,
     CallTurns,
     ChannelQueue,
     PartitionGivenUp,
     Pending,
 )
-from gateways.slack.issue_messages import STATE_CHANGE, IssueMessages
+from gateways.slack.issue_messages import IssueMessages
 from gateways.slack.message_index import DEFAULT_SCAN_LIMIT, MessageIndex
-from gateways.slack.metrics import HELD_NOTICES, QUEUE_DEPTH, QUEUE_OLDEST, RATE_LIMITED
+from gateways.slack.metrics import QUEUE_DEPTH, QUEUE_OLDEST
 from gateways.slack.moves import moved_away
 from gateways.slack.mrkdwn import AlertMarkup
+from gateways.slack.rate_holds import HELD_NOTICE_AFTER, RateHolds
+from gateways.slack.ts_announcer import TsAnnouncer
 from gateways.slack.web_api import (
     SlackMessages,
     SlackRateLimited,
@@ -67,22 +64,13 @@ from gateways.slack.workspace_budget import Priority, WorkspaceBudget
 from infra.kafka_clients import KafkaConnection
 from infra.metrics import ConsumerLag
 from wire.envelope import UndecodableInput
-from wire.interactions import encode_interaction
 from wire.issue_events import decode_issue_event
 
 log = logging.getLogger("alertfold.slack")
 
 ArchivedMessage = Literal["keep", "mark"]
 RETRY_SECONDS = 2.0
-PRESENTER = Actor(kind="alertfold", id="presenter", name="")
 REMINDED = "IssueReminded"
-HELD_NOTICE_AFTER = 60.0
-HELD_NOTICE_EVERY = 3600.0
-HELD_NOTICE = (
-    ":hourglass_flowing_sand: Slack's rate limits are holding back updates of alertfold's "
-    "messages in this channel, so counts and times may lag for a while. New issues, "
-    "resolutions and escalations go first; the messages catch up by themselves."
-)
 
 
 class SlackSetupError(Exception):
@@ -112,13 +100,11 @@ class SlackPresenter:
         auto_offset_reset: str = "latest",
     ) -> None:
         self.topic = topic
-        self.interactions_topic = interactions_topic
         self.slack = slack
-        self.clock = clock
         self.interval = 1.0 / calls_per_second
         self.budget = budget or WorkspaceBudget()
         self.archived_message = archived_message
-        self.held_notice_after = held_notice_after
+        self.holds = RateHolds(slack, self.budget, held_notice_after)
         self.commit_interval = commit_interval
         self.index = MessageIndex(scan_limit=scan_limit)
         self.messages = IssueMessages(slack, self.index, markup, silence_durations)
@@ -137,7 +123,7 @@ class SlackPresenter:
         self._committed: dict[int, int] = {}
         self._reassigned = False
         self._stopping = asyncio.Event()
-        self._producer: AIOKafkaProducer | None = None
+        self.announcer = TsAnnouncer(self.index, interactions_topic, clock)
         self._lag = ConsumerLag("presenter")
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -156,7 +142,7 @@ class SlackPresenter:
         producer = AIOKafkaProducer(**self._kafka.options, acks="all")
         await consumer.start()
         await producer.start()
-        self._producer = producer
+        self.announcer.producer = producer
         try:
             await self._consume(consumer)
         finally:
@@ -313,11 +299,11 @@ class SlackPresenter:
 
     async def _channel_loop(self, queue: ChannelQueue) -> None:
         while True:
-            if self._held_notice_due(queue) == 0:
-                await self._tell_held(queue)
+            if self.holds.notice_due(queue) == 0:
+                await self.holds.tell(queue)
             entry = self._next(queue)
             if entry is None:
-                await queue.wait_for_work(self._held_notice_due(queue))
+                await queue.wait_for_work(self.holds.notice_due(queue))
                 continue
             # Newer states replace the entry's while its calls are under way: keep this one.
             issue, offset, finish = entry.issue, entry.offset, entry.finish
@@ -334,7 +320,7 @@ class SlackPresenter:
                 else:
                     if not self.messages.replies_only(entry):
                         await self.messages.show(calls, issue)
-                        await self._announce(queue.channel, issue, entry.partition)
+                        await self.announcer.announce(queue.channel, issue, entry.partition)
                     if remind_at is not None:
                         await self.messages.remind(calls, entry.issue)
                         if entry.remind_at == remind_at:
@@ -342,7 +328,7 @@ class SlackPresenter:
             except PartitionGivenUp:
                 continue  # its entries were dropped; the partition's next owner shows them
             except SlackRateLimited as limited:
-                self._hold(queue, limited)
+                self.holds.hold(queue, limited)
                 continue
             except (SlackUnavailable, KafkaError) as error:
                 log.warning(
@@ -383,65 +369,6 @@ class SlackPresenter:
         granted = self.budget.declare(queue.channel, wants, queue.changed.set)
         ready = (e for e, m, _ in candidates if not self.budget.limited(m) or m in granted)
         return next(ready, None)
-
-    def _hold(self, queue: ChannelQueue, limited: SlackRateLimited) -> None:
-        """Honour a 429: a workspace-limited method waits everywhere, a post in its channel."""
-        log.info("slack: %s in %s: waiting %g s", limited, queue.channel, limited.retry_after)
-        if self.budget.limited(limited.method):
-            RATE_LIMITED.labels(limited.method, "workspace").inc()
-            self.budget.hold(limited.method, limited.retry_after)
-        else:
-            RATE_LIMITED.labels(limited.method, "channel").inc()
-            queue.block(limited.method, limited.retry_after)
-
-    def _held_notice_due(self, queue: ChannelQueue) -> float | None:
-        """In how many seconds the channel is to be told its updates are held back; None
-        while nothing waits, or while it may not be posted to (then its 429 block ends the
-        wait)."""
-        if queue.blocked(POST):
-            return None
-        return queue.held_notice_due(self.held_notice_after, HELD_NOTICE_EVERY)
-
-    async def _tell_held(self, queue: ChannelQueue) -> None:
-        """One message saying the channel's updates are held back, as Grafana OnCall posts
-        one when Slack rate-limits an integration."""
-        calls = CallTurns(queue, self.budget, (STATE_CHANGE, 0.0))
-        try:
-            await calls.turn(POST)
-            await self.slack.post_text(queue.channel, HELD_NOTICE)
-        except SlackRateLimited as limited:
-            self._hold(queue, limited)
-            return
-        except (SlackUnavailable, SlackRejected) as error:
-            log.warning("slack: could not tell %s its updates are held (%s)", queue.channel, error)
-        queue.told_held()
-        HELD_NOTICES.inc()
-        log.info("slack: told %s that its updates are held back", queue.channel)
-
-    async def _announce(self, channel: str, issue: IssueSnapshot, partition: int) -> None:
-        """Tell the fold the message's ts (a `message_posted` interaction), once per ts."""
-        ts = self.index.unannounced.get((channel, issue.id))
-        if ts is None or self._producer is None:
-            return
-        interaction = Interaction(
-            kind=InteractionKind.MESSAGE_POSTED,
-            interaction_id=f"posted/{issue.id}/{ts}",
-            channel_id=channel,
-            correlation_id=issue.correlation_id,
-            issue_id=issue.id,
-            at=self.clock(),
-            actor=PRESENTER,
-            slack_ts=ts,
-            reason="",
-        )
-        await self._producer.send_and_wait(
-            self.interactions_topic,
-            encode_interaction(interaction),
-            key=channel.encode(),
-            partition=partition,
-        )
-        if self.index.unannounced.get((channel, issue.id)) == ts:
-            del self.index.unannounced[(channel, issue.id)]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
-from gateways.slack.presenter import HELD_NOTICE
+from gateways.slack.rate_holds import HELD_NOTICE
 from gateways.slack.workspace_budget import WorkspaceBudget, tier_3
 from harness.slack_server import SlackWebApiServer, running_slack_server
 from harness.slack_server_workspace import RateLimit, SlackLimits
