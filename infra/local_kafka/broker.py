@@ -7,7 +7,6 @@ stopped later through the files that ``infra.local_kafka.state`` reads.
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import time
@@ -18,7 +17,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from infra.local_kafka.config import Membership, broker_properties, render_properties
+from infra.local_kafka.config import (
+    Membership,
+    broker_properties,
+    check_node_options,
+    properties_header,
+    render_properties,
+)
 from infra.local_kafka.constants import (
     BROKER_LOG_NAME,
     CONSOLE_LOG_NAME,
@@ -32,7 +37,7 @@ from infra.local_kafka.constants import (
 from infra.local_kafka.errors import LocalKafkaError
 from infra.local_kafka.files import atomic_write, file_size, packaged_bytes, startup_tail
 from infra.local_kafka.jars import KafkaJars
-from infra.local_kafka.java import check_java
+from infra.local_kafka.java import check_java, java_command
 from infra.local_kafka.ports import pick_ports, wait_for_kafka
 from infra.local_kafka.progress import Progress, no_progress
 from infra.local_kafka.secured import SaslSslListener
@@ -50,9 +55,6 @@ from infra.local_kafka.storage import ensure_cluster_id, format_storage, is_form
 DEFAULT_HEAP = "384m"
 # Only the JVM's quick compiler: a start costs about 40 % less CPU, for less peak throughput.
 QUICK_START_JVM_OPTION = "-XX:TieredStopAtLevel=1"
-
-_LOG_FILE_PROPERTY = "alertfold.kafka.log.file"
-_HEAP_PATTERN = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 
 
 class LocalKafka:
@@ -82,13 +84,7 @@ class LocalKafka:
         jvm_options: tuple[str, ...] = (),
         secured: SaslSslListener | None = None,
     ) -> None:
-        if not _HEAP_PATTERN.match(heap):
-            raise ValueError(f"heap must look like 384m or 1g, not {heap!r}")
-        for name, value in (("port", port), ("controller_port", controller_port)):
-            if not 0 <= value <= 65535:
-                raise ValueError(f"{name} must be between 0 and 65535, not {value}")
-        if port and port == controller_port:
-            raise ValueError("port and controller_port must differ")
+        check_node_options(heap, port, controller_port)
         self.cache_dir = Path(cache_dir).resolve()
         self.data_dir = Path(data_dir).resolve()
         self.port = port
@@ -168,19 +164,14 @@ class LocalKafka:
     def _java_command(
         self, java: str, heap: str | None = None, options: tuple[str, ...] | None = None
     ) -> list[str]:
-        return [
+        return java_command(
             java,
-            f"-Xmx{heap or self.heap}",
-            *(self.jvm_options if options is None else options),
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            "-XX:+ExplicitGCInvokesConcurrent",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={self.data_dir / LOG4J_CONFIG_NAME}",
-            f"-D{_LOG_FILE_PROPERTY}={self.broker_log_path}",
-            "-cp",
-            str(self.libs_dir / "*"),
-        ]
+            heap=heap or self.heap,
+            options=self.jvm_options if options is None else options,
+            log4j_config=self.data_dir / LOG4J_CONFIG_NAME,
+            log_file=self.broker_log_path,
+            libs_dir=self.libs_dir,
+        )
 
     def broker_command(self, java: str = "java") -> list[str]:
         """The command line that runs the broker."""
@@ -197,16 +188,7 @@ class LocalKafka:
         )
         if self.secured is not None:
             props = self.secured.add_to(props, secured_port)
-        node = (
-            f"Node {self.member.node_id} of a {self.member.brokers}-node"
-            if self.member.brokers > 1
-            else "Single-node"
-        )
-        header = (
-            f"{node} Apache Kafka {self.version} (KRaft, broker+controller) for alertfold.\n"
-            "Rewritten at every start of `alertfold kafka`; edits here are lost."
-        )
-        return render_properties(props, header)
+        return render_properties(props, properties_header(self.member, self.version))
 
     def start(self, timeout: float = 120.0, progress: Progress | None = None) -> str:
         """Start the broker and wait until it serves metadata; return its bootstrap address.

@@ -19,6 +19,7 @@ from infra.local_kafka.constants import LOOPBACK
 from infra.topology import replication_for
 
 NODE_ID = 1
+_HEAP_PATTERN = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,25 @@ def parse_properties(text: str) -> dict[str, str]:
         if sep:
             result[key.strip()] = value.strip()
     return result
+
+
+def properties_header(member: Membership, version: str) -> str:
+    """The comment atop `server.properties`: which node this is, and that edits are lost."""
+    node = (
+        f"Node {member.node_id} of a {member.brokers}-node" if member.brokers > 1 else "Single-node"
+    )
+    return (
+        f"{node} Apache Kafka {version} (KRaft, broker+controller) for alertfold.\n"
+        "Rewritten at every start of `alertfold kafka`; edits here are lost."
+    )
+
+
+def check_node_options(heap: str, port: int, controller_port: int) -> None:
+    """Refuse what the JVM or the broker would refuse later, with less to go on."""
+    if not _HEAP_PATTERN.match(heap):
+        raise ValueError(f"heap must look like 384m or 1g, not {heap!r}")
+    for name, value in (("port", port), ("controller_port", controller_port)):
+        if not 0 <= value <= 65535:
+            raise ValueError(f"{name} must be between 0 and 65535, not {value}")
+    if port and port == controller_port:
+        raise ValueError("port and controller_port must differ")

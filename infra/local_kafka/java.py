@@ -14,6 +14,7 @@ from infra.local_kafka.files import tail_text
 
 MIN_JAVA_VERSION = 17
 
+_LOG_FILE_PROPERTY = "alertfold.kafka.log.file"
 _JAVA_VERSION_PATTERN = re.compile(r'version "(\d+)(?:\.(\d+))?')
 
 
@@ -74,3 +75,30 @@ def java_version_ok(java: str | None = None) -> bool:
     except LocalKafkaError:
         return False
     return True
+
+
+def java_command(
+    java: str,
+    *,
+    heap: str,
+    options: tuple[str, ...],
+    log4j_config: Path,
+    log_file: Path,
+    libs_dir: Path,
+) -> list[str]:
+    """A JVM on the broker's jars, its log going to `log_file`; the main class comes next.
+
+    G1 with short pauses: the broker shares small machines with the parts it serves."""
+    return [
+        java,
+        f"-Xmx{heap}",
+        *options,
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j_config}",
+        f"-D{_LOG_FILE_PROPERTY}={log_file}",
+        "-cp",
+        str(libs_dir / "*"),
+    ]
