@@ -1,14 +1,17 @@
 """Reminders and the deduplication window through the product's own processes.
 
-The worker (its clock on, ticking each second with `ALERTFOLD_RESEND_INTERVAL` and
-`ALERTFOLD_DEDUPLICATION_WINDOW`), projector, API, presenter (slack_sdk against the Slack
-stand-in) and notifier (a webhook channel that routes only reminders) run on the session's
-broker; `alertfold verify` then re-folds what they logged.
+The worker, projector, API, presenter (slack_sdk against the Slack stand-in) and notifier (a
+webhook channel that routes only reminders) run on the session's broker; `alertfold verify`
+then re-folds what they logged. The worker's clock is off: the test's own clock ticks the
+channel's partition twice a second with settings of seconds (the settings themselves take a
+minute at least), as the worker's clock ticks with `ALERTFOLD_RESEND_INTERVAL` and
+`ALERTFOLD_DEDUPLICATION_WINDOW`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from agents.issue_table import partition_for_channel
+from domain.alerting import AlertingSettings
 from domain.interactions import Actor, Interaction, InteractionKind
 from gateways.slack.blocks import issue_id_of
 from harness.slack_server import BOT_TOKEN, SlackWebApiServer, running_slack_server
@@ -24,12 +29,15 @@ from harness.waiting import eventually
 from tests.support.notify_servers import HttpReceiver, running
 from tests.support.product import Product, running_product
 from wire.interactions import encode_interaction
+from wire.ticks import encode_tick
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 CHANNEL = f"CR{uuid.uuid4().hex[:8].upper()}"
 INTERVAL = 2  # seconds between reminders
 WINDOW = 3  # seconds of the deduplication window
+PARTITIONS = 4  # the product's, as `running_product` makes it
+SETTINGS = AlertingSettings(reminder_interval_seconds=INTERVAL, deduplication_window_seconds=WINDOW)
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +71,16 @@ def product(
     with running_product(
         kafka_bootstrap_servers,
         workdir,
-        ALERTFOLD_RESEND_INTERVAL=f"{INTERVAL}s",
-        ALERTFOLD_DEDUPLICATION_WINDOW=f"{WINDOW}s",
+        ALERTFOLD_TICK_SECONDS="0",
         ALERTFOLD_NOTIFICATION_CHANNELS_FILE=str(channels_file),
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_API_URL=slack.url,
     ) as running_product_:
         running_product_.start("presenter")
         running_product_.start("notifier")
+        stop = threading.Event()
+        clock = threading.Thread(target=ticking, args=(running_product_, stop), daemon=True)
+        clock.start()
         eventually(
             lambda: "slack presenter: consuming" in running_product_.log("presenter"),
             timeout=60,
@@ -80,14 +90,25 @@ def product(
             lambda: opens_with_the_settings(running_product_),
             timeout=60,
             interval=0.5,
-            what="the worker's ticks to bring its settings",
+            what="the ticks to bring the settings",
         )
-        yield running_product_
+        try:
+            yield running_product_
+        finally:
+            stop.set()
+            clock.join(timeout=10)
+
+
+def ticking(product: Product, stop: threading.Event) -> None:
+    """The channel's partition's clock, with the settings, until `stop`."""
+    partition = partition_for_channel(CHANNEL, PARTITIONS)
+    while not stop.wait(0.5):
+        product.produce("ticks", encode_tick(datetime.now(UTC), SETTINGS), partition=partition)
 
 
 def opens_with_the_settings(product: Product) -> bool:
-    """Whether a new (fire-and-forget) issue of the channel takes the worker's settings:
-    they reach the fold with the worker's first tick, an alert before it opens without."""
+    """Whether a new (fire-and-forget) issue of the channel takes the ticks' settings: they
+    reach the fold with the first tick, an alert before it opens without."""
     correlation_id = f"probe-{uuid.uuid4().hex[:8]}"
     post_alert(product, correlation_id)
     issue = product.wait_for_issue(channel_id=CHANNEL, correlation_id=correlation_id)
