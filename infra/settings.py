@@ -38,10 +38,10 @@ from infra.settings_values import (
     Replicas,
     ResendInterval,
     Seconds,
-    SecretsKey,
+    SecretsKeys,
     SharedSecrets,
     SilenceDurations,
-    WebhookKey,
+    WebhookKeys,
 )
 
 __all__ = [
@@ -197,11 +197,12 @@ class Settings(BaseSettings):
     )
     """What an archived issue's message becomes: kept as last shown, or marked archived (no
     buttons)."""
-    webhook_encryption_key: WebhookKey = setting(
-        "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY", "slack.webhook_encryption_key", None, secret=True
+    webhook_encryption_keys: WebhookKeys = setting(
+        "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY", "slack.webhook_encryption_key", (), secret=True
     )
-    """AES-256-GCM key (32 ASCII letters and digits) sealing webhook URLs and payloads; unset:
-    alerts with webhooks are refused at the API."""
+    """AES-256-GCM keys (32 ASCII letters and digits each): the first seals webhook URLs and
+    payloads, every one opens them (new,old during a rotation); none: alerts with webhooks are
+    refused at the API."""
     pagerduty_webhook_secrets: SharedSecrets = setting(
         "ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS", "pagerduty.webhook_secrets", (), secret=True
     )
@@ -232,11 +233,12 @@ class Settings(BaseSettings):
         "ALERTFOLD_NOTIFICATION_CHANNELS_FILE", "notifications.channels_file", None
     )
     """JSON file of notification channels (read-only through the API)."""
-    secrets_key: SecretsKey = setting(
-        "ALERTFOLD_SECRETS_KEY", "notifications.secrets_key", None, secret=True
+    secrets_keys: SecretsKeys = setting(
+        "ALERTFOLD_SECRETS_KEY", "notifications.secrets_key", (), secret=True
     )
-    """32 random bytes, base64: encrypts notification channels' secrets at rest (AES-256-GCM);
-    required once a channel has a secret."""
+    """32 random bytes each, base64: the first encrypts notification channels' secrets at rest
+    (AES-256-GCM), every one decrypts (new,old during a rotation); required once a channel has
+    a secret."""
     notify_attempts: int = setting(
         "ALERTFOLD_NOTIFY_ATTEMPTS", "notifications.attempts", 4, ge=1, le=20
     )
