@@ -19,6 +19,7 @@ from app.audit_command import add_audit_parser
 from app.composition import Alertfold, create_app
 from app.config_command import add_config_parser
 from app.kafka_command import add_kafka_parser
+from app.notifications_command import add_notifications_parser
 from app.replay_command import add_replay_parser
 from app.status_command import add_status_parser
 from app.telemetry import serve_metrics
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_parser(commands)
     add_kafka_parser(commands)
     add_config_parser(commands)
+    add_notifications_parser(commands)
     return parser
 
 
