@@ -30,6 +30,9 @@ from infra.settings import Settings, SettingsError, load_settings
 from infra.topology import topic_specs
 
 log = logging.getLogger("alertfold")
+# The parts that put links to alertfold in what they send: Slack's Details… modal (the
+# interactions, and the API in HTTP mode) and notifications (the notifier, and the API's test).
+LINKING_PARTS = ("api", "interactions", "notifier")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +109,20 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(process: str) -> Settings:
     settings = load_settings()
     configure_logging(settings.log_level, process, settings.log_format)
+    if process in LINKING_PARTS:
+        warn_without_links(settings)
     return settings
+
+
+def warn_without_links(settings: Settings) -> None:
+    """Say at start that links are left out, rather than send ones no browser opens."""
+    if not settings.effective_public_url:
+        log.warning(
+            "ALERTFOLD_PUBLIC_URL is not set and the API listens on %s, which no browser "
+            "opens: Slack's Details… modal and notifications go without links to alertfold; "
+            "set ALERTFOLD_PUBLIC_URL to the address people open the API at",
+            settings.api_host,
+        )
 
 
 def _ensure_topics(alertfold: Alertfold, timeout: float = 60) -> None:

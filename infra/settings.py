@@ -14,6 +14,7 @@ settings table and its key in the config file table (tests compare both with the
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -130,8 +131,8 @@ class Settings(BaseSettings):
     public_url: str | None = setting(
         "ALERTFOLD_PUBLIC_URL", "api.public_url", None, pattern=r"^https?://\S+$"
     )
-    """The API's address as people open it, for links in Slack (issue history); unset:
-    http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT."""
+    """The API's address as people open it, for links in Slack and notifications; unset:
+    http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT, or no links when that host is 0.0.0.0 or ::."""
     max_body_bytes: int = setting(
         "ALERTFOLD_MAX_BODY_BYTES", "api.max_body_bytes", 1_048_576, ge=1024
     )
@@ -311,7 +312,14 @@ class Settings(BaseSettings):
 
     @property
     def effective_public_url(self) -> str:
-        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+        """Where people open the API, for links; empty (no links) when unset while the API
+        listens on every address (0.0.0.0, ::), which is no address a browser can open."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if _listens_everywhere(self.api_host):
+            return ""
+        host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     @property
     def effective_database_url(self) -> str:
@@ -369,6 +377,14 @@ class Settings(BaseSettings):
 
 # Environment variable → settings field, for whoever must know which variables alertfold reads.
 ENVIRONMENT: dict[str, str] = {one.variable: one.field for one in declarations(Settings)}
+
+
+def _listens_everywhere(host: str) -> bool:
+    """Whether `host` is the wildcard address (0.0.0.0, ::): a place to listen, not to link."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 def resolve_settings(
