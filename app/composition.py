@@ -213,7 +213,7 @@ class Alertfold:
             tell=tell,
             clock=self.clock,
             silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
-            api_url=settings.effective_public_url,
+            public_url=settings.effective_public_url,
             messages=messages,
             silence_durations=settings.silence_durations,
             markup=settings.slack_alert_markup,
