@@ -32,7 +32,7 @@ from infra.topology import topic_specs
 log = logging.getLogger("alertfold")
 # The parts that put links to alertfold in what they send: Slack's Details… modal (the
 # interactions, and the API in HTTP mode) and notifications (the notifier, and the API's test).
-LINKING_PARTS = ("api", "interactions", "notifier")
+_LINKING_PARTS = ("api", "interactions", "notifier")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(process: str) -> Settings:
     settings = load_settings()
     configure_logging(settings.log_level, process, settings.log_format)
-    if process in LINKING_PARTS:
+    if process in _LINKING_PARTS:
         warn_without_links(settings)
     return settings
 

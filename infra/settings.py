@@ -318,7 +318,9 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         if _listens_everywhere(self.api_host):
             return ""
-        host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+        host = self.api_host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # IPv6
         return f"http://{host}:{self.api_port}"
 
     @property

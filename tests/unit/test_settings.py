@@ -135,6 +135,7 @@ def test_a_relative_data_dir_gives_an_absolute_database_path(
         ("127.0.0.1", "http://127.0.0.1:8080"),
         ("alertfold.internal", "http://alertfold.internal:8080"),
         ("::1", "http://[::1]:8080"),
+        ("[::1]", "http://[::1]:8080"),
         ("0.0.0.0", ""),
         ("::", ""),
         ("[::]", ""),
