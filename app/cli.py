@@ -19,6 +19,7 @@ from app.audit_command import add_audit_parser
 from app.composition import Alertfold, create_app
 from app.config_command import add_config_parser
 from app.kafka_command import add_kafka_parser
+from app.notifications_command import add_notifications_parser
 from app.replay_command import add_replay_parser
 from app.status_command import add_status_parser
 from app.telemetry import serve_metrics
@@ -29,6 +30,9 @@ from infra.settings import Settings, SettingsError, load_settings
 from infra.topology import topic_specs
 
 log = logging.getLogger("alertfold")
+# The parts that put links to alertfold in what they send: Slack's Details… modal (the
+# interactions, and the API in HTTP mode) and notifications (the notifier, and the API's test).
+_LINKING_PARTS = ("api", "interactions", "notifier")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,13 +102,27 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_parser(commands)
     add_kafka_parser(commands)
     add_config_parser(commands)
+    add_notifications_parser(commands)
     return parser
 
 
 def _settings(process: str) -> Settings:
     settings = load_settings()
     configure_logging(settings.log_level, process, settings.log_format)
+    if process in _LINKING_PARTS:
+        warn_without_links(settings)
     return settings
+
+
+def warn_without_links(settings: Settings) -> None:
+    """Say at start that links are left out, rather than send ones no browser opens."""
+    if not settings.effective_public_url:
+        log.warning(
+            "ALERTFOLD_PUBLIC_URL is not set and the API listens on %s, which no browser "
+            "opens: Slack's Details… modal and notifications go without links to alertfold; "
+            "set ALERTFOLD_PUBLIC_URL to the address people open the API at",
+            settings.api_host,
+        )
 
 
 def _ensure_topics(alertfold: Alertfold, timeout: float = 60) -> None:

@@ -213,7 +213,7 @@ class Alertfold:
             tell=tell,
             clock=self.clock,
             silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
-            api_url=settings.effective_public_url,
+            public_url=settings.effective_public_url,
             messages=messages,
             silence_durations=settings.silence_durations,
             markup=settings.slack_alert_markup,
@@ -385,7 +385,7 @@ class Alertfold:
         except ChannelsFileError as error:
             raise SettingsError(str(error)) from None
         channels = ChannelStore(
-            engine, SecretBox.from_text(settings.secrets_key), declared, clock=self.clock
+            engine, SecretBox.from_keys(settings.secrets_keys), declared, clock=self.clock
         )
         channels.create_schema()
         deliveries = DeliveryLog(engine, clock=self.clock)
@@ -402,8 +402,8 @@ class Alertfold:
         """Seals webhooks at the API and opens them on a click; None without a key."""
         from infra.webhook_sealing import WebhookSealer
 
-        key = self.settings.webhook_encryption_key
-        return WebhookSealer(key) if key else None
+        keys = self.settings.webhook_encryption_keys
+        return WebhookSealer(*keys) if keys else None
 
 
 def create_app(

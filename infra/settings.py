@@ -14,6 +14,7 @@ settings table and its key in the config file table (tests compare both with the
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,10 +39,10 @@ from infra.settings_values import (
     Replicas,
     ResendInterval,
     Seconds,
-    SecretsKey,
+    SecretsKeys,
     SharedSecrets,
     SilenceDurations,
-    WebhookKey,
+    WebhookKeys,
 )
 
 __all__ = [
@@ -130,8 +131,8 @@ class Settings(BaseSettings):
     public_url: str | None = setting(
         "ALERTFOLD_PUBLIC_URL", "api.public_url", None, pattern=r"^https?://\S+$"
     )
-    """The API's address as people open it, for links in Slack (issue history); unset:
-    http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT."""
+    """The API's address as people open it, for links in Slack and notifications; unset:
+    http://ALERTFOLD_API_HOST:ALERTFOLD_API_PORT, or no links when that host is 0.0.0.0 or ::."""
     max_body_bytes: int = setting(
         "ALERTFOLD_MAX_BODY_BYTES", "api.max_body_bytes", 1_048_576, ge=1024
     )
@@ -197,11 +198,12 @@ class Settings(BaseSettings):
     )
     """What an archived issue's message becomes: kept as last shown, or marked archived (no
     buttons)."""
-    webhook_encryption_key: WebhookKey = setting(
-        "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY", "slack.webhook_encryption_key", None, secret=True
+    webhook_encryption_keys: WebhookKeys = setting(
+        "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY", "slack.webhook_encryption_key", (), secret=True
     )
-    """AES-256-GCM key (32 ASCII letters and digits) sealing webhook URLs and payloads; unset:
-    alerts with webhooks are refused at the API."""
+    """AES-256-GCM keys (32 ASCII letters and digits each): the first seals webhook URLs and
+    payloads, every one opens them (new,old during a rotation); none: alerts with webhooks are
+    refused at the API."""
     pagerduty_webhook_secrets: SharedSecrets = setting(
         "ALERTFOLD_PAGERDUTY_WEBHOOK_SECRETS", "pagerduty.webhook_secrets", (), secret=True
     )
@@ -232,11 +234,12 @@ class Settings(BaseSettings):
         "ALERTFOLD_NOTIFICATION_CHANNELS_FILE", "notifications.channels_file", None
     )
     """JSON file of notification channels (read-only through the API)."""
-    secrets_key: SecretsKey = setting(
-        "ALERTFOLD_SECRETS_KEY", "notifications.secrets_key", None, secret=True
+    secrets_keys: SecretsKeys = setting(
+        "ALERTFOLD_SECRETS_KEY", "notifications.secrets_key", (), secret=True
     )
-    """32 random bytes, base64: encrypts notification channels' secrets at rest (AES-256-GCM);
-    required once a channel has a secret."""
+    """32 random bytes each, base64: the first encrypts notification channels' secrets at rest
+    (AES-256-GCM), every one decrypts (new,old during a rotation); required once a channel has
+    a secret."""
     notify_attempts: int = setting(
         "ALERTFOLD_NOTIFY_ATTEMPTS", "notifications.attempts", 4, ge=1, le=20
     )
@@ -309,7 +312,16 @@ class Settings(BaseSettings):
 
     @property
     def effective_public_url(self) -> str:
-        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+        """Where people open the API, for links; empty (no links) when unset while the API
+        listens on every address (0.0.0.0, ::), which is no address a browser can open."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if _listens_everywhere(self.api_host):
+            return ""
+        host = self.api_host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # IPv6
+        return f"http://{host}:{self.api_port}"
 
     @property
     def effective_database_url(self) -> str:
@@ -367,6 +379,14 @@ class Settings(BaseSettings):
 
 # Environment variable → settings field, for whoever must know which variables alertfold reads.
 ENVIRONMENT: dict[str, str] = {one.variable: one.field for one in declarations(Settings)}
+
+
+def _listens_everywhere(host: str) -> bool:
+    """Whether `host` is the wildcard address (0.0.0.0, ::): a place to listen, not to link."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
 
 
 def resolve_settings(

@@ -9,7 +9,7 @@ the variable (or file and line) in front of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -246,19 +246,33 @@ def _database_url(value: object) -> object:
     return value.strip()
 
 
-def _webhook_key(value: object) -> object:
-    if value == "":
-        return None
-    return check_key(value) if isinstance(value, str) else value
+def _keys(value: object, check: Callable[[str], object]) -> tuple[str, ...]:
+    """`new,old,…` during a rotation: the first key encrypts, every one decrypts. A refusal
+    names the key by its place in the list, never by its value."""
+    items = _items(value)
+    keys: list[str] = []
+    checked: list[object] = []
+    for position, item in enumerate(items, start=1):
+        which = f"key {position} " if len(items) > 1 else ""
+        if not isinstance(item, str):
+            raise ValueError(f"{which}is not text")
+        try:
+            raw = check(item)
+        except ValueError as problem:
+            raise ValueError(f"{which}{problem}") from None
+        if raw in checked:
+            raise ValueError(f"key {position} is the same as key {checked.index(raw) + 1}")
+        keys.append(item)
+        checked.append(raw)
+    return tuple(keys)
 
 
-def _secrets_key(value: object) -> object:
-    if value == "":
-        return None
-    if isinstance(value, str):
-        parse_key(value)
-        return value.strip()
-    return value
+def _webhook_keys(value: object) -> tuple[str, ...]:
+    return _keys(value, check_key)
+
+
+def _secrets_keys(value: object) -> tuple[str, ...]:
+    return _keys(value, parse_key)
 
 
 def _readable_file(value: object) -> object:
@@ -269,8 +283,8 @@ def _readable_file(value: object) -> object:
 
 BootstrapServers = Annotated[str | None, BeforeValidator(_bootstrap_servers)]
 DatabaseUrl = Annotated[str | None, BeforeValidator(_database_url)]
-WebhookKey = Annotated[str | None, BeforeValidator(_webhook_key)]
-SecretsKey = Annotated[str | None, BeforeValidator(_secrets_key)]
+WebhookKeys = Annotated[tuple[str, ...], BeforeValidator(_webhook_keys)]
+SecretsKeys = Annotated[tuple[str, ...], BeforeValidator(_secrets_keys)]
 ReadableFile = Annotated[Path | None, BeforeValidator(_readable_file)]
 
 # -- processes and logs -----------------------------------------------------------------------

@@ -7,7 +7,9 @@ interactions part opens them when someone presses the button. GCM authenticates 
 encrypts, so a value altered anywhere on the way does not open at all.
 
 The key is Slack Manager's: 32 ASCII letters and digits, used as the raw 256-bit key, so
-values sealed by either system open in the other.
+values sealed by either system open in the other. Keys rotate: the sealer holds the current
+key, which seals, and older ones, which still open what was sealed before, so the buttons of
+messages posted before a rotation keep working.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from domain.alert import Alert
 from domain.alert_webhooks import SEALED_KEY, Webhook, is_sealed
 
 NONCE_BYTES = 12
+KEY_VARIABLE = "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY"
 _KEY_FORMAT = re.compile(r"^[A-Za-z0-9]{32}$")
 
 
@@ -48,17 +51,23 @@ def check_key(key: str) -> str:
 
 
 class WebhookSealer:
-    def __init__(self, key: str) -> None:
-        self._aes = AESGCM(check_key(key).encode("ascii"))
+    """Seals with the first key; opens with any of them, the first tried first."""
+
+    def __init__(self, key: str, *older: str) -> None:
+        self._keys = [AESGCM(check_key(one).encode("ascii")) for one in (key, *older)]
 
     # -- single values ------------------------------------------------------------------
 
     def seal(self, plain: bytes) -> dict[str, str]:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = nonce + self._aes.encrypt(nonce, plain, None)
+        sealed = nonce + self._keys[0].encrypt(nonce, plain, None)
         return {SEALED_KEY: base64.b64encode(sealed).decode("ascii")}
 
     def open(self, value: object) -> bytes:
+        return self._opened(value)[0]
+
+    def _opened(self, value: object) -> tuple[bytes, bool]:
+        """The plain bytes, and whether the current key sealed them."""
         if not is_sealed(value):
             raise SealBroken(f'not a sealed value: expected {{"{SEALED_KEY}": "…"}}')
         assert isinstance(value, dict)
@@ -68,25 +77,35 @@ class WebhookSealer:
             raise SealBroken("the sealed value is not base64") from None
         if len(raw) <= NONCE_BYTES:
             raise SealBroken("the sealed value is too short to hold a nonce and a tag")
-        try:
-            return self._aes.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None)
-        except InvalidTag:
-            raise SealBroken(
-                "the sealed value does not open with this key (altered, or another key)"
-            ) from None
+        for position, aes in enumerate(self._keys):
+            try:
+                plain = aes.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None)
+            except InvalidTag:
+                continue
+            return plain, position == 0
+        raise SealBroken(
+            f"the sealed value does not open with any key of {KEY_VARIABLE} (altered, or "
+            "sealed with another key)"
+        )
+
+    def _current(self, value: object) -> dict[str, str]:
+        """A sealed value under the current key: one an older key sealed is sealed again, so
+        that key can be dropped later without breaking the button."""
+        plain, current = self._opened(value)
+        if current:
+            assert isinstance(value, dict)
+            return value
+        return self.seal(plain)
 
     # -- webhooks ---------------------------------------------------------------------------
 
     def seal_webhook(self, hook: Webhook) -> Webhook:
-        """Url and payload sealed; parts sealed already must open with this key."""
-        url = hook.url
-        if is_sealed(url):
-            self.open(url)
-        else:
-            url = self.seal(str(url).encode())
+        """Url and payload sealed with the current key; parts sealed already must open with
+        one of the keys."""
+        url = self._current(hook.url) if is_sealed(hook.url) else self.seal(str(hook.url).encode())
         payload: dict[str, Any] = hook.payload
         if is_sealed(payload):
-            self.open(payload)
+            payload = self._current(payload)
         elif payload:
             payload = self.seal(_json(payload))
         return hook.model_copy(update={"url": url, "payload": payload})

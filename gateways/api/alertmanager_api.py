@@ -36,6 +36,7 @@ from gateways.api.auth import UNAUTHORIZED_RESPONSE, require
 from gateways.api.bodies import read_json
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.errors import ApiError
+from gateways.api.ingest import ALERTMANAGER_CHANNEL, channel_endpoints
 from gateways.api.metrics import ApiMetrics
 from gateways.api.publishing import request_name, store_admission
 from projections.lookup import iso_utc
@@ -116,10 +117,12 @@ def alertmanager_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter
             return refusal(400, f"the other alerts were accepted; not these: {why}")
         return Response(status_code=200)
 
+    in_query, in_path = channel_endpoints(post_alerts, ALERTMANAGER_CHANNEL)
     for path in ("/api/v2/alerts", "/prometheus-alert/{channel}/api/v2/alerts"):
         router.add_api_route(
             path,
-            post_alerts,
+            in_path if "{channel}" in path else in_query,
+            name="post_alerts",
             methods=["POST"],
             dependencies=ingest,
             openapi_extra=_POSTABLE_ALERTS,

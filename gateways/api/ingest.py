@@ -3,9 +3,10 @@ answer. With a bot token, channel names become channel ids first (`channel_names
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from domain.intake import admit_alertmanager, admit_alerts
@@ -15,6 +16,17 @@ from gateways.api.channel_names import alert_channels, alertmanager_channels, wi
 from gateways.api.dependencies import ApiDependencies
 from gateways.api.metrics import ApiMetrics
 from gateways.api.publishing import request_name, store_admission
+
+Ingest = Callable[[Request, str | None], Awaitable[Response]]
+Endpoint = Callable[..., Awaitable[Response]]
+ALERTS_CHANNEL = (
+    "Slack channel of the alerts that name none (`slackChannelId`): a channel id, or a "
+    "channel name when the API has a bot token"
+)
+ALERTMANAGER_CHANNEL = (
+    "Slack channel of the alerts whose annotations and labels name none: a channel id, or a "
+    "channel name when the API has a bot token"
+)
 
 
 def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
@@ -111,9 +123,15 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
             "a channel name: nothing was accepted"
         },
     }
+    in_query, in_path = channel_endpoints(alerts, ALERTS_CHANNEL)
     for path in ("/alert", "/alerts", "/alert/{channel}", "/alerts/{channel}"):
         router.add_api_route(
-            path, alerts, methods=["POST"], responses=responses, openapi_extra=alert_body
+            path,
+            in_path if "{channel}" in path else in_query,
+            name="alerts",
+            methods=["POST"],
+            responses=responses,
+            openapi_extra=alert_body,
         )
     webhook_responses = {
         **responses,
@@ -126,6 +144,7 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
         204: {"description": "nothing to store: every alert was ignored"},
         400: {"description": "not an Alertmanager webhook (version 4); nothing was stored"},
     }
+    in_query, in_path = channel_endpoints(prometheus, ALERTMANAGER_CHANNEL)
     # Alert Bridge's path for the same webhook is an alias.
     for path in (
         "/prometheus-alert",
@@ -135,9 +154,27 @@ def ingest_router(deps: ApiDependencies, metrics: ApiMetrics) -> APIRouter:
     ):
         router.add_api_route(
             path,
-            prometheus,
+            in_path if "{channel}" in path else in_query,
+            name="prometheus",
             methods=["POST"],
             responses=webhook_responses,
             openapi_extra=alertmanager_body,
         )
     return router
+
+
+def channel_endpoints(ingest: Ingest, description: str) -> tuple[Endpoint, Endpoint]:
+    """`ingest` with its channel from the query (`?channel=`) and from the path: FastAPI
+    documents a parameter by where it is read, so each place needs its own endpoint."""
+
+    # Defaults, not `Annotated`: the annotations are text here, and could not see `description`.
+    async def in_query(
+        request: Request, channel: str | None = Query(None, description=description)
+    ) -> Response:
+        return await ingest(request, channel)
+
+    async def in_path(request: Request, channel: str = Path(description=description)) -> Response:
+        return await ingest(request, channel)
+
+    in_query.__doc__ = in_path.__doc__ = ingest.__doc__
+    return in_query, in_path

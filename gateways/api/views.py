@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 
 from gateways.api.auth import UNAUTHORIZED_MESSAGE, UNAUTHORIZED_RESPONSE, require
 from gateways.api.dependencies import ApiDependencies
@@ -42,6 +43,27 @@ JSON = "application/json"
 # Served by `gateways.api.direct_routes` (their endpoints take only the request and the
 # path's parameters); `/issues/counts` before the route it would otherwise match as an id.
 DIRECT_PATHS = ("/issues", "/issues/counts", "/issues/{issue_id}")
+
+
+class Reachability(BaseModel):
+    ok: bool
+    detail: str = Field(description="What the check found: how it answered, or why it did not.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unhealthy"]
+    broker: Reachability
+    database: Reachability
+
+
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Health, "description": "the broker and the database both answer"},
+    503: {
+        "model": Health,
+        "description": 'the broker or the database does not answer: `"status": "unhealthy"`, '
+        "and the one that failed has `ok` false and says why in `detail`",
+    },
+}
 
 
 def views_router(deps: ApiDependencies) -> APIRouter:
@@ -156,8 +178,9 @@ def views_router(deps: ApiDependencies) -> APIRouter:
     def ping() -> str:
         return "pong"
 
-    @router.get("/health", tags=["health"])
+    @router.get("/health", tags=["health"], responses=HEALTH_RESPONSES)
     async def health() -> JSONResponse:
+        """Whether Kafka and the database answer: a readiness probe."""
         (broker_ok, broker_detail), (db_ok, db_detail) = await asyncio.gather(
             deps.broker_check(), asyncio.to_thread(deps.database_check)
         )

@@ -4,12 +4,16 @@ A channel row keeps its target in two parts: the public fields as JSON, readable
 with database access, and the secret fields (`SecretStr`) sealed by `infra.secret_box`
 under `ALERTFOLD_SECRETS_KEY`. Channels from the channels file are merged in on reading
 and are never written here: an id taken by the file cannot be created or changed.
+
+After a key rotation (`ALERTFOLD_SECRETS_KEY=new,old`), `reseal_secrets` moves every stored
+secret under the new key (`alertfold notifications rekey`), after which the old key can go.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +25,7 @@ from gateways.notify.channels import (
     target_secrets,
 )
 from gateways.notify.targets import TARGETS
-from infra.secret_box import SecretBox, require_box
+from infra.secret_box import SecretBox, SecretBoxError, require_box
 from projections.generations import lock_schema
 from projections.lookup_tables import UTCDateTime
 from projections.notification_routing import RoutingRule
@@ -52,6 +56,16 @@ class ChannelExists(Exception):
 
 class ChannelReadOnly(Exception):
     """The channel is declared in the channels file; change it there."""
+
+
+@dataclass(frozen=True)
+class Resealed:
+    """What `reseal_secrets` found: channels whose secrets it sealed again under the first
+    key, channels already under it, and why the others' secrets open with no key."""
+
+    resealed: int
+    current: int
+    unreadable: tuple[str, ...] = ()
 
 
 class ChannelStore:
@@ -125,6 +139,52 @@ class ChannelStore:
             result = conn.execute(channels_table.delete().where(channels_table.c.id == channel_id))
         if result.rowcount == 0:
             raise ChannelNotFound(channel_id)
+
+    def reseal_secrets(self) -> Resealed:
+        """Every stored channel's secrets sealed under the first key, so the older keys can be
+        dropped. Secrets the first key sealed are left alone, so running it again changes
+        nothing; a channel changed meanwhile is read again, so no change is overwritten."""
+        query = (
+            sa.select(channels_table.c.id, channels_table.c.sealed_secrets)
+            .where(channels_table.c.sealed_secrets.is_not(None))
+            .order_by(channels_table.c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        resealed = current = 0
+        unreadable: list[str] = []
+        for channel_id, sealed in rows:
+            box = require_box(self._box, channel_id, "re-encrypt")
+            while sealed is not None:
+                try:
+                    again = box.reseal(sealed, owner=channel_id)
+                except SecretBoxError as error:
+                    unreadable.append(str(error))
+                    break
+                if again is None:
+                    current += 1
+                    break
+                if self._swap_secrets(channel_id, sealed, again):
+                    resealed += 1
+                    break
+                sealed = self._sealed_secrets(channel_id)
+        return Resealed(resealed, current, tuple(unreadable))
+
+    def _swap_secrets(self, channel_id: str, old: str, new: str) -> bool:
+        """Whether the row still held `old` and now holds `new`."""
+        row = channels_table.c
+        update = (
+            channels_table.update()
+            .where(row.id == channel_id, row.sealed_secrets == old)
+            .values(sealed_secrets=new)
+        )
+        with self._engine.begin() as conn:
+            return conn.execute(update).rowcount == 1
+
+    def _sealed_secrets(self, channel_id: str) -> str | None:
+        query = sa.select(channels_table.c.sealed_secrets).where(channels_table.c.id == channel_id)
+        with self._engine.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
 
     # -- rows ----------------------------------------------------------------------------
 

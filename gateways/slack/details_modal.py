@@ -1,4 +1,4 @@
-"""The Details… modal: one issue as the lookup view knows it, read-only, with its history link.
+"""The Details… modal: one issue as the lookup view knows it, read-only, with a link to its page.
 
 Anyone who can see the message may read it (Slack Manager's "view issue details" is open to
 all). Built from the view's issue JSON only, so fields the fold adds later show up once the
@@ -24,7 +24,8 @@ FIELDS_PER_SECTION = 10
 ALERT_FIELDS_MAX = 20
 
 
-def details_view(issue: Issue, history_url: str, markup: AlertMarkup = "escaped") -> dict[str, Any]:
+def details_view(issue: Issue, page_url: str, markup: AlertMarkup = "escaped") -> dict[str, Any]:
+    """The modal; `page_url` empty: no link (alertfold has no address people can open)."""
     alert = issue.get("last_alert") or {}
     header = escaped(str(issue.get("header") or issue["id"]))
     blocks: list[dict[str, Any]] = [
@@ -47,9 +48,9 @@ def details_view(issue: Issue, history_url: str, markup: AlertMarkup = "escaped"
     ]
     for start in range(0, len(alert_fields), FIELDS_PER_SECTION):
         blocks.append(_fields(alert_fields[start : start + FIELDS_PER_SECTION]))
-    blocks.append(
-        {"type": "context", "elements": [_mrkdwn(f"<{history_url}|History of this issue>")]}
-    )
+    if page_url:
+        link = f"<{page_url}|This issue and its history in alertfold>"
+        blocks.append({"type": "context", "elements": [_mrkdwn(link)]})
     return {
         "type": "modal",
         "callback_id": DETAILS_CALLBACK,
@@ -134,5 +135,5 @@ async def open_details(surfaces: Surfaces, request: OpenModal) -> None:
             "That message is not an alertfold issue, or the issue is gone.",
         )
         return
-    view = details_view(issue, surfaces.history_url(issue["id"]), surfaces.markup)
+    view = details_view(issue, surfaces.issue_page_url(issue["id"]), surfaces.markup)
     await surfaces.open_view(request.trigger_id, view)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -43,7 +44,8 @@ class Surfaces:
     tell: Tell
     clock: Callable[[], datetime]
     silences: SilenceCreator | None = None
-    api_url: str = ""
+    # Where people open alertfold (ALERTFOLD_PUBLIC_URL); empty: no links to it.
+    public_url: str = ""
     messages: IssueMessages | None = None  # None: the view only, no metadata look-ups
     # What the Silence… menu of the option buttons offers (ALERTFOLD_SILENCE_DURATIONS).
     silence_durations: tuple[timedelta, ...] = DEFAULT_SILENCE_DURATIONS
@@ -73,8 +75,12 @@ class Surfaces:
     def _messages(self) -> IssueMessages:
         return self.messages or IssueMessages(self.finder)
 
-    def history_url(self, issue_id: str) -> str:
-        return f"{self.api_url.rstrip('/')}/issues/{issue_id}/history"
+    def issue_page_url(self, issue_id: str) -> str:
+        """The issue's web page (its state and history, behind the page's sign-in), not an
+        API route a browser cannot open once view keys are set; empty without a public URL."""
+        if not self.public_url:
+            return ""
+        return f"{self.public_url.rstrip('/')}/ui/issues/{quote(issue_id, safe='')}"
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
         try:

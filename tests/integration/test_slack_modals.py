@@ -214,7 +214,7 @@ def test_details_shortcut_opens_the_issue_read_only(
     view = opened_view(web_api, trigger)
     shown = json.dumps(view.view)
     assert issue["id"] in shown and "`disk`" in shown and "Database down" in shown
-    assert f"/issues/{issue['id']}/history" in shown
+    assert f"{product.api_url}/ui/issues/{issue['id']}|" in shown
     assert "submit" not in view.view
 
 

@@ -1,4 +1,4 @@
-"""Notification secrets at rest, and channels declared in a file."""
+"""Notification secrets at rest (under rotating keys), and channels declared in a file."""
 
 from __future__ import annotations
 
@@ -37,8 +37,29 @@ def test_a_sealed_secret_opens_with_the_same_key_for_the_same_owner_only() -> No
 
 def test_a_wrong_key_is_refused_with_a_message_naming_the_setting() -> None:
     sealed = SecretBox(parse_key(new_key())).seal(b"token", owner="hook")
-    with pytest.raises(SecretBoxError, match="ALERTFOLD_SECRETS_KEY: it is not the key"):
+    with pytest.raises(SecretBoxError, match="do not open with any key of ALERTFOLD_SECRETS_KEY"):
         SecretBox(parse_key(new_key())).open(sealed, owner="hook")
+
+
+def test_during_a_rotation_the_first_key_seals_and_every_key_opens() -> None:
+    new, old = os.urandom(32), os.urandom(32)
+    before = SecretBox(old).seal(b"token", owner="hook")
+    rotated = SecretBox(new, old)
+    assert rotated.open(before, owner="hook") == b"token"
+    after = rotated.seal(b"token", owner="hook")
+    assert SecretBox(new).open(after, owner="hook") == b"token"
+    with pytest.raises(SecretBoxError):
+        SecretBox(old).open(after, owner="hook")
+
+
+def test_resealing_moves_a_secret_under_the_first_key_once() -> None:
+    new, old = os.urandom(32), os.urandom(32)
+    rotated = SecretBox(new, old)
+    moved = rotated.reseal(SecretBox(old).seal(b"token", owner="hook"), owner="hook")
+    assert moved is not None and SecretBox(new).open(moved, owner="hook") == b"token"
+    assert rotated.reseal(moved, owner="hook") is None
+    with pytest.raises(SecretBoxError, match="'hook' do not open with any key"):
+        rotated.reseal(SecretBox(os.urandom(32)).seal(b"token", owner="hook"), owner="hook")
 
 
 def test_a_missing_key_is_an_error_naming_the_variable_and_its_format() -> None:
@@ -60,6 +81,31 @@ def test_the_key_never_appears_in_the_box_or_settings_repr() -> None:
     key = new_key()
     assert key not in repr(SecretBox(parse_key(key)))
     assert key not in repr(load_settings({"ALERTFOLD_SECRETS_KEY": key}))
+
+
+def test_a_rotation_lists_the_new_key_first_then_the_old_ones() -> None:
+    new, old = new_key(), new_key()
+    settings = load_settings({"ALERTFOLD_SECRETS_KEY": f"{new}, {old}"})
+    assert settings.secrets_keys == (new, old)
+    assert new not in repr(settings) and old not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("second", "problem"),
+    [
+        ("not base64!", "key 2 is not base64"),
+        ("c2hvcnQ=", "key 2 decodes to 5 bytes, not 32"),
+        (None, "key 2 is the same as key 1"),
+    ],
+)
+def test_a_bad_key_in_the_list_is_named_by_its_place_never_by_its_value(
+    second: str | None, problem: str
+) -> None:
+    first = new_key()
+    value = f"{first},{second or first}"
+    with pytest.raises(SettingsError, match=problem) as raised:
+        load_settings({"ALERTFOLD_SECRETS_KEY": value})
+    assert first not in str(raised.value) and (second or first) not in str(raised.value)
 
 
 def test_a_target_splits_into_public_fields_and_secrets_and_masks_them() -> None:

@@ -48,3 +48,25 @@ def test_openapi_document_lists_every_endpoint() -> None:
         "/ui/settings/notifications",
         "/ui/notifications/log",
     } <= paths
+
+
+def test_health_declares_its_503_with_the_same_body_as_its_200() -> None:
+    responses = openapi_document()["paths"]["/health"]["get"]["responses"]
+    assert set(responses) == {"200", "503"}
+    for response in responses.values():
+        assert response["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Health"
+        }
+    health = openapi_document()["components"]["schemas"]["Health"]
+    assert set(health["required"]) == {"status", "broker", "database"}
+
+
+def test_every_ingest_route_describes_its_channel_parameter() -> None:
+    paths = openapi_document()["paths"]
+    ingest = [path for path in paths if path.startswith(("/alert", "/prometheus-alert"))]
+    assert len(ingest) == 9  # /alert…, /prometheus-alert…, /alertmanager/webhook…
+    for path in [*ingest, "/api/v2/alerts"]:
+        [channel] = paths[path]["post"]["parameters"]
+        assert channel["name"] == "channel"
+        assert channel["in"] == ("path" if "{channel}" in path else "query")
+        assert "Slack channel" in channel["description"], path

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import warn_without_links
 from infra.settings import ENVIRONMENT, Settings, SettingsError, load_settings
 
 
@@ -126,6 +127,39 @@ def test_a_relative_data_dir_gives_an_absolute_database_path(
     settings = load_settings({"ALERTFOLD_DATA_DIR": "state"})
     expected = (tmp_path / "state" / "alertfold.db").resolve()
     assert settings.effective_database_url == f"sqlite:///{expected}"
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080"),
+        ("alertfold.internal", "http://alertfold.internal:8080"),
+        ("::1", "http://[::1]:8080"),
+        ("[::1]", "http://[::1]:8080"),
+        ("0.0.0.0", ""),
+        ("::", ""),
+        ("[::]", ""),
+    ],
+)
+def test_without_a_public_url_links_use_the_listen_address_unless_it_is_a_wildcard(
+    host: str, public_url: str
+) -> None:
+    assert load_settings({"ALERTFOLD_API_HOST": host}).effective_public_url == public_url
+
+
+def test_a_public_url_wins_over_any_listen_address() -> None:
+    settings = load_settings(
+        {"ALERTFOLD_API_HOST": "0.0.0.0", "ALERTFOLD_PUBLIC_URL": "https://alertfold.example/"}
+    )
+    assert settings.effective_public_url == "https://alertfold.example"
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_a_part_that_links_warns_at_start_when_it_has_no_address_to_link_to(
+    host: str, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    warn_without_links(load_settings({"ALERTFOLD_API_HOST": host}))
+    assert any("ALERTFOLD_PUBLIC_URL is not set" in r.message for r in caplog.records) == warned
 
 
 def test_an_explicit_database_url_wins_over_the_default(tmp_path: Path) -> None:

@@ -187,10 +187,13 @@ def test_manual_issue_problems_are_reported_per_input() -> None:
 # -- details, options, silences ----------------------------------------------------------
 
 
-def test_details_show_the_issue_people_and_history_link() -> None:
+PAGE = "http://alertfold.example/ui/issues/issue-1"
+
+
+def test_details_show_the_issue_people_and_a_link_to_its_page() -> None:
     issue = view_of(correlation_id="db", header="Database down")
     issue["acknowledged_by"] = {"kind": "slack_user", "id": "U0BOB", "name": "bob"}
-    view = details_view(issue, "http://alertfold.example/issues/issue-1/history")
+    view = details_view(issue, PAGE)
     text = str(view["blocks"])
     for expected in (
         "issue-1",
@@ -199,10 +202,16 @@ def test_details_show_the_issue_people_and_history_link() -> None:
         "open",
         "error",
         "<@U0BOB>",
-        "/issues/issue-1/history",
+        f"<{PAGE}|This issue and its history in alertfold>",
     ):
         assert expected in text
     assert view["type"] == "modal" and len(view["title"]["text"]) <= 24
+
+
+def test_details_without_an_address_people_can_open_have_no_link() -> None:
+    view = details_view(view_of(correlation_id="db"), "")
+    assert not [b for b in view["blocks"] if b["type"] == "context"]
+    assert "<|" not in str(view["blocks"])
 
 
 HOSTILE = "<!channel> <@U1> <https://evil|https://ok>"
@@ -230,7 +239,7 @@ def modal_texts(view: dict[str, Any]) -> list[str]:
 
 
 def test_details_show_what_an_alert_says_without_pinging_or_disguising_a_link() -> None:
-    view = details_view(hostile_issue(), "http://alertfold.example/issues/issue-1/history")
+    view = details_view(hostile_issue(), PAGE)
     texts = modal_texts(view)
     shown = "\n".join(texts)
     for acting in ("<!channel>", "<@U1>", "<https://evil"):
@@ -240,7 +249,7 @@ def test_details_show_what_an_alert_says_without_pinging_or_disguising_a_link() 
     assert header == escaped and text == f"*Latest alert*\n{escaped}"
     assert f"*{escaped}*\n{escaped}" in texts  # the alert's field
     assert f"*Correlation id*\n`{escaped}`" in texts
-    assert "<http://alertfold.example/issues/issue-1/history|History of this issue>" in texts
+    assert f"<{PAGE}|This issue and its history in alertfold>" in texts
 
 
 def test_details_keep_an_alerts_links_only_when_the_installation_reads_mrkdwn() -> None:

@@ -1,5 +1,6 @@
 """Webhook URLs and payloads are sealed with AES-256-GCM (Slack Manager's format) before they
-are stored, open only with the same key, and an alert with webhooks needs that key."""
+are stored, open only with one of the configured keys, and an alert with webhooks needs a key;
+during a rotation the first key seals and every key opens."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_a_tampered_value_does_not_open() -> None:
     sealer = WebhookSealer(KEY)
     raw = bytearray(base64.b64decode(sealer.seal(URL.encode())[SEALED_KEY]))
     raw[-1] ^= 1
-    with pytest.raises(SealBroken, match="does not open with this key"):
+    with pytest.raises(SealBroken, match="does not open with any key"):
         sealer.open({SEALED_KEY: base64.b64encode(bytes(raw)).decode()})
 
 
@@ -80,8 +81,58 @@ def test_a_malformed_key_stops_start_up_without_showing_it() -> None:
     assert "ALERTFOLD_WEBHOOK_ENCRYPTION_KEY=(hidden): must be exactly 32" in str(refused.value)
     assert "not-a-key" not in str(refused.value)
     settings = load_settings({"ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": KEY})
-    assert settings.webhook_encryption_key == KEY
+    assert settings.webhook_encryption_keys == (KEY,)
     assert KEY not in repr(settings)
+
+
+def test_a_rotation_lists_the_new_key_first_and_the_old_ones_after_it() -> None:
+    settings = load_settings({"ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": f" {OTHER_KEY} , {KEY}"})
+    assert settings.webhook_encryption_keys == (OTHER_KEY, KEY)
+    assert OTHER_KEY not in repr(settings) and KEY not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (f"{KEY},short", "key 2 must be exactly 32 ASCII letters and digits"),
+        (f"{KEY},{'A' * 31}-", "key 2 must be exactly 32 ASCII letters and digits"),
+        (f"{OTHER_KEY},{KEY},{OTHER_KEY}", "key 3 is the same as key 1"),
+    ],
+)
+def test_a_bad_key_in_the_list_is_named_by_its_place_never_by_its_value(
+    value: str, problem: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"ALERTFOLD_WEBHOOK_ENCRYPTION_KEY": value})
+    assert f"ALERTFOLD_WEBHOOK_ENCRYPTION_KEY=(hidden): {problem}" in str(refused.value)
+    assert not any(key in str(refused.value) for key in value.split(","))
+
+
+def test_the_first_key_seals_and_every_key_opens() -> None:
+    before = WebhookSealer(KEY).seal(URL.encode())
+    rotated = WebhookSealer(OTHER_KEY, KEY)
+    assert rotated.open(before) == URL.encode()
+    after = rotated.seal(URL.encode())
+    assert WebhookSealer(OTHER_KEY).open(after) == URL.encode()
+    with pytest.raises(SealBroken, match="ALERTFOLD_WEBHOOK_ENCRYPTION_KEY"):
+        WebhookSealer(KEY).open(after)
+
+
+def test_a_button_posted_before_a_rotation_still_opens_after_it() -> None:
+    posted = WebhookSealer(KEY).seal_alert(alert_with_hook(payload={"token": "p4ss"}))
+    hook = posted.webhooks[0]
+    rotated = WebhookSealer(OTHER_KEY, KEY)
+    assert rotated.open_url(hook.url) == URL
+    assert rotated.open_payload(hook.payload) == {"token": "p4ss"}
+
+
+def test_a_value_sent_sealed_with_an_older_key_is_sealed_again_with_the_current_one() -> None:
+    older = WebhookSealer(KEY)
+    sent = alert_with_hook(url=older.seal(URL.encode()), payload=older.seal(b'{"token":"p4ss"}'))
+    stored = WebhookSealer(OTHER_KEY, KEY).seal_alert(sent).webhooks[0]
+    current = WebhookSealer(OTHER_KEY)  # the older key dropped
+    assert current.open_url(stored.url) == URL
+    assert current.open_payload(stored.payload) == {"token": "p4ss"}
 
 
 def test_sealing_an_alert_hides_url_and_payload_and_it_still_validates() -> None:
