@@ -149,7 +149,8 @@ def _channel_resend_intervals(value: object) -> tuple[tuple[str, timedelta], ...
         try:
             duration = _bounded_or_off(interval, SHORTEST_RESEND_INTERVAL, LONGEST_RESEND_INTERVAL)
         except ValueError as problem:
-            raise ValueError(f"{f'{channel}={interval}'!r}: {problem}") from None
+            entry = f"{channel}={interval}"
+            raise ValueError(f"{entry!r}: {problem}") from None
         intervals[channel.upper()] = duration or timedelta(0)
     return tuple(sorted(intervals.items()))
 
