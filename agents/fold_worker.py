@@ -13,7 +13,9 @@ this worker owned the partition up to exactly those offsets); the consumer is po
 the offsets. A worker whose writes are refused as fenced drops the partition until the group
 gives it back. The clock is the owner's: it writes the partition's ticks in its transactions,
 so exactly one clock runs per partition, whichever worker that is; its ticks carry the
-worker's alerting settings, so the partition decides with its owner's (`domain.alerting`).
+worker's alerting settings, so the partition decides with its owner's (`domain.alerting`):
+of the channels with a reminder interval of their own, only those whose issues open on the
+partition, which keeps every tick small however many channels have one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from agents.channel_actors import ChannelActors
 from agents.fold_state import read_partition_state
 from agents.inputs import InputRecord
+from agents.issue_table import alerting_settings_of
 from agents.metrics import PARTITIONS_OWNED
 from agents.partition_owner import PartitionOwner, WorkerTopics, transactional_producer
 from domain.alerting import OFF, AlertingSettings
@@ -254,7 +257,7 @@ class FoldWorker:
             positions,
             topics=self._topics,
             group_id=self._group_id,
-            alerting=self._alerting,
+            alerting=alerting_settings_of(self._alerting, partition, self._partitions),
         )
         if self._tick_seconds > 0:
             # A tick at once: it brings this worker's alerting settings to the partition

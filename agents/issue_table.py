@@ -155,3 +155,13 @@ def _parsed_settings(raw: bytes) -> AlertingSettings:
 
 def write_alerting_settings(table: SlotTable, partition: int, settings: AlertingSettings) -> None:
     table[alerting_settings_key(partition)] = settings.model_dump_json().encode()
+
+
+def alerting_settings_of(
+    settings: AlertingSettings, partition: int, partitions: int
+) -> AlertingSettings:
+    """The settings the partition's ticks carry: of the channels with a reminder interval of
+    their own, only those on the partition, where their issues open."""
+    return settings.for_channels(
+        lambda channel: partition_for_channel(channel, partitions) == partition
+    )

@@ -76,7 +76,11 @@ class Alertfold:
             partitions=settings.partitions,
             clock=self.clock,
             tick_seconds=settings.tick_seconds,
-            alerting=AlertingSettings.of(settings.resend_interval, settings.deduplication_window),
+            alerting=AlertingSettings.of(
+                settings.resend_interval,
+                settings.deduplication_window,
+                settings.channel_resend_intervals,
+            ),
         )
 
     def projector(self) -> LookupProjector:

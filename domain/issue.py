@@ -193,15 +193,17 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate)
         cls, alert: Alert, *, issue_id: UUID, at: datetime, settings: AlertingSettings = OFF
     ) -> Issue:
         """Open an issue for the first alert of a (channel, correlation id), with the
-        partition's alerting settings of the moment (`domain.alerting`)."""
+        partition's alerting settings of the moment (`domain.alerting`): the channel's own
+        reminder interval, if it has one."""
+        channel_id = alert.slack_channel_id or ""
         issue = cls._create(
             cls.IssueOpened,
             id=issue_id,
             timestamp=at,
-            channel_id=alert.slack_channel_id or "",
+            channel_id=channel_id,
             correlation_id=alert.correlation_id,
             alert=alert.to_json_obj(),
-            reminder_interval_seconds=settings.reminder_interval_seconds,
+            reminder_interval_seconds=settings.reminder_interval_for(channel_id),
             deduplication_window_seconds=settings.deduplication_window_seconds,
         )
         return issue

@@ -30,6 +30,7 @@ from infra.settings_values import (
     MAX_REPLICAS,
     ApiKeys,
     BootstrapServers,
+    ChannelResendIntervals,
     DatabaseUrl,
     Days,
     DeduplicationWindow,
@@ -220,6 +221,11 @@ class Settings(BaseSettings):
         "ALERTFOLD_RESEND_INTERVAL", "alerting.resend_interval", None
     )
     """How often an open, unacknowledged issue is reminded of; unset or 0: never."""
+    channel_resend_intervals: ChannelResendIntervals = setting(
+        "ALERTFOLD_CHANNEL_RESEND_INTERVALS", "alerting.channel_resend_intervals", ()
+    )
+    """Slack channels whose issues are reminded at their own interval (channel=duration,…)
+    instead of resend_interval's; 0: never in that channel."""
     silence_durations: SilenceDurations = setting(
         "ALERTFOLD_SILENCE_DURATIONS", "alerting.silence_durations", DEFAULT_SILENCE_DURATIONS
     )

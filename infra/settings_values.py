@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator
 
+from domain.routing import SLACK_CHANNEL_ID
 from domain.silences import (
     MAX_SILENCE_CHOICE,
     MAX_SILENCE_CHOICES,
@@ -100,22 +101,71 @@ def _in_unit(unit: str) -> BeforeValidator:
     return BeforeValidator(convert)
 
 
-def _duration_or_off(shortest: timedelta, longest: timedelta) -> BeforeValidator:
+def _bounded_or_off(value: object, shortest: timedelta, longest: timedelta) -> timedelta | None:
     """A duration within bounds; 0 (or nothing) turns the feature off."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    duration = parse_duration(value)
+    if not duration:
+        return None
+    if not shortest <= duration <= longest:
+        raise ValueError(
+            f"must be 0 (off) or from {format_duration(shortest)} to {format_duration(longest)}"
+        )
+    return duration
 
-    def convert(value: object) -> timedelta | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        duration = parse_duration(value)
-        if not duration:
-            return None
-        if not shortest <= duration <= longest:
+
+def _duration_or_off(shortest: timedelta, longest: timedelta) -> BeforeValidator:
+    return BeforeValidator(lambda value: _bounded_or_off(value, shortest, longest))
+
+
+# How often an issue may be reminded of, everywhere or in one channel.
+SHORTEST_RESEND_INTERVAL = timedelta(minutes=1)
+LONGEST_RESEND_INTERVAL = timedelta(days=90)
+
+
+def _channel_resend_intervals(value: object) -> tuple[tuple[str, timedelta], ...]:
+    """`channel=duration,…` (or a mapping in the file): Slack channel ids, each once, with
+    their own reminder interval; 0 turns reminders off in that channel. Ids are upper-cased,
+    as alerts' are, so a channel's issues find theirs."""
+    if isinstance(value, Mapping):
+        entries = [(str(channel), _stripped(interval)) for channel, interval in value.items()]
+    elif isinstance(value, str | list | tuple):
+        entries = [_channel_entry(item) for item in _items(value)]
+    else:
+        raise ValueError("expected channel=duration entries, comma-separated, or a mapping")
+    intervals: dict[str, timedelta] = {}
+    for channel, interval in entries:
+        channel = channel.strip()
+        if not SLACK_CHANNEL_ID.match(channel):
             raise ValueError(
-                f"must be 0 (off) or from {format_duration(shortest)} to {format_duration(longest)}"
+                f"{channel!r} is not a Slack channel id (9 to 15 letters or digits, "
+                "e.g. C0123456789)"
             )
-        return duration
+        if channel.upper() in intervals:
+            raise ValueError(f"{channel} is given twice")
+        if interval is None or interval == "":
+            raise ValueError(f"{channel} has no interval (0 turns its reminders off)")
+        try:
+            duration = _bounded_or_off(interval, SHORTEST_RESEND_INTERVAL, LONGEST_RESEND_INTERVAL)
+        except ValueError as problem:
+            entry = f"{channel}={interval}"
+            raise ValueError(f"{entry!r}: {problem}") from None
+        intervals[channel.upper()] = duration or timedelta(0)
+    return tuple(sorted(intervals.items()))
 
-    return BeforeValidator(convert)
+
+def _channel_entry(item: object) -> tuple[str, object]:
+    if isinstance(item, list | tuple) and len(item) == 2:
+        return str(item[0]), item[1]
+    channel, sep, interval = str(item).partition("=")
+    if not sep:
+        raise ValueError(f"{item!r} is not channel=duration (e.g. C0123456789=15m)")
+    return channel, _stripped(interval)
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
 
 
 def _silence_durations(value: object) -> tuple[timedelta, ...]:
@@ -140,7 +190,10 @@ def _silence_durations(value: object) -> tuple[timedelta, ...]:
 Seconds = Annotated[float, _in_unit("s")]
 Days = Annotated[float, _in_unit("d")]
 ResendInterval = Annotated[
-    timedelta | None, _duration_or_off(timedelta(minutes=1), timedelta(days=90))
+    timedelta | None, _duration_or_off(SHORTEST_RESEND_INTERVAL, LONGEST_RESEND_INTERVAL)
+]
+ChannelResendIntervals = Annotated[
+    tuple[tuple[str, timedelta], ...], BeforeValidator(_channel_resend_intervals)
 ]
 DeduplicationWindow = Annotated[
     timedelta | None, _duration_or_off(timedelta(seconds=1), timedelta(days=1))

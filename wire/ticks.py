@@ -1,11 +1,13 @@
 """The `ticks` topic's value format: `{"type": "tick", "schema_version": 1, "at": "…Z"}`,
 with the worker's alerting settings when any is on: `"reminder_interval_seconds": 1800`,
-`"deduplication_window_seconds": 300` (see `domain.alerting`).
+`"deduplication_window_seconds": 300`, and the channels with their own reminder interval,
+`"channel_reminder_interval_seconds": {"C0123456789": 900, "C0456789ABC": 0}` (0: none there;
+see `domain.alerting`). What is off or empty is left out, so a tick stays small.
 
 A tick carries its own time, so folding it again (after a crash, or in `alertfold verify`)
 judges the deadlines against the same instant; the record's Kafka timestamp is not used. It
 carries the settings for the same reason: a re-fold decides with the values the live fold
-had. A tick without them (written before they existed, or by another clock) means both off.
+had. A tick without them (written before they existed, or by another clock) means all off.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def encode_tick(at: datetime, settings: AlertingSettings = OFF) -> bytes:
         "type": "tick",
         "schema_version": TICK_SCHEMA_VERSION,
         "at": at.astimezone(UTC),
-        **settings.model_dump(exclude_none=True),
+        **settings.model_dump(exclude_defaults=True),
     }
     return json.dumps(body, default=datetime.isoformat, separators=(",", ":")).encode()
 

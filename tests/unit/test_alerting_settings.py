@@ -1,9 +1,11 @@
-"""Reminders, silence choices and the deduplication window, as Alert Bridge users set them;
-and durations written `30m`, `1h`, `90s` wherever a setting is a duration."""
+"""Reminders (per Slack channel too), silence choices and the deduplication window, as Alert
+Bridge users set them; and durations written `30m`, `1h`, `90s` wherever a setting is a
+duration."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +85,86 @@ def test_a_bad_alerting_setting_is_refused_naming_its_variable(
     assert problem in line
 
 
+# -- reminders per channel ----------------------------------------------------------------------
+
+FIFTEEN_MINUTES_AND_OFF = (
+    ("C0123456789", timedelta(minutes=15)),
+    ("C0456789ABC", timedelta(0)),
+)
+
+
+def test_no_channel_has_its_own_reminder_interval_by_default() -> None:
+    assert load_settings({}).channel_resend_intervals == ()
+
+
+def test_channels_with_their_own_reminder_interval_come_from_their_variable() -> None:
+    settings = load_settings(
+        {"ALERTFOLD_CHANNEL_RESEND_INTERVALS": " c0456789abc=0 , C0123456789=15m,"}
+    )
+    assert settings.channel_resend_intervals == FIFTEEN_MINUTES_AND_OFF
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "{C0123456789: 15m, C0456789ABC: 0}",
+        "{C0456789ABC: 0s, c0123456789: 900}",
+        "[C0123456789=15m, C0456789ABC=0]",
+        "C0123456789=15m,C0456789ABC=0",
+    ],
+)
+def test_channels_with_their_own_reminder_interval_come_from_the_config_file(
+    tmp_path: Path, written: str
+) -> None:
+    path = tmp_path / "alertfold.yaml"
+    path.write_text(f"alerting:\n  channel_resend_intervals: {written}\n")
+    settings = load_settings({"ALERTFOLD_CONFIG": str(path)})
+    assert settings.channel_resend_intervals == FIFTEEN_MINUTES_AND_OFF
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("C0123=15m", "'C0123' is not a Slack channel id (9 to 15 letters or digits"),
+        ("#general=15m", "'#general' is not a Slack channel id"),
+        ("C0123456789", "'C0123456789' is not channel=duration (e.g. C0123456789=15m)"),
+        ("C0123456789=", "C0123456789 has no interval (0 turns its reminders off)"),
+        ("C0123456789=30s", "'C0123456789=30s': must be 0 (off) or from 1m to 90d"),
+        ("C0123456789=91d", "'C0123456789=91d': must be 0 (off) or from 1m to 90d"),
+        ("C0123456789=soon", "'C0123456789=soon': not a duration such as 90s, 30m"),
+        ("C0123456789=1h,c0123456789=0", "c0123456789 is given twice"),
+    ],
+)
+def test_a_bad_channel_reminder_interval_is_refused_naming_the_variable_and_the_entry(
+    value: str, problem: str
+) -> None:
+    line = refusal(ALERTFOLD_CHANNEL_RESEND_INTERVALS=value)
+    assert line.startswith(f"ALERTFOLD_CHANNEL_RESEND_INTERVALS={value!r}: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("{C0123: 15m}", "'C0123' is not a Slack channel id"),
+        ("{C0123456789: 30}", "'C0123456789=30': must be 0 (off) or from 1m to 90d"),
+        ("{C0123456789: }", "C0123456789 has no interval"),
+        ("{C0123456789: true}", "'C0123456789=True': not a duration"),
+        ("15m", "'15m' is not channel=duration"),
+        ("30", "expected channel=duration entries, comma-separated, or a mapping"),
+    ],
+)
+def test_a_bad_channel_reminder_interval_in_the_file_is_refused_with_its_line_and_key(
+    tmp_path: Path, written: str, problem: str
+) -> None:
+    path = tmp_path / "alertfold.yaml"
+    path.write_text(f"alerting:\n  resend_interval: 30m\n  channel_resend_intervals: {written}\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"ALERTFOLD_CONFIG": str(path)})
+    (line,) = str(caught.value).splitlines()[1:]
+    assert line.strip().startswith(f"{path}:3: alerting.channel_resend_intervals=")
+    assert problem in line
+
+
 def test_a_hundred_silence_choices_are_accepted() -> None:
     choices = ",".join(f"{n}m" for n in range(1, 101))
     assert len(load_settings({"ALERTFOLD_SILENCE_DURATIONS": choices}).silence_durations) == 100
@@ -150,8 +232,16 @@ def test_a_seconds_variable_that_is_no_duration_names_the_variable() -> None:
 
 def test_the_alerting_settings_reach_the_fold_in_whole_seconds() -> None:
     settings = load_settings(
-        {"ALERTFOLD_RESEND_INTERVAL": "30m", "ALERTFOLD_DEDUPLICATION_WINDOW": "300"}
+        {
+            "ALERTFOLD_RESEND_INTERVAL": "30m",
+            "ALERTFOLD_DEDUPLICATION_WINDOW": "300",
+            "ALERTFOLD_CHANNEL_RESEND_INTERVALS": "C0123456789=15m,C0456789ABC=0",
+        }
     )
-    assert AlertingSettings.of(settings.resend_interval, settings.deduplication_window) == (
-        AlertingSettings(reminder_interval_seconds=1800, deduplication_window_seconds=300)
+    assert AlertingSettings.of(
+        settings.resend_interval, settings.deduplication_window, settings.channel_resend_intervals
+    ) == AlertingSettings(
+        reminder_interval_seconds=1800,
+        deduplication_window_seconds=300,
+        channel_reminder_interval_seconds={"C0123456789": 900, "C0456789ABC": 0},
     )

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agents.issue_table import slot_key
+from agents.issue_table import alerting_settings_of, partition_for_channel, slot_key
 from agents.verify import ScratchFold
+from domain.alerting import AlertingSettings
 from domain.routing import RouteTable
 from tests.unit.fold_stand_ins import (
     CHANNEL,
@@ -23,6 +25,7 @@ from tests.unit.fold_stand_ins import (
     alert,
     fold,
 )
+from wire.ticks import encode_tick
 
 
 def bookmark(bookmarks: dict[str, bytes]) -> int:
@@ -137,6 +140,29 @@ async def test_the_alerting_settings_of_a_tick_reach_the_issues_opened_after_it(
         ("IssueReminded", "web"),  # "db" opened before the settings came
     ]
     assert events[1]["data"]["reminder_interval_seconds"] == 60
+
+
+async def test_a_partitions_ticks_carry_only_its_own_channels_intervals_for_its_issues(
+    folder: ScratchFold, sent: list[Sent]
+) -> None:
+    elsewhere = next(
+        c
+        for c in (f"C0ELSE{n:04d}" for n in range(50))
+        if partition_for_channel(c, PARTITIONS) != RIGHT
+    )
+    worker = AlertingSettings.of(
+        timedelta(minutes=30), None, [(CHANNEL, timedelta(minutes=1)), (elsewhere, timedelta(0))]
+    )
+    carried = alerting_settings_of(worker, RIGHT, PARTITIONS)
+    assert carried == AlertingSettings(
+        reminder_interval_seconds=1800, channel_reminder_interval_seconds={CHANNEL: 60}
+    )
+    there = alerting_settings_of(worker, partition_for_channel(elsewhere, PARTITIONS), PARTITIONS)
+    assert there.channel_reminder_interval_seconds == {elsewhere: 0}
+    at = datetime(2026, 11, 23, 8, 59, tzinfo=UTC)
+    fold(folder, Record(encode_tick(at, carried), offset=0, key=None, topic="ticks"), sent)
+    fold(folder, Record(alert(**FOLLOWED), offset=0), sent)
+    assert json.loads(sent[-1].value)["data"]["reminder_interval_seconds"] == 60
 
 
 async def test_a_tick_without_settings_turns_them_off_for_later_issues(

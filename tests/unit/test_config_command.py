@@ -65,7 +65,8 @@ def test_show_tells_each_value_and_where_it_came_from_with_secrets_hidden(
 ) -> None:
     path = written(
         tmp_path,
-        "api:\n  port: 9000\nslack:\n  bot_token: ${BOT}\nalerting:\n  resend_interval: 90m\n",
+        "api:\n  port: 9000\nslack:\n  bot_token: ${BOT}\nalerting:\n  resend_interval: 90m\n"
+        "  channel_resend_intervals: {c0456789abc: 0, C0123456789: 15m}\n",
     )
     monkeypatch.setenv("ALERTFOLD_CONFIG", str(path))
     monkeypatch.setenv("BOT", "xoxb-very-secret")
@@ -83,6 +84,10 @@ def test_show_tells_each_value_and_where_it_came_from_with_secrets_hidden(
         f"{path}:4",
     ]
     assert rows["alerting.resend_interval"][2:] == ["1h30m", f"{path}:6"]
+    assert rows["alerting.channel_resend_intervals"][2:] == [
+        "C0123456789=15m,C0456789ABC=0s",
+        f"{path}:7",
+    ]
     assert rows["kafka.partitions"][2:] == ["4", "environment"]
     assert rows["database.url"][2:] == ["postgresql://app:***@db/alerts", "environment"]
     assert rows["api.host"][2:] == ["127.0.0.1", "default"]

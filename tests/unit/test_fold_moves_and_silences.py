@@ -82,8 +82,9 @@ def silence_record(offset: int, partition: int = RIGHT, **fields: Any) -> Record
     )
 
 
-def tick(at: datetime, offset: int, partition: int = RIGHT) -> Record:
-    value = json.dumps({"type": "tick", "schema_version": 1, "at": at.isoformat()}).encode()
+def tick(at: datetime, offset: int, partition: int = RIGHT, **settings: Any) -> Record:
+    body = {"type": "tick", "schema_version": 1, "at": at.isoformat(), **settings}
+    value = json.dumps(body).encode()
     return Record(value, offset=offset, key=None, partition=partition, topic="ticks")
 
 
@@ -166,6 +167,20 @@ async def test_later_alert_for_a_moved_issue_follows_it_to_the_new_channel(
     followed = [s for s in sent if s.topic == "alerts"]
     assert [(s.key, s.partition) for s in followed] == [(TARGET.encode(), THERE)]
     assert json.loads(followed[0].value)["alert"]["slackChannelId"] == TARGET
+
+
+async def test_a_moved_issue_keeps_the_reminder_interval_it_opened_with(
+    folder: ScratchFold, sent: list[Sent]
+) -> None:
+    # Every 2 minutes where it opens, never where it goes.
+    own = {"channel_reminder_interval_seconds": {CHANNEL: 120, TARGET: 0}}
+    fold(folder, tick(T0 - timedelta(minutes=1), 0, RIGHT, **own), sent)
+    fold(folder, tick(T0 - timedelta(minutes=1), 0, THERE, **own), sent)
+    _, handover = await moved(folder, sent)
+    fold(folder, arrival(handover, 0), sent)
+    fold(folder, tick(T0 + timedelta(minutes=2), 1, THERE, **own), sent)
+    assert events(sent, RIGHT)[0]["data"]["reminder_interval_seconds"] == 120
+    assert [e["type"] for e in events(sent, THERE)] == ["IssueArrived", "IssueReminded"]
 
 
 async def test_escalation_point_with_move_to_channel_moves_the_issue(

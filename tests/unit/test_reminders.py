@@ -1,7 +1,8 @@
 """Reminders of open, unattended issues: a deadline the ticks fire, every interval.
 
 The interval is the one the issue took when it opened (the partition's alerting settings of
-the moment); time is only ever the ticks' `at` and the alerts' timestamps.
+the moment: its channel's own interval, if it has one); time is only ever the ticks' `at` and
+the alerts' timestamps.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ from domain.silences import Matcher, Silence
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 EVERY_30_MIN = AlertingSettings(reminder_interval_seconds=1800)
+# Every 30 minutes, but every 10 in C0FAST and never in C0QUIET.
+WITH_CHANNELS_OF_THEIR_OWN = AlertingSettings(
+    reminder_interval_seconds=1800,
+    channel_reminder_interval_seconds={"C0FAST": 600, "C0QUIET": 0},
+)
 FOLLOWED = {"issueFollowUpEnabled": True, "autoResolveSeconds": 86400}
 ALICE = Actor(kind="slack_user", id="U0ALICE", name="Alice")
 offsets = iter(range(100_000))
@@ -46,7 +52,10 @@ def position(topic: str) -> InputPosition:
 class Issue:
     """One correlation id's state, fed inputs in order; `types` lists every event."""
 
-    def __init__(self, settings: AlertingSettings = EVERY_30_MIN, **fields: Any) -> None:
+    def __init__(
+        self, settings: AlertingSettings = EVERY_30_MIN, channel: str = "C123", **fields: Any
+    ) -> None:
+        self.channel = channel
         self.state: IssueState | None = None
         self.log: list[Folded] = []
         self.alert(0, settings=settings, **{**FOLLOWED, **fields})
@@ -55,7 +64,7 @@ class Issue:
         self, minutes: float, settings: AlertingSettings = EVERY_30_MIN, **fields: Any
     ) -> Folded:
         body = {
-            "slackChannelId": "C123",
+            "slackChannelId": self.channel,
             "correlationId": "db",
             "header": "Database down",
             "timestamp": at(minutes).isoformat(),
@@ -76,7 +85,7 @@ class Issue:
         interaction = Interaction(
             interaction_id=f"i{next(offsets)}",
             kind=kind,
-            channel_id="C123",
+            channel_id=self.channel,
             correlation_id="db",
             issue_id=self.state.id,
             at=at(minutes),
@@ -129,6 +138,37 @@ def test_the_issue_takes_its_interval_when_it_opens() -> None:
     issue.alert(10, settings=AlertingSettings())  # the settings changed since: not this issue
     issue.tick(30)
     assert issue.reminders == [at(30)]
+
+
+def test_an_issue_in_a_channel_with_an_interval_of_its_own_is_reminded_at_that_one() -> None:
+    fast = Issue(WITH_CHANNELS_OF_THEIR_OWN, channel="C0FAST")
+    elsewhere = Issue(WITH_CHANNELS_OF_THEIR_OWN, channel="C0OTHER")
+    assert fast.log[0].events[0].data["reminder_interval_seconds"] == 600
+    for minute in (10, 20, 30):
+        fast.tick(minute)
+        elsewhere.tick(minute)
+    assert fast.reminders == [at(10), at(20), at(30)]
+    assert elsewhere.reminders == [at(30)]
+
+
+def test_a_channel_with_reminders_off_is_never_reminded_while_the_others_are() -> None:
+    quiet = Issue(WITH_CHANNELS_OF_THEIR_OWN, channel="C0QUIET")
+    elsewhere = Issue(WITH_CHANNELS_OF_THEIR_OWN, channel="C0OTHER")
+    assert quiet.log[0].events[0].data["reminder_interval_seconds"] is None
+    for minute in range(0, 24 * 60, 30):
+        quiet.tick(minute)
+        elsewhere.tick(minute)
+    assert quiet.reminders == []
+    assert len(elsewhere.reminders) == 47
+
+
+def test_a_channel_of_its_own_keeps_its_interval_when_the_others_have_none() -> None:
+    settings = AlertingSettings(channel_reminder_interval_seconds={"C0FAST": 600})
+    fast = Issue(settings, channel="C0FAST")
+    elsewhere = Issue(settings, channel="C0OTHER")
+    fast.tick(10)
+    elsewhere.tick(24 * 60)
+    assert (fast.reminders, elsewhere.reminders) == ([at(10)], [])
 
 
 def test_without_an_interval_nothing_is_reminded() -> None:

@@ -17,10 +17,10 @@ P = partition_for_channel(CHANNEL, PARTITIONS)
 T0 = 1_795_424_400.0  # 2026-11-23T09:00:00Z, as a Kafka record timestamp
 
 
-def alert_record(offset: int, seconds: int, **fields: Any) -> InputRecord:
+def alert_record(offset: int, seconds: int, channel: str = CHANNEL, **fields: Any) -> InputRecord:
     """An alert stamped `seconds` after 09:00, received then (its record's timestamp)."""
     body = {
-        "slackChannelId": CHANNEL,
+        "slackChannelId": channel,
         "correlationId": "db",
         "header": "Database down",
         "timestamp": f"2026-11-23T09:{seconds // 60:02d}:{seconds % 60:02d}Z",
@@ -29,12 +29,12 @@ def alert_record(offset: int, seconds: int, **fields: Any) -> InputRecord:
         **fields,
     }
     received = T0 + seconds
-    return InputRecord("alerts", P, offset, CHANNEL.encode(), json.dumps(body).encode(), received)
+    return InputRecord("alerts", P, offset, channel.encode(), json.dumps(body).encode(), received)
 
 
-def tick_record(offset: int, seconds: int) -> InputRecord:
+def tick_record(offset: int, seconds: int, **settings: Any) -> InputRecord:
     at = f"2026-11-23T09:{seconds // 60:02d}:{seconds % 60:02d}Z"
-    value = json.dumps({"type": "tick", "schema_version": 1, "at": at}).encode()
+    value = json.dumps({"type": "tick", "schema_version": 1, "at": at, **settings}).encode()
     return InputRecord("ticks", P, offset, None, value, 0.0)
 
 
@@ -141,3 +141,44 @@ async def test_interactions_are_refolded_in_their_place() -> None:
     assert types == ["IssueOpened", "IssueResolvedByHand", "IssueReopened"]
     result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
     assert result.divergence is None
+
+
+QUIET = next(
+    c for c in (f"C0QUIET{n}" for n in range(50)) if partition_for_channel(c, PARTITIONS) == P
+)
+# Every 30 s, but every 20 s in CHANNEL and never in QUIET.
+CHANNEL_INTERVALS = {
+    "reminder_interval_seconds": 30,
+    "channel_reminder_interval_seconds": {CHANNEL: 20, QUIET: 0},
+}
+
+
+def reminder_order(**settings: Any) -> list[InputRecord]:
+    held = {"autoResolveSeconds": 3600}
+    return [
+        tick_record(0, 0, **settings),
+        alert_record(0, 1, **held),
+        alert_record(1, 1, QUIET, **held),
+        tick_record(1, 25, **settings),
+        tick_record(2, 45, **settings),
+    ]
+
+
+async def test_a_refold_reminds_per_channel_as_the_ticks_said_at_the_time() -> None:
+    logs = live_run(reminder_order(**CHANNEL_INTERVALS))
+    decided = [json.loads(e.value or b"") for e in logs.events]
+    assert [(e["type"], e["channel_id"]) for e in decided] == [
+        ("IssueOpened", CHANNEL),
+        ("IssueOpened", QUIET),
+        ("IssueReminded", CHANNEL),
+        ("IssueReminded", CHANNEL),
+    ]
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is None
+
+
+async def test_the_channels_intervals_are_read_from_the_ticks_not_from_the_settings() -> None:
+    logs = live_run(reminder_order(**CHANNEL_INTERVALS))
+    logs.ticks[0] = tick_record(0, 0, reminder_interval_seconds=30)  # CHANNEL's own left out
+    result = verify_partition(P, logs, NAMES, RouteTable([]), PARTITIONS)
+    assert result.divergence is not None and result.divergence.index == 0
