@@ -21,6 +21,7 @@ from app.config_command import add_config_parser
 from app.kafka_command import add_kafka_parser
 from app.notifications_command import add_notifications_parser
 from app.replay_command import add_replay_parser
+from app.restarts import BROKER_UNAVAILABLE
 from app.status_command import add_status_parser
 from app.telemetry import serve_metrics
 from infra.kafka_admin import BrokerUnreachable, TopologyError, ensure_topics
@@ -43,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args))
+    except BrokerUnreachable as error:
+        print(f"alertfold: {error}", file=sys.stderr)
+        return BROKER_UNAVAILABLE
     except (SettingsError, TopologyError, LocalKafkaError, OSError) as error:
         print(f"alertfold: {error}", file=sys.stderr)
         return 2

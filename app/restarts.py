@@ -4,7 +4,9 @@ A part can die of something passing (a broker that vanishes while the part still
 topics), and so can the local broker (killed, out of memory); starting it again after a pause
 heals that, as a service manager would. It must not loop forever on something lasting: a
 configuration error (exit code 2, the CLI's code for "fix the settings") stops everything at
-once, and so do too many crashes in a short time. Pure, with the time passed in, so the
+once, and so do too many crashes in a short time. A part that found no broker to talk to
+(exit code 75) is waiting, not crashing: it is started again after the same growing pauses,
+for as long as the broker is away, without using up the crash allowance. Pure, with the time passed in, so the
 policy is tested without processes.
 """
 
@@ -14,6 +16,8 @@ from collections import defaultdict, deque
 
 # The CLI's exit code for settings a person must fix: starting again cannot help.
 CONFIGURATION_ERROR = 2
+# The CLI's exit code for "no Kafka broker answered in time" (sysexits' EX_TEMPFAIL).
+BROKER_UNAVAILABLE = 75
 
 
 class Restarts:
@@ -39,7 +43,7 @@ class Restarts:
         while crashes and now - crashes[0] >= self._window:
             crashes.popleft()
         crashes.append(now)
-        if len(crashes) > self._limit:
+        if len(crashes) > self._limit and code != BROKER_UNAVAILABLE:
             return None
         pause: float = self._first_pause * 2.0 ** (len(crashes) - 1)
         return min(pause, self._max_pause)

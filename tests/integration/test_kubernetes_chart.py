@@ -14,6 +14,7 @@ import yaml
 
 from app.cli import _parser
 from app.supervisor import PARTS
+from app.telemetry import metrics_port
 from gateways.api.app import openapi_document
 from infra.settings import ENVIRONMENT, Settings, load_settings
 from infra.settings_fields import declarations
@@ -116,11 +117,21 @@ def test_the_api_is_probed_on_endpoints_it_serves(example: list[dict[str, Any]])
     assert api["ports"][0]["containerPort"] == 8080
 
 
-def test_parts_without_an_http_endpoint_have_no_probe(example: list[dict[str, Any]]) -> None:
+def test_every_part_serves_its_metrics_on_the_pods_address_and_the_others_are_probed_there(
+    example: list[dict[str, Any]],
+) -> None:
+    settings = load_settings({})
     for part, deployment in deployments(example).items():
-        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        template = deployment["spec"]["template"]
+        (container,) = template["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        port = metrics_port(settings, part)
+        assert env["ALERTFOLD_METRICS_HOST"] == "0.0.0.0"
+        assert {"name": "metrics", "containerPort": port} in container["ports"]
+        assert template["metadata"]["annotations"]["prometheus.io/port"] == str(port)
         if part != "api":
-            assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(container)
+            assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "metrics"}
+            assert container["livenessProbe"]["tcpSocket"] == {"port": "metrics"}
 
 
 def test_the_config_map_is_a_config_file_alertfold_accepts(

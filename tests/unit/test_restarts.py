@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.restarts import CONFIGURATION_ERROR, Restarts
+from app.restarts import BROKER_UNAVAILABLE, CONFIGURATION_ERROR, Restarts
 
 
 def test_a_crashed_part_is_started_again_after_a_pause_that_doubles() -> None:
@@ -37,3 +37,10 @@ def test_each_part_has_its_own_count() -> None:
     restarts = Restarts(limit=1)
     restarts.after_crash("worker", 1, now=0)
     assert restarts.after_crash("projector", 1, now=0) == 1
+
+
+def test_a_part_waiting_for_the_broker_is_started_again_for_as_long_as_it_is_away() -> None:
+    restarts = Restarts(limit=2, window_seconds=300, first_pause=1, max_pause=30)
+    pauses = [restarts.after_crash("worker", BROKER_UNAVAILABLE, now=t) for t in range(0, 70, 7)]
+    assert None not in pauses and pauses[-1] == 30
+    assert restarts.after_crash("worker", 1, now=71) is None  # a real crash still counts
