@@ -2,7 +2,8 @@
 
 - The ledger has one row per (event, channel) the dispatcher decided to notify, written
   BEFORE anything is sent, in the same transaction as the consumed position. It is what
-  makes delivery at most once per channel, also with several notifiers: a pair already in
+  gives each (event, channel) one run of attempts, also with several notifiers (a receiver
+  may still see an attempt twice when its answer was lost): a pair already in
   the ledger is never recorded again (of replicas recording it at once, one gets it), and a
   row is sent only by the replica whose claim moved it from `pending` to `sending`. The
   replica that reads a partition next (after a restart or a rebalance) takes over the rows
