@@ -4,6 +4,11 @@ Each batch's changed slots are written to it in the same transaction as the batc
 and offsets (a removed slot as a tombstone), so what is committed there is always the state
 that follows exactly the inputs the committed offsets say were folded. A worker taking a
 partition over reads that partition back, whole, before folding anything of it.
+
+The batch's input positions go there too (`position_entry`), beside the consumer group's
+offsets: Kafka forgets a group's offsets once the group has been empty for
+`offsets.retention.minutes` (7 days by default), and a worker that then read its inputs from
+the beginning would fold every alert a second time onto the state that already holds it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,29 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from infra.kafka_clients import KafkaConnection
 
 log = logging.getLogger("alertfold.fold")
+
+# ASCII record separator, as the partition's own entries in `agents.issue_table`, then a
+# name no slot key can start with.
+_POSITION = "\x1eposition\x1f"
+
+
+def position_entry(key: str) -> str:
+    """The `fold-state` key of an input position (`InputPositions`' "topic:partition")."""
+    return f"{_POSITION}{key}"
+
+
+def split_positions(entries: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, int]]:
+    """The partition's state entries apart from its stored input positions (topic → next
+    offset)."""
+    state: dict[str, bytes] = {}
+    positions: dict[str, int] = {}
+    for key, value in entries.items():
+        if key.startswith(_POSITION):
+            topic = key[len(_POSITION) :].rsplit(":", 1)[0]
+            positions[topic] = int(value)
+        else:
+            state[key] = value
+    return state, positions
 
 
 async def read_partition_state(

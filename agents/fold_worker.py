@@ -33,7 +33,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
 
 from agents.channel_actors import ChannelActors
-from agents.fold_state import read_partition_state
+from agents.fold_state import read_partition_state, split_positions
 from agents.inputs import InputRecord
 from agents.issue_table import alerting_settings_of
 from agents.metrics import PARTITIONS_OWNED
@@ -231,7 +231,12 @@ class FoldWorker:
             ):
                 table, positions = before.actors.table.committed, before.committed_positions
             else:
-                table = await read_partition_state(self._kafka, self._topics.state, partition)
+                entries = await read_partition_state(self._kafka, self._topics.state, partition)
+                table, stored = split_positions(entries)
+                committed = {
+                    topic: stored.get(topic) if offset is None else offset
+                    for topic, offset in committed.items()
+                }
                 positions = {
                     f"{topic}:{partition}": str(offset).encode()
                     for topic, offset in committed.items()

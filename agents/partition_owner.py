@@ -22,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 from agents.channel_actors import ChannelActors, Destination, InputTopics, Output
+from agents.fold_state import position_entry
 from agents.inputs import InputPositions, InputRecord
 from agents.metrics import FAILED_BATCHES, count_committed
 from agents.staged_table import StagedTable
@@ -104,7 +105,7 @@ class PartitionOwner:
             sent = [await self._send(o) for o in outputs]
             if tick is not None:
                 sent.append(await self._tick(tick))
-            for key, value in self.actors.table.staged().items():
+            for key, value in self._state_entries():
                 sent.append(
                     await self.producer.send(
                         self._topics.state, value, key=key.encode(), partition=self.partition
@@ -150,6 +151,14 @@ class PartitionOwner:
             self._topics.inputs.ticks, encode_tick(at, self._alerting), partition=self.partition
         )
         return future
+
+    def _state_entries(self) -> list[tuple[str, bytes | None]]:
+        """The batch's changed slots, and its input positions (see `agents.fold_state`)."""
+        positions = self._positions_table.staged().items()
+        return [
+            *self.actors.table.staged().items(),
+            *((position_entry(key), value) for key, value in positions),
+        ]
 
     def _offsets(self, records: list[InputRecord]) -> dict[TopicPartition, int]:
         """The consumer group's next offsets for the input topics this batch read."""
