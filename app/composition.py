@@ -191,57 +191,16 @@ class Alertfold:
 
     def slack_acknowledger(self, web_client: AsyncWebClient) -> Acknowledger:
         """What both Socket Mode and HTTP mode answer Slack's requests with."""
-        from gateways.alert_publisher import AlertPublisher
-        from gateways.silence_publisher import SilencePublisher
-        from gateways.slack.acks import Acknowledger
-        from gateways.slack.current_message import IssueMessages, SlackMessageMetadata
-        from gateways.slack.interactions import SlackInteractions, ephemeral_teller
-        from gateways.slack.permissions import SlackPermissions
-        from gateways.slack.surface_context import Surfaces
-        from gateways.slack.usergroups import Admins, UserGroupMembers, slack_group_lister
-        from gateways.slack.webhook_clicks import WebhookClicks
+        from app.slack_acknowledger import slack_acknowledger
 
-        settings = self.settings
-        finder = self.lookup_store()
-        messages = IssueMessages(finder, SlackMessageMetadata(web_client))
-        publisher = AlertPublisher(self.kafka, settings.interactions_topic)
-        permissions = SlackPermissions.from_file(settings.slack_permissions_file)
-        admins = Admins(permissions, UserGroupMembers(slack_group_lister(web_client)))
-        tell = ephemeral_teller(web_client)
-        surfaces = Surfaces(
-            finder=finder,
-            interactions=publisher,
-            alerts=AlertPublisher(self.kafka, settings.alerts_topic),
-            admins=admins,
-            slack=web_client,
-            tell=tell,
-            clock=self.clock,
-            silences=SilencePublisher(publisher, settings.interactions_topic, self.clock),
-            public_url=settings.effective_public_url,
-            messages=messages,
-            silence_durations=settings.silence_durations,
-            markup=settings.slack_alert_markup,
+        return slack_acknowledger(
+            self.settings,
+            self.kafka,
+            self.clock,
+            self.lookup_store(),
+            self.webhook_sealer(),
+            web_client,
         )
-        interactions = SlackInteractions(
-            finder=finder,
-            publisher=publisher,
-            permissions=permissions,
-            tell=tell,
-            clock=self.clock,
-            admins=admins,
-            surfaces=surfaces,
-            webhook_clicks=WebhookClicks(
-                finder=finder,
-                publisher=publisher,
-                admins=admins,
-                sealer=self.webhook_sealer(),
-                tell=tell,
-                clock=self.clock,
-                messages=messages,
-            ),
-            messages=messages,
-        )
-        return Acknowledger(interactions, tell)
 
     def channel_directory(self) -> ChannelDirectory | None:
         """Channel names to ids, from Slack; None without a bot token."""

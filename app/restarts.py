@@ -6,8 +6,8 @@ heals that, as a service manager would. It must not loop forever on something la
 configuration error (exit code 2, the CLI's code for "fix the settings") stops everything at
 once, and so do too many crashes in a short time. A part that found no broker to talk to
 (exit code 75) is waiting, not crashing: it is started again after the same growing pauses,
-for as long as the broker is away, without using up the crash allowance. Pure, with the time passed in, so the
-policy is tested without processes.
+for as long as the broker is away, without using up the crash allowance. Pure, with the
+time passed in, so the policy is tested without processes.
 """
 
 from __future__ import annotations
