@@ -69,9 +69,11 @@ def test_each_part_reports_what_it_did_and_that_it_is_ready(measured: Product) -
                 scrape(endpoint(measured, part)),
                 lambda s, reader=reader: (
                     total(s, "alertfold_reader_events_applied_total", reader=reader) >= 1
+                    # The lag is refreshed once a second, from what the fetches told.
+                    and has(s, "alertfold_consumer_lag_records", consumer=reader)
                 ),
             ),
-            what=f"the {part} to count what it applied",
+            what=f"the {part} to count what it applied, and its lag",
         )
         assert total(samples, "alertfold_reader_apply_duration_seconds_count", reader=reader) >= 1
         assert has(samples, "alertfold_consumer_lag_records", consumer=reader)

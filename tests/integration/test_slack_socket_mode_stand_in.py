@@ -48,9 +48,10 @@ class App:
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
     def __enter__(self) -> App:
-        opened = self._slack.connections_opened
+        # Counted before the app starts: its connection may open before the next line runs.
+        opened, open_now = self._slack.connections_opened, len(self._slack.open_connections)
         self._thread.start()
-        self._slack.wait_for_connection(opened + 1, at_once=len(self._slack.open_connections) + 1)
+        self._slack.wait_for_connection(opened + 1, at_once=open_now + 1)
         self.connection = opened + 1
         return self
 
