@@ -276,6 +276,9 @@ def _api(_: argparse.Namespace) -> int:
             # Pages' live-update streams never end by themselves; on shutdown they are cut after
             # this long, so stopping the API does not wait for every browser to go away.
             timeout_graceful_shutdown=5,
+            # Longer than the idle timeout of the usual load balancers (60 s), so a kept-alive
+            # connection is never closed here while a client or balancer sends on it.
+            timeout_keep_alive=75,
         )
     finally:
         if server is not None:
