@@ -31,25 +31,23 @@ from pydantic import ConfigDict
 
 from domain.alert import Alert
 from domain.alerting import OFF, AlertingSettings
-from domain.errors import IssueAlreadyArchived, IssueNotOpen, IssueNotResolved
 from domain.issue_acts import IssueActs
 from domain.issue_moves import IssueArrivals
 from domain.issue_policy import EscalationStep, IssuePolicy
 from domain.issue_reminders import IssueReminders, restart_reminders
+from domain.issue_rules import IssueRules
 from domain.issue_silencing import IssueSilencing
 from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution, made_of
 from domain.member_alerts import (
-    MemberNews,
     MemberReport,
     firing_severity,
     is_new_occurrence,
-    news_of,
     with_report,
 )
 from domain.severity import Severity
 
 
-class Issue(IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate):
+class Issue(IssueRules, IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate):
     """One Slack message's worth of trouble: the alerts of a (channel, correlation id)."""
 
     class IssueOpened(Aggregate.Created):
@@ -289,20 +287,6 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate)
         self.check_not_archived()
         self.trigger_event(self.IssueArchived, timestamp=at, reason=reason, due_at=due_at)
 
-    # Rules ------------------------------------------------------------------------------
-
-    def check_open(self) -> None:
-        if self.status != "open":
-            raise IssueNotOpen(f"issue {self.id} is {self.status}, not open")
-
-    def check_resolved(self) -> None:
-        if self.status != "resolved":
-            raise IssueNotResolved(f"issue {self.id} is {self.status}, not resolved")
-
-    def check_not_archived(self) -> None:
-        if self.status == "archived":
-            raise IssueAlreadyArchived(f"issue {self.id} is archived")
-
     @property
     def last_alert_severity(self) -> Severity:
         """The severity the issue returns to when reopened by hand."""
@@ -327,16 +311,6 @@ class Issue(IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate)
         if self.state.escalation_level and severity.priority < current.priority:
             return current
         return severity
-
-    def is_older_than_last_alert(self, alert: Alert) -> bool:
-        """An alert stamped before the issue's latest one is stale news, already superseded.
-
-        Member alerts are judged against their own member instead (`member_news`)."""
-        return alert.timestamp is not None and alert.timestamp < self.state.last_alert_at
-
-    def member_news(self, report: MemberReport, at: datetime) -> MemberNews:
-        """What a member alert's report, received at `at`, tells this issue."""
-        return news_of(self.state.members, report, at)
 
     # State ------------------------------------------------------------------------------
 

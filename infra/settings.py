@@ -45,6 +45,7 @@ from infra.settings_values import (
     SilenceDurations,
     WebhookKeys,
 )
+from infra.topic_names import TopicNames
 
 __all__ = [
     "CONFIG_VARIABLE",
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 
-class Settings(BaseSettings):
+class Settings(TopicNames, BaseSettings):
     """What the processes need to know; the README's settings table documents each field."""
 
     model_config = SettingsConfigDict(
@@ -346,41 +347,6 @@ class Settings(BaseSettings):
     def dry_run(self) -> bool:
         """Without a bot token nothing is sent to Slack; what would be posted is logged."""
         return not self.slack_bot_token
-
-    def topic(self, name: str) -> str:
-        return f"{self.topic_prefix}{name}"
-
-    @property
-    def alerts_topic(self) -> str:
-        return self.topic("alerts")
-
-    @property
-    def interactions_topic(self) -> str:
-        return self.topic("interactions")
-
-    @property
-    def ticks_topic(self) -> str:
-        return self.topic("ticks")
-
-    @property
-    def alerts_dlq_topic(self) -> str:
-        return self.topic("alerts.dlq")
-
-    @property
-    def issue_events_topic(self) -> str:
-        return self.topic("issue-events")
-
-    @property
-    def fold_state_topic(self) -> str:
-        return self.topic("fold-state")
-
-    @property
-    def notifications_dlq_topic(self) -> str:
-        return self.topic("notifications.dlq")
-
-    @property
-    def app_id(self) -> str:
-        return f"{self.topic_prefix}alertfold"
 
 
 # Environment variable → settings field, for whoever must know which variables alertfold reads.

@@ -45,6 +45,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from infra.kafka_clients import KafkaConnection
 from infra.metrics import ConsumerLag
 from projections.catching_up import CatchingUp
+from projections.chore_schedule import ChoreSchedule
 from projections.issue_event_reading import (
     Record,
     decode_records,
@@ -131,7 +132,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
 
         self._consumer: AIOKafkaConsumer | None = None
         self._positions: dict[int, int] = {}
-        self._chores: list[tuple[Chore, float]] = []  # each with when it is next due
+        self._chores = ChoreSchedule(())
         self._backoff = retry_backoff  # before reconnecting
         self._stopping = asyncio.Event()
         self._ready = asyncio.Event()
@@ -167,10 +168,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
             raise RuntimeError(f"reader {self.name!r} is already running")
         self._running = True
         self._finished.clear()
-        now = time.monotonic()
-        self._chores = [
-            (chore, now if chore.at_start else now + chore.interval) for chore in self.sink.chores()
-        ]
+        self._chores = ChoreSchedule(self.sink.chores())
         try:
             await self._reconnecting()
         except BaseException as exc:
@@ -326,7 +324,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         try:
             if records or advanced:
                 await self._apply(records, advanced)
-            await self._do_chores()
+            await self._chores.run_due(self.name)
         except PositionsMoved as moved:
             log.info("%s: %s; reading on from its positions", self.name, moved)
             await self._position(consumer, set(self._positions))
@@ -377,24 +375,6 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         APPLIED.labels(self.name).inc(len(records))
         for partition, position in next_offsets.items():
             self._positions[partition] = max(self._positions.get(partition, 0), position)
-
-    async def _do_chores(self) -> None:
-        for index, (chore, due) in enumerate(self._chores):
-            if time.monotonic() < due:
-                continue
-            self._chores[index] = (chore, time.monotonic() + chore.interval)
-            try:
-                await asyncio.to_thread(chore.work)
-            except (PositionsMoved, SinkClosed):
-                raise
-            except Exception as exc:
-                log.warning(
-                    "%s: %s failed (%s); again in %.1fs",
-                    self.name,
-                    chore.name,
-                    one_line(exc),
-                    chore.interval,
-                )
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, waking early when `stop()` is called."""

@@ -12,7 +12,6 @@ import subprocess
 import time
 import warnings
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -35,7 +34,7 @@ from infra.local_kafka.constants import (
     SERVER_PROPERTIES_NAME,
 )
 from infra.local_kafka.errors import LocalKafkaError
-from infra.local_kafka.files import atomic_write, file_size, packaged_bytes, startup_tail
+from infra.local_kafka.files import atomic_write, file_size, packaged_bytes, startup_failure
 from infra.local_kafka.jars import KafkaJars
 from infra.local_kafka.java import check_java, java_command
 from infra.local_kafka.ports import pick_ports, wait_for_kafka
@@ -44,11 +43,11 @@ from infra.local_kafka.secured import SaslSslListener
 from infra.local_kafka.state import (
     AlreadyRunningError,
     BrokerState,
+    record_started_broker,
     remove_broker_state,
     running_broker,
     signal_broker,
     stop_broker,
-    write_broker_state,
 )
 from infra.local_kafka.storage import ensure_cluster_id, format_storage, is_formatted
 
@@ -250,15 +249,9 @@ class LocalKafka:
                 start_new_session=True,
             )
         self._proc = proc
-        self._state = BrokerState(
-            pid=proc.pid,
-            port=port,
-            controller_port=controller_port,
-            data_dir=self.data_dir,
-            version=self.version,
-            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        self._state = record_started_broker(
+            proc.pid, port, controller_port, self.data_dir, self.version
         )
-        write_broker_state(self._state)
         return bootstrap
 
     def wait_ready(self, timeout: float, progress: Progress | None = None) -> None:
@@ -279,16 +272,13 @@ class LocalKafka:
         except (LocalKafkaError, TimeoutError) as exc:
             exited = proc.poll()
             self._kill_own(10.0)
-            summary = (
-                f"Kafka exited during startup with code {exited}"
-                if exited is not None
-                else f"Kafka was not ready on {bootstrap} within {timeout:.0f} s"
-            )
-            details = startup_tail(self.console_log_path, self.broker_log_path, self._log_offset)
-            if "OutOfMemoryError" in details:
-                summary += f" (out of memory: raise the heap, now {self.heap}, e.g. --heap 512m)"
-            raise LocalKafkaError(
-                f"{summary}; see {self.broker_log_path} and {self.console_log_path}", details
+            raise startup_failure(
+                exited,
+                f"Kafka was not ready on {bootstrap} within {timeout:.0f} s",
+                self.heap,
+                self.console_log_path,
+                self.broker_log_path,
+                self._log_offset,
             ) from exc
         except BaseException:
             self._kill_own(10.0)

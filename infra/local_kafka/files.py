@@ -104,3 +104,20 @@ def packaged_bytes(name: str) -> bytes:
     """The content of a file shipped in ``infra/kafka``."""
     with packaged_file(name) as path:
         return path.read_bytes()
+
+
+def startup_failure(
+    exited: int | None,
+    not_ready: str,
+    heap: str,
+    console_log: Path,
+    broker_log: Path,
+    log_offset: int,
+) -> LocalKafkaError:
+    """Why the broker did not start, with the tail of its logs, and the heap to raise when
+    it ran out of memory (the commonest cause on a small machine)."""
+    summary = f"Kafka exited during startup with code {exited}" if exited is not None else not_ready
+    details = startup_tail(console_log, broker_log, log_offset)
+    if "OutOfMemoryError" in details:
+        summary += f" (out of memory: raise the heap, now {heap}, e.g. --heap 512m)"
+    return LocalKafkaError(f"{summary}; see {broker_log} and {console_log}", details)

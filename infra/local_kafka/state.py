@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from infra.local_kafka.constants import (
@@ -111,6 +112,22 @@ def write_broker_state(state: BrokerState) -> None:
     """Record a started broker; the JSON file is written first, the pid file last."""
     atomic_write(state.data_dir / STATE_FILE_NAME, state.to_json() + "\n")
     atomic_write(state.data_dir / PID_FILE_NAME, f"{state.pid}\n")
+
+
+def record_started_broker(
+    pid: int, port: int, controller_port: int, data_dir: Path, version: str
+) -> BrokerState:
+    """The state of a broker just started, written down for other processes to find."""
+    state = BrokerState(
+        pid=pid,
+        port=port,
+        controller_port=controller_port,
+        data_dir=data_dir,
+        version=version,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    write_broker_state(state)
+    return state
 
 
 def remove_broker_state(data_dir: Path, pid: int | None = None) -> None:
