@@ -129,10 +129,13 @@ class FoldWorker:
                         )
                         for m in messages
                     )
+        for partition, owner in self.owners.items():
+            if partition in records:
+                records[partition] = _not_yet_folded(consumer, owner, records[partition])
         work = [
             (owner, records.get(partition, []))
             for partition, owner in self.owners.items()
-            if partition in records or owner.tick_due is not None
+            if records.get(partition) or owner.tick_due is not None
         ]
         results = await asyncio.gather(
             *(self._fold_partition(consumer, owner, rs) for owner, rs in work)
@@ -335,6 +338,29 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._worker.assigned(self._consumer, assigned)
+
+
+def _not_yet_folded(
+    consumer: AIOKafkaConsumer, owner: PartitionOwner, records: list[InputRecord]
+) -> list[InputRecord]:
+    """The records past the owner's positions; the others were folded already.
+
+    The consumer may read from before where the fold stands: a partition taken over without
+    the group's offsets (Kafka forgot them) is reset to the beginning by the consumer itself
+    while it is assigned, whatever the worker seeks. Such records are dropped here, and the
+    consumer sent ahead to the position, so nothing is folded twice."""
+    ahead: dict[str, int] = {}
+    kept = []
+    for record in records:
+        position = owner.position(record.topic)
+        if position is not None and record.offset < position:
+            ahead[record.topic] = position
+        else:
+            kept.append(record)
+    for topic, position in ahead.items():
+        if not any(r.topic == topic for r in kept):
+            consumer.seek(TopicPartition(topic, owner.partition), position)
+    return kept
 
 
 def _rewind(consumer: AIOKafkaConsumer, records: list[InputRecord]) -> None:
