@@ -30,6 +30,7 @@ moves to the live generation when a replay switched it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -228,8 +229,16 @@ class AuditStore:
         query = sa.select(table.c.partition, table.c.next_offset).where(
             table.c.projection == projection, table.c.topic == topic
         )
-        if conn.dialect.name != "sqlite":
-            query = query.with_for_update()  # another auditor's batch waits for this one
+        if conn.dialect.name == "postgresql":
+            # Another auditor's batch waits for this one. Row locks would leave out the rows
+            # of partitions not seen yet, and two batches then deadlock on them; MySQL's
+            # FOR UPDATE also locks the gaps where such rows would go.
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": _batch_lock(projection, topic)},
+            )
+        elif conn.dialect.name != "sqlite":
+            query = query.with_for_update()
         return dict(conn.execute(query).tuples().all())
 
     def _new_events(
@@ -332,3 +341,10 @@ def _ranges(versions: list[int]) -> str:
 def state_view(issue: AuditedIssue) -> dict[str, Any]:
     """The issue at a past version in the live view's JSON shape (`GET /issues/{id}`)."""
     return issue_view(issue_row(issue.event))
+
+
+def _batch_lock(projection: str, topic: str) -> int:
+    """The advisory lock key of one projection's batches from one topic: a signed 64-bit
+    number, as PostgreSQL takes them."""
+    digest = hashlib.blake2b(f"audit/{projection}/{topic}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
