@@ -14,34 +14,20 @@ import pytest
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
 from harness.stories import BASE_TIME, alert_json, issue_event
-from infra.database import create_database_engine
 from projections.lookup import issue_row, issue_view
 from projections.lookup_queries import Cursor, IssueQuery, parse_matchers
 from projections.lookup_reader import LookupReader
 from projections.lookup_store import LookupStore
+from tests.support.lookup_stores import EACH_DATABASE, lookup_store_on
 
 pytestmark = pytest.mark.integration
 
 TOPIC = "issue-events"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ]
-)
+@pytest.fixture(params=EACH_DATABASE)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/views.db"
-    else:
-        url = request.getfixturevalue(f"fresh_{request.param}_url")
-    engine = create_database_engine(url)
-    lookup = LookupStore(engine)
-    lookup.create_schema()
-    yield lookup
-    engine.dispose()
+    yield from lookup_store_on(request, tmp_path)
 
 
 def event(

@@ -24,6 +24,7 @@ from infra.database import create_database_engine, database_reachable
 from projections.lookup import fold_lookup, issue_row, issue_view
 from projections.lookup_store import LookupStore
 from projections.lookup_tables import lookup_tables, sqlite_timestamp
+from tests.support.lookup_stores import EACH_DATABASE, lookup_store_on
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +34,9 @@ PROJECTION = "lookup"
 Record = tuple[int, int, IssueEventRecord]
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ]
-)
+@pytest.fixture(params=EACH_DATABASE)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
-    if request.param == "sqlite":
-        engine = create_database_engine(f"sqlite:///{tmp_path}/views/lookup.db")
-    else:
-        engine = create_database_engine(request.getfixturevalue(f"fresh_{request.param}_url"))
-    lookup = LookupStore(engine)
-    lookup.create_schema()
-    yield lookup
-    engine.dispose()
+    yield from lookup_store_on(request, tmp_path)
 
 
 def on_partition(

@@ -31,6 +31,7 @@ from tests.integration.test_lookup_projector import (
     produce,
     running,
 )
+from tests.support.lookup_stores import EACH_DATABASE, lookup_store_on
 from tests.support.product import Product
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -45,23 +46,9 @@ def topic() -> str:
     return f"issue-events-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mysql", marks=pytest.mark.mysql),
-    ]
-)
+@pytest.fixture(params=EACH_DATABASE)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/views.db"
-    else:
-        url = request.getfixturevalue(f"fresh_{request.param}_url")
-    engine = create_database_engine(url)
-    lookup = LookupStore(engine)
-    lookup.create_schema()
-    yield lookup
-    engine.dispose()
+    yield from lookup_store_on(request, tmp_path)
 
 
 def replay_into(
