@@ -32,6 +32,11 @@ from wire.ticks import encode_tick
 
 # A dead letter carries its input base64-encoded, and `alerts` takes values up to 8 MB.
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# An issue event carries its issue's snapshot (about 2 KB): aiokafka's default 16 KB record
+# batches hold a handful, and each batch costs a socket write and the broker a batch to
+# validate. Half a megabyte stays under the broker's default `max.message.bytes` (1 MB),
+# which `issue-events` keeps. Measured on the fold bench: one worker 3,444 → 4,699 alerts/s.
+RECORD_BATCH_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ def transactional_producer(
         acks="all",
         max_request_size=MAX_REQUEST_BYTES,
         linger_ms=2,
+        max_batch_size=RECORD_BATCH_BYTES,
     )
 
 
