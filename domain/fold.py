@@ -29,9 +29,10 @@ from domain.interactions import Interaction
 from domain.issue import Issue
 from domain.issue_state import IssueSnapshot, IssueState
 from domain.member_alerts import MemberNews, MemberReport
-from domain.records import InputPosition, IssueEventRecord
+from domain.records import ISSUE_EVENT_SCHEMA_VERSION, InputPosition, IssueEventRecord
 from domain.severity import Severity
 from domain.silences import Silence
+from domain.unvalidated import made_of
 
 # Ids derived from input positions live in their own namespace so they never collide with
 # ids minted elsewhere.
@@ -360,7 +361,8 @@ def _decided(
 def _record(event: Any, after: IssueSnapshot, cause: Received) -> IssueEventRecord:
     issue_id = str(event.originator_id)
     # Every value is already of its field's type: constructed, not validated again.
-    return IssueEventRecord.model_construct(
+    values = dict(
+        schema_version=ISSUE_EVENT_SCHEMA_VERSION,
         type=type(event).__name__,
         event_id=event_id_for(cause.position, issue_id, event.originator_version),
         issue_id=issue_id,
@@ -373,3 +375,4 @@ def _record(event: Any, after: IssueSnapshot, cause: Received) -> IssueEventReco
         issue=after,
         folded_before=dict(cause.folded_before),
     )
+    return made_of(IssueEventRecord, values)

@@ -37,7 +37,7 @@ from domain.issue_policy import EscalationStep, IssuePolicy
 from domain.issue_reminders import IssueReminders, restart_reminders
 from domain.issue_rules import IssueRules
 from domain.issue_silencing import IssueSilencing
-from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution, made_of
+from domain.issue_state import IssueSnapshot, IssueState, IssueStatus, Resolution
 from domain.member_alerts import (
     MemberReport,
     firing_severity,
@@ -45,6 +45,7 @@ from domain.member_alerts import (
     with_report,
 )
 from domain.severity import Severity
+from domain.unvalidated import made_of
 
 
 class Issue(IssueRules, IssueActs, IssueArrivals, IssueSilencing, IssueReminders, Aggregate):

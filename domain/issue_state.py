@@ -14,12 +14,13 @@ ones byte for byte, so a field is never moved, only added at the end.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.member_alerts import MemberAlert
 from domain.severity import Severity
+from domain.unvalidated import made_of
 
 IssueStatus = Literal["open", "resolved", "archived"]
 # How an issue got resolved: by a `resolved` alert, by its auto-resolve deadline (which
@@ -128,25 +129,3 @@ class IssueState(IssueFields):
     deduplication_window_seconds: int | None = None
     # Since when the issue waits for its next reminder (`domain.issue_reminders`).
     unattended_since: datetime | None = None
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def made_of(model: type[M], values: dict[str, Any]) -> M:
-    """`model` holding `values` as they are, without validating them again.
-
-    The fold makes several issue states and snapshots for every alert, each from values that
-    were validated when they entered the issue (or are the issue's own, typed, assignments):
-    validating them again on every copy was a large share of the fold's time. Containers are
-    shared between copies, which is safe because an issue's state is changed by replacing a
-    value, never by changing a list or dict in place.
-    """
-    made = model.__new__(model)
-    # In the fields' order: JSON follows the order of the model's `__dict__`.
-    fields = {name: values[name] for name in model.model_fields}
-    object.__setattr__(made, "__dict__", fields)
-    object.__setattr__(made, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(made, "__pydantic_extra__", None)
-    object.__setattr__(made, "__pydantic_private__", None)
-    return made

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from domain.alert import Alert
+from domain.alert_own_json import read_own_alert
 from domain.errors import AlertRejected
 from wire.envelope import UndecodableInput
 
@@ -52,8 +53,8 @@ def decode_alert(raw: bytes | None, record_time: datetime) -> AlertEnvelope:
     if envelope:
         obj, received_at = _open_envelope(obj)
     try:
-        # In alertfold's envelope the alert is alertfold's own JSON: validated, keys canonical.
-        alert = Alert.from_json_obj(obj, canonical=envelope)
+        # In alertfold's envelope the alert is alertfold's own JSON, validated by the API.
+        alert = read_own_alert(obj) if envelope else Alert.from_json_obj(obj)
     except AlertRejected as error:
         raise UndecodableInput(f"invalid alert: {error}", error.problems) from None
     _check_sealed(alert)
