@@ -9,6 +9,7 @@ partition over then hands a worker exactly the state of the channels it owns.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import MutableMapping
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -102,13 +103,15 @@ def read_slot(table: SlotTable, key: str) -> Slot | None:
 
 # Slots are immutable, and a busy issue's slot is read right after it was written: the
 # bytes written last map to the slot they were made from, so reading them parses nothing.
-_PARSED: dict[bytes, Slot] = {}
+# An OrderedDict: a plain dict's oldest key, found by iterating, is found after walking
+# past every key deleted before it.
+_PARSED: OrderedDict[bytes, Slot] = OrderedDict()
 _PARSED_LIMIT = 4096
 
 
 def _remember(raw: bytes, slot: Slot) -> Slot:
     if len(_PARSED) >= _PARSED_LIMIT:
-        del _PARSED[next(iter(_PARSED))]  # the oldest
+        _PARSED.popitem(last=False)  # the oldest
     _PARSED[raw] = slot
     return slot
 

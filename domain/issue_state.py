@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.member_alerts import MemberAlert
 from domain.severity import Severity
-from domain.unvalidated import made_of
+from domain.unvalidated import field_names, made_of
 
 IssueStatus = Literal["open", "resolved", "archived"]
 # How an issue got resolved: by a `resolved` alert, by its auto-resolve deadline (which
@@ -112,7 +112,7 @@ class IssueSnapshot(IssueFields, IssueWording):
         alert = issue.last_alert
         header = (resolved and alert.get("headerWhenResolved")) or alert.get("header") or ""
         text = (resolved and alert.get("textWhenResolved")) or alert.get("text") or ""
-        public = {name: getattr(issue, name) for name in IssueFields.model_fields}
+        public = {name: getattr(issue, name) for name in field_names(IssueFields)}
         return made_of(cls, {**public, "header": header, "text": text})
 
 

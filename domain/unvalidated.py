@@ -9,11 +9,19 @@ field's alias and default on every call, which costs about ten times more.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
+
+
+@functools.cache
+def field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The model's fields in order: `model.model_fields` is a deprecation-checking property,
+    costly on the fold's path."""
+    return tuple(model.model_fields)
 
 
 def made_of(model: type[M], values: dict[str, Any]) -> M:
@@ -24,9 +32,9 @@ def made_of(model: type[M], values: dict[str, Any]) -> M:
     """
     made = model.__new__(model)
     # In the fields' order: JSON follows the order of the model's `__dict__`.
-    fields = {name: values[name] for name in model.model_fields}
-    object.__setattr__(made, "__dict__", fields)
-    object.__setattr__(made, "__pydantic_fields_set__", set(fields))
+    names = field_names(model)
+    object.__setattr__(made, "__dict__", {name: values[name] for name in names})
+    object.__setattr__(made, "__pydantic_fields_set__", set(names))
     object.__setattr__(made, "__pydantic_extra__", None)
     object.__setattr__(made, "__pydantic_private__", None)
     return made
