@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from app.audit_command import add_audit_parser
 from app.composition import Alertfold, create_app
 from app.config_command import add_config_parser
+from app.garbage_collector import tune_garbage_collector
 from app.kafka_command import add_kafka_parser
 from app.notifications_command import add_notifications_parser
 from app.replay_command import add_replay_parser
@@ -42,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    tune_garbage_collector()
     try:
         return int(args.handler(args))
     except BrokerUnreachable as error:
