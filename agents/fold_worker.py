@@ -349,10 +349,11 @@ def _not_yet_folded(
     the group's offsets (Kafka forgot them) is reset to the beginning by the consumer itself
     while it is assigned, whatever the worker seeks. Such records are dropped here, and the
     consumer sent ahead to the position, so nothing is folded twice."""
+    positions = {topic: owner.position(topic) for topic in {r.topic for r in records}}
     ahead: dict[str, int] = {}
     kept = []
     for record in records:
-        position = owner.position(record.topic)
+        position = positions[record.topic]
         if position is not None and record.offset < position:
             ahead[record.topic] = position
         else:
