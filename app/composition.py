@@ -8,7 +8,8 @@ until a part is built and run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from projections.audit_generations import AuditGenerations
     from projections.audit_runner import Auditor
     from projections.audit_store import AuditStore
+    from projections.issue_event_sink import IssueEventSink
     from projections.lookup_store import LookupStore
     from projections.replay import Replay, ReplayTarget
     from projections.retention import RetentionPolicy
@@ -121,7 +123,8 @@ class Alertfold:
             ),
         ]
 
-    def replay(self) -> Replay:
+    def replay(self, *, processes: int | None = None) -> Replay:
+        """The replay; a large log is read by `processes` (default: by its size)."""
         from projections.replay import Replay
 
         return Replay(
@@ -129,6 +132,8 @@ class Alertfold:
             topic=self.settings.issue_events_topic,
             targets=self.replay_targets(),
             clock=self.clock,
+            parts=ReplayProcessParts(self.settings, self.kafka.servers),
+            processes=processes,
         )
 
     def presenter(self) -> SlackPresenter | DryRunPresenter:
@@ -384,6 +389,31 @@ def create_app(
         routes = load_routes(settings.routes_file) if settings.routes_file else RouteTable([])
     kafka = kafka_connection(settings, servers)
     return Alertfold(settings=settings, kafka=kafka, routes=routes, clock=clock)
+
+
+@dataclass(frozen=True)
+class ReplayProcessParts:
+    """What each process of a replay builds for itself: its parts from the same settings."""
+
+    settings: Settings
+    bootstrap_servers: str
+
+    def enter_process(self) -> None:
+        from app.garbage_collector import tune_garbage_collector
+        from infra.logs import configure_logging
+
+        configure_logging(self.settings.log_level, "replay", self.settings.log_format)
+        if self.settings.log_level != "debug":
+            # As in the replay's own process: start-up lines would break its progress bar.
+            logging.getLogger("projections").setLevel(logging.WARNING)
+        tune_garbage_collector()
+
+    def kafka(self) -> KafkaConnection:
+        return create_app(self.settings, bootstrap_servers=self.bootstrap_servers).kafka
+
+    def sinks(self, generations: Mapping[str, int]) -> list[IssueEventSink]:
+        alertfold = create_app(self.settings, bootstrap_servers=self.bootstrap_servers)
+        return [target.sink(generations[target.name]) for target in alertfold.replay_targets()]
 
 
 def api_app() -> FastAPI:

@@ -32,7 +32,24 @@ def add_replay_parser(commands: Any) -> None:
         "replay",
         help="rebuild every read model from offset 0 into fresh tables, then switch over",
     )
+    replay.add_argument(
+        "--processes",
+        type=_positive,
+        metavar="N",
+        help="read the log in N processes, each a share of the partitions (default: one "
+        "per 100,000 events, up to the number of cores)",
+    )
     replay.set_defaults(handler=_replay)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def summary_text(summary: ReplaySummary) -> str:
@@ -52,17 +69,17 @@ def summary_text(summary: ReplaySummary) -> str:
     return "\n".join(lines)
 
 
-def _replay(_: argparse.Namespace) -> int:
+def _replay(arguments: argparse.Namespace) -> int:
     from projections.replay import ReplayInterrupted, ReplayProgress
 
     settings = load_settings()
-    configure_logging(settings.log_level, "replay")
+    configure_logging(settings.log_level, "replay", settings.log_format)
     if settings.log_level != "debug":
         # The projectors' start-up lines would break the progress bar.
         logging.getLogger("projections").setLevel(logging.WARNING)
     alertfold = create_app(settings)
     asyncio.run(ensure_topics(alertfold.kafka, topic_specs(settings), timeout=30))
-    replay = alertfold.replay()
+    replay = alertfold.replay(processes=arguments.processes)
     display = ProgressDisplay(sys.stderr, label="replay: ")
     last = ReplayProgress(0, 0, 0.0)
 

@@ -73,7 +73,8 @@ def record_prefix(output: Path) -> list[str] | None:
         return None
     output.parent.mkdir(parents=True, exist_ok=True)
     record = [executable, "record", "--rate", str(SAMPLE_RATE), "--format", "raw"]
-    return [*record, "--output", str(output), "--nonblocking", "--"]
+    # `--subprocesses`: `alertfold replay` reads a large log in processes of its own.
+    return [*record, "--output", str(output), "--nonblocking", "--subprocesses", "--"]
 
 
 def summarise_file(path: Path) -> dict[str, Any]:

@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Generic, TypedDict, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -107,6 +107,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         *,
         group_id: str | None = None,
         owner: PartitionOwner | None = None,
+        partitions: Collection[int] | None = None,
         max_records: int = 1000,
         poll_timeout_ms: int = 200,
         retry_backoff: float = 0.5,
@@ -119,6 +120,8 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         self.name = sink.name
         self.group_id = group_id
         self.owner = owner
+        # Without a group: only these partitions of the topic (a replay's share), or all.
+        self.only = None if partitions is None else frozenset(partitions)
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff = retry_backoff
@@ -234,7 +237,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
         """The topic's partitions, waiting (with a log line) while the topic does not exist."""
         backoff = self.retry_backoff
         while not self._stopping.is_set():
-            partitions = await topic_partitions(admin, self.topic)
+            partitions = self._chosen(await topic_partitions(admin, self.topic))
             if partitions:
                 return partitions
             log.info(
@@ -246,6 +249,9 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
             await self._sleep(backoff)
             backoff = min(backoff * 2, self.max_retry_backoff)
         return None
+
+    def _chosen(self, partitions: set[int]) -> set[int]:
+        return partitions if self.only is None else partitions & self.only
 
     async def _assign(self, consumer: AIOKafkaConsumer, partitions: set[int]) -> None:
         """Assign every partition to this reader alone (no group) and position them."""
@@ -280,7 +286,7 @@ class IssueEventReader(CatchingUp, SharingPartitions, Generic[SinkT]):
     ) -> None:
         """Pick up partitions added to the topic since they were assigned."""
         try:
-            partitions = await topic_partitions(admin, self.topic)
+            partitions = self._chosen(await topic_partitions(admin, self.topic))
         except Exception as exc:
             log.warning("%s: metadata refresh failed (%s)", self.name, one_line(exc))
             return

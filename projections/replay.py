@@ -7,9 +7,11 @@ expired), each read model switches its live generation in one transaction, and t
 generation's tables are dropped. What the log gains after the switch, the live projector
 applies: it follows the switch from the new generation's stored positions.
 
-The log is read once: one reader decodes each batch and hands it to every read model's sink
+The log is read once: a reader decodes each batch and hands it to every read model's sink
 (`ReplaySinks`), each writing it in bulk in its own thread and its own transaction, with
-its positions.
+its positions. A large log is read by several processes, each reading a share of the
+partitions (`projections.replay_processes`), when the replay is given `parts` to build
+them with.
 
 An interrupted or failed replay stops its reader and drops what it built; the live
 generations are never touched before the switch. Replays are meant to run one at a time: a
@@ -24,9 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -34,56 +36,18 @@ from typing import Protocol
 from aiokafka import AIOKafkaConsumer
 
 from infra.kafka_clients import KafkaConnection
-from projections.issue_event_reader import Chore, IssueEventReader, IssueEventSink
-from projections.issue_event_reading import (
-    Record,
-    log_bounds,
-    reader_clients,
-    topic_partitions,
-)
+from projections.issue_event_reader import IssueEventSink
+from projections.issue_event_reading import log_bounds, reader_clients, topic_partitions
+from projections.replay_processes import ProcessReading, ReplayParts, shares
+from projections.replay_reading import InProcessReading, ReplayReading
 from projections.retention import RetentionResult
 
 log = logging.getLogger(__name__)
 
 # Records per batch: each read model commits one transaction per batch.
 REPLAY_BATCH = 5000
-
-
-class ReplaySinks:
-    """Every read model's sink behind one reader, so the log is read and decoded once.
-
-    A batch goes to all sinks at once, each in its own thread (their databases do the work
-    without holding the interpreter); it counts as applied when all have committed it, and a
-    failure makes the reader retry it on all, which sinks take as the no-op it is for them.
-    """
-
-    name = "replay"
-
-    def __init__(self, sinks: Sequence[IssueEventSink]) -> None:
-        self.sinks = list(sinks)
-        self._threads = ThreadPoolExecutor(max(len(self.sinks), 1), "replay-sink")
-
-    def positions(self, topic: str, partitions: Collection[int]) -> dict[int, int]:
-        """Where the slowest sink stands on each partition (none: from the beginning)."""
-        stored = [sink.positions(topic, partitions) for sink in self.sinks]
-        return {
-            p: min(found[p] for found in stored)
-            for p in partitions
-            if all(p in found for found in stored)
-        }
-
-    def apply(self, topic: str, records: Sequence[Record], next_offsets: Mapping[int, int]) -> None:
-        applying = [
-            self._threads.submit(sink.apply, topic, records, next_offsets) for sink in self.sinks
-        ]
-        for done in applying:
-            done.result()
-
-    def chores(self) -> list[Chore]:
-        return [chore for sink in self.sinks for chore in sink.chores()]
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=False)
+# A reader process takes a second or two to start: worth it for this many events.
+EVENTS_PER_PROCESS = 100_000
 
 
 class ReplayTarget(Protocol):
@@ -154,14 +118,6 @@ class _Build:
 
 
 @dataclass
-class _Reading:
-    """The one reader of a replay, feeding every build's sink."""
-
-    reader: IssueEventReader[ReplaySinks]
-    task: asyncio.Task[None] | None = None
-
-
-@dataclass
 class Replay:
     """One replay of `topic` into `targets`; `run()` once.
 
@@ -181,34 +137,31 @@ class Replay:
     # the live projector, following the switch, applies them.
     switch_lag: int = 1000
     max_records: int = REPLAY_BATCH
+    # What reader processes build for themselves; without it the replay reads in-process.
+    parts: ReplayParts | None = None
+    processes: int | None = None  # None: by the log's size (`_processes`)
 
     async def run(self) -> ReplaySummary:
         started = time.monotonic()
         builds: list[_Build] = []
-        reading: _Reading | None = None
+        readings: list[ReplayReading] = []
         try:
             for target in self.targets:
                 generation = target.begin_generation()
                 builds.append(_Build(target, generation))
                 log.info("replay: building %s generation %d", target.name, generation)
-            sinks = ReplaySinks([b.target.sink(b.generation) for b in builds])
-            reading = _Reading(
-                IssueEventReader(self.kafka, self.topic, sinks, max_records=self.max_records)
-            )
-            events = await self._build(reading, started)
+            events = await self._build(builds, readings, started)
             now = self.clock()
             models = [self._finish(build, now) for build in builds]
         except BaseException:
-            await self._abandon(reading, builds)
+            await self._abandon(readings, builds)
             raise
-        finally:
-            if reading is not None:
-                reading.reader.sink.close()
         return ReplaySummary(events=events, seconds=time.monotonic() - started, models=models)
 
-    async def _build(self, reading: _Reading, started: float) -> int:
-        """Run the reader until every sink has caught up; returns the events read."""
-        reading.task = asyncio.create_task(reading.reader.run())
+    async def _build(
+        self, builds: list[_Build], readings: list[ReplayReading], started: float
+    ) -> int:
+        """Read until every sink has caught up with the log; returns the events read."""
         consumer, admin = reader_clients(self.kafka, "alertfold-replay")
         await consumer.start()
         await admin.start()
@@ -216,13 +169,15 @@ class Replay:
             first, end = await log_bounds(
                 consumer, self.topic, await topic_partitions(admin, self.topic)
             )
+            reading = self._start_reading(builds, first, end)
+            readings.append(reading)
             while True:
-                done = _done(reading.reader.applied_offsets, first, end)
+                done = _done(reading.applied_offsets(), first, end)
                 total = sum(end[p] - first[p] for p in end)
                 self.on_progress(ReplayProgress(done, total, time.monotonic() - started))
                 if self.interrupted.is_set():
                     raise ReplayInterrupted("replay interrupted")
-                _check_reader(reading)
+                reading.check()
                 if done >= total and await self._near_end(consumer, first, end):
                     break
                 with contextlib.suppress(TimeoutError):
@@ -231,8 +186,43 @@ class Replay:
         finally:
             await consumer.stop()
             await admin.close()
-        await _stop_reader(reading)
+        await reading.stop()
         return done
+
+    def _start_reading(
+        self, builds: list[_Build], first: dict[int, int], end: dict[int, int]
+    ) -> ReplayReading:
+        total = sum(end[p] - first[p] for p in end)
+        processes = self._processes(len(end), total)
+        log.info(
+            "replay: reading %d events from %d partitions in %d process(es)",
+            total,
+            len(end),
+            processes,
+        )
+        if processes > 1 and self.parts is not None:
+            generations = {build.target.name: build.generation for build in builds}
+            return ProcessReading(
+                self.parts,
+                self.topic,
+                generations,
+                shares(sorted(end), processes),
+                max_records=self.max_records,
+            )
+        return InProcessReading(
+            self.kafka,
+            self.topic,
+            [build.target.sink(build.generation) for build in builds],
+            max_records=self.max_records,
+        )
+
+    def _processes(self, partitions: int, events: int) -> int:
+        """How many processes read: as asked, else one per `EVENTS_PER_PROCESS` events up
+        to the cores; never more than partitions, and one without `parts` to spawn with."""
+        if self.parts is None or partitions <= 1:
+            return 1
+        wanted = self.processes or min(os.cpu_count() or 1, events // EVENTS_PER_PROCESS)
+        return max(1, min(wanted, partitions))
 
     async def _near_end(
         self, consumer: AIOKafkaConsumer, first: dict[int, int], end: dict[int, int]
@@ -262,11 +252,11 @@ class Replay:
             retention=retention,
         )
 
-    async def _abandon(self, reading: _Reading | None, builds: list[_Build]) -> None:
-        """Stop the reader and drop every generation not yet switched to."""
-        if reading is not None:
+    async def _abandon(self, readings: list[ReplayReading], builds: list[_Build]) -> None:
+        """Stop reading and drop every generation not yet switched to."""
+        for reading in readings:
             with contextlib.suppress(Exception):
-                await _stop_reader(reading)
+                await reading.stop()
         for build in builds:
             if build.switched:
                 continue
@@ -288,20 +278,3 @@ class Replay:
 def _done(applied: Mapping[int, int], first: dict[int, int], end: dict[int, int]) -> int:
     """Records applied by every sink, counting only those before `end`."""
     return sum(max(min(applied.get(p, first[p]), end[p]) - first[p], 0) for p in end)
-
-
-def _check_reader(reading: _Reading) -> None:
-    task = reading.task
-    if task is not None and task.done():
-        failure = None if task.cancelled() else task.exception()
-        raise RuntimeError(f"replay: the reader stopped: {failure!r}") from failure
-
-
-async def _stop_reader(reading: _Reading) -> None:
-    task = reading.task
-    if task is None:
-        return
-    if not task.done():
-        await reading.reader.stop()
-    with contextlib.suppress(Exception, asyncio.CancelledError):
-        await task
