@@ -44,13 +44,12 @@ from domain.records import IssueEventRecord
 from infra.database import create_database_engine
 from projections.audit_history import HistoryEntry, history_entry, iso_z
 from projections.audited_issue import AuditedIssue
+from projections.issue_event_reading import Record
 from projections.lookup import issue_row, issue_view
 from projections.lookup_tables import MYSQL_TABLE_OPTIONS, key_string, long_text
 from projections.upserts import insert_tuples_ignoring_duplicates, raise_offsets
 
 log = logging.getLogger(__name__)
-
-Record = tuple[int, int, IssueEventRecord]
 
 
 class AuditQueryError(LookupError):
@@ -187,17 +186,17 @@ class AuditStore:
         *,
         next_offsets: Mapping[int, int] | None = None,
     ) -> int:
-        """Record `(partition, offset, event)`s and advance positions, in one transaction;
-        returns how many events were stored.
+        """Record the events, each as the text it was read as, and advance positions, in one
+        transaction; returns how many events were stored.
 
         Each partition's next offset becomes the highest record offset + 1, or the value in
         `next_offsets` when further.
         """
-        by_partition: dict[int, list[IssueEventRecord]] = defaultdict(list)
+        by_partition: dict[int, list[Record]] = defaultdict(list)
         positions: dict[int, int] = {}
-        for partition, offset, event in records:
-            by_partition[partition].append(event)
-            positions[partition] = max(positions.get(partition, 0), offset + 1)
+        for record in records:
+            by_partition[record.partition].append(record)
+            positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
         for partition, offset in (next_offsets or {}).items():
             positions[partition] = max(positions.get(partition, 0), offset)
         if not positions:
@@ -206,10 +205,10 @@ class AuditStore:
         with self._engine.begin() as conn:
             stored = self._stored_positions(conn, tables, projection, topic)
             moving = {p: n for p, n in positions.items() if n > stored.get(p, 0)}
-            events = [e for p in sorted(moving) for e in by_partition.get(p, [])]
-            new = self._new_events(conn, tables, events)
+            arriving = [r for p in sorted(moving) for r in by_partition.get(p, [])]
+            new = self._new_records(conn, tables, arriving)
             insert_tuples_ignoring_duplicates(
-                conn, tables.events, _EVENT_COLUMNS, [_event_row(e) for e in new]
+                conn, tables.events, _EVENT_COLUMNS, [_event_row(r) for r in new]
             )
             raise_offsets(
                 conn,
@@ -241,27 +240,29 @@ class AuditStore:
             query = query.with_for_update()
         return dict(conn.execute(query).tuples().all())
 
-    def _new_events(
-        self, conn: sa.Connection, tables: AuditTables, events: list[IssueEventRecord]
-    ) -> list[IssueEventRecord]:
-        """The events whose issue version is not recorded yet (first of a batch wins)."""
-        if not events:
+    def _new_records(
+        self, conn: sa.Connection, tables: AuditTables, records: list[Record]
+    ) -> list[Record]:
+        """The records whose issue version is not recorded yet (first of a batch wins)."""
+        if not records:
             return []
         table = tables.events
         known: dict[tuple[str, int], str] = {}
-        issue_ids = sorted({e.issue_id for e in events})
+        issue_ids = sorted({r.event.issue_id for r in records})
+        lowest = min(r.event.version for r in records)
         for start in range(0, len(issue_ids), 500):
             query = sa.select(table.c.issue_id, table.c.version, table.c.event_id).where(
                 table.c.issue_id.in_(issue_ids[start : start + 500]),
-                table.c.version >= min(e.version for e in events),
+                table.c.version >= lowest,
             )
             known.update({(i, v): e for i, v, e in conn.execute(query).tuples()})
-        new: list[IssueEventRecord] = []
-        for event in events:
+        new: list[Record] = []
+        for record in records:
+            event = record.event
             recorded_id = known.get((event.issue_id, event.version))
             if recorded_id is None:
                 known[(event.issue_id, event.version)] = event.event_id
-                new.append(event)
+                new.append(record)
             elif recorded_id != event.event_id:
                 self.conflicts += 1
                 log.warning(
@@ -323,8 +324,9 @@ class AuditStore:
 _EVENT_COLUMNS = ("issue_id", "version", "event_id", "record")
 
 
-def _event_row(event: IssueEventRecord) -> tuple[str, int, str, str]:
-    return (event.issue_id, event.version, event.event_id, event.model_dump_json())
+def _event_row(record: Record) -> tuple[str, int, str, str]:
+    event = record.event
+    return (event.issue_id, event.version, event.event_id, record.text)
 
 
 def _ranges(versions: list[int]) -> str:

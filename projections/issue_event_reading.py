@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -17,12 +17,24 @@ from aiokafka.admin import AIOKafkaAdminClient
 from domain.records import IssueEventRecord
 from infra.kafka_clients import KafkaConnection
 from wire.envelope import UndecodableInput
-from wire.issue_events import decode_issue_event
+from wire.issue_events import decode_issue_event, encode_issue_event
 
 log = logging.getLogger(__name__)
 
-# (partition, offset, event)
-Record = tuple[int, int, IssueEventRecord]
+
+class Record(NamedTuple):
+    """One issue event as read: where it sits, the event, and the value's text as read
+    (which the audit store keeps, rather than writing the event out again)."""
+
+    partition: int
+    offset: int
+    event: IssueEventRecord
+    text: str
+
+    @classmethod
+    def of(cls, partition: int, offset: int, event: IssueEventRecord) -> Record:
+        """The record of `event` as the fold writes it."""
+        return cls(partition, offset, event, encode_issue_event(event).decode())
 
 
 def reader_clients(
@@ -92,7 +104,8 @@ def decode_records(
         for message in messages:
             try:
                 event = decode_issue_event(message.value)
-            except UndecodableInput as exc:
+                text = message.value.decode()
+            except (UndecodableInput, UnicodeDecodeError) as exc:
                 skipped += 1
                 log.error(
                     "%s: skipping undecodable record %s[%d]@%d: %s",
@@ -103,7 +116,7 @@ def decode_records(
                     one_line(exc),
                 )
                 continue
-            records.append((tp.partition, message.offset, event))
+            records.append(Record(tp.partition, message.offset, event, text))
     return records, skipped
 
 

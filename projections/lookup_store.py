@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from domain.records import IssueEventRecord
 from projections.generations import GenerationRegistry
+from projections.issue_event_reading import Record
 from projections.lookup import folded_inputs, iso_utc, issue_row, issue_view, latest_events
 from projections.lookup_retention import apply_retention
 from projections.lookup_tables import (
@@ -138,7 +139,7 @@ class LookupStore:
         self,
         projection: str,
         topic: str,
-        records: Sequence[tuple[int, int, IssueEventRecord]],
+        records: Sequence[Record],
         *,
         next_offsets: Mapping[int, int] | None = None,
         generation: int | None = None,
@@ -152,15 +153,16 @@ class LookupStore:
         with nothing written. Returns how many issue rows changed.
         """
         positions: dict[int, int] = {}
-        for partition, offset, _event in records:
-            positions[partition] = max(positions.get(partition, 0), offset + 1)
+        for record in records:
+            positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
         for partition, offset in (next_offsets or {}).items():
             positions[partition] = max(positions.get(partition, 0), offset)
-        latest = latest_events(event for _partition, _offset, event in records)
+        events = [record.event for record in records]
+        latest = latest_events(events)
         if not positions and not latest:
             return 0
-        moves = mapping_changes(event for _partition, _offset, event in records)
-        folded = folded_inputs(event for _partition, _offset, event in records)
+        moves = mapping_changes(events)
+        folded = folded_inputs(events)
         with self._writing(generation) as (conn, tables):
             self._write_positions(conn, tables, projection, topic, positions)
             raise_offsets(

@@ -59,10 +59,13 @@ class NotificationSink:
         """Each event with each configured channel it is routed to, in log order."""
         routes = [channel.route for channel in self._configured.values()]
         intents: list[Intent] = []
-        for partition, _offset, event in sorted(records, key=lambda r: (r[0], r[1])):
-            routed = route(event, routes)
+        for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+            routed = route(record.event, routes)
             if routed is not None:
-                intents.extend(Intent(c, routed.kind, event, partition) for c in routed.channel_ids)
+                intents.extend(
+                    Intent(c, routed.kind, record.event, record.partition)
+                    for c in routed.channel_ids
+                )
         return intents
 
     def chores(self) -> list[Chore]:

@@ -94,8 +94,8 @@ class IssueFeed:
             while True:
                 batch = await consumer.getmany(timeout_ms=self.poll_ms)
                 records, _ = decode_records(batch, "live updates")
-                for _, _, event in records:
-                    self.decided(event.issue_id, event.version)
+                for record in records:
+                    self.decided(record.event.issue_id, record.event.version)
                 await self.announce_settled()
         finally:
             await stop_consumer(consumer)

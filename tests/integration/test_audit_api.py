@@ -18,6 +18,7 @@ from harness.stories import IssueStory
 from infra.database import create_database_engine
 from infra.kafka_clients import KafkaConnection
 from projections.audit_store import AuditStore
+from projections.issue_event_reading import Record
 from projections.lookup_store import LookupStore
 
 ISSUE = "5c1d7e0a-0000-4000-8000-0000000a0001"
@@ -35,7 +36,7 @@ def api(tmp_path: Path, audit: AuditStore | None) -> httpx.AsyncClient:
     story.grouped("still down")
     story.severity_changed(Severity.PANIC)
     story.resolved()
-    records = [(0, n, event) for n, event in enumerate(story.events)]
+    records = [Record.of(0, n, event) for n, event in enumerate(story.events)]
     lookup.apply_batch("lookup", "issue-events", records)
     if audit is not None:
         audit.apply_batch("audit", "issue-events", records)

@@ -11,6 +11,7 @@ from domain.records import InputPosition
 from domain.severity import Severity
 from harness.stories import IssueStory, issue_event
 from projections.audit_store import AuditStore
+from projections.issue_event_reading import Record
 
 ISSUE = "5c1d7e0a-0000-4000-8000-00000000c111"
 
@@ -39,7 +40,7 @@ def prepared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     store = AuditStore.open(f"sqlite:///{tmp_path}/data/audit.db")
     try:
-        records = [(1, n, event) for n, event in enumerate([*story.events, escalated])]
+        records = [Record.of(1, n, event) for n, event in enumerate([*story.events, escalated])]
         store.apply_batch("audit", "issue-events", records)
     finally:
         store.close()

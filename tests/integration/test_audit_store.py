@@ -21,6 +21,7 @@ from projections.audit_store import (
     VersionNotFound,
     state_view,
 )
+from projections.issue_event_reading import Record
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_store import LookupStore
 
@@ -52,10 +53,8 @@ def story() -> IssueStory:
     return issue
 
 
-def batch(
-    events: list[IssueEventRecord], partition: int = 0, first: int = 0
-) -> list[tuple[int, int, IssueEventRecord]]:
-    return [(partition, first + i, event) for i, event in enumerate(events)]
+def batch(events: list[IssueEventRecord], partition: int = 0, first: int = 0) -> list[Record]:
+    return [Record.of(partition, first + i, event) for i, event in enumerate(events)]
 
 
 def test_audit_at_a_version_returns_the_historical_state(store: AuditStore) -> None:

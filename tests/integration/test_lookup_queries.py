@@ -14,6 +14,7 @@ import pytest
 from domain.records import InputPosition, IssueEventRecord
 from domain.severity import Severity
 from harness.stories import BASE_TIME, alert_json, issue_event
+from projections.issue_event_reading import Record
 from projections.lookup import issue_row, issue_view
 from projections.lookup_queries import Cursor, IssueQuery, parse_matchers
 from projections.lookup_reader import LookupReader
@@ -97,7 +98,7 @@ ISSUES = [
 
 @pytest.fixture
 def reader(store: LookupStore) -> LookupReader:
-    store.apply_batch("lookup", TOPIC, [(0, n, e) for n, e in enumerate(ISSUES)])
+    store.apply_batch("lookup", TOPIC, [Record.of(0, n, e) for n, e in enumerate(ISSUES)])
     return LookupReader(store.engine)
 
 
@@ -199,8 +200,8 @@ def test_cursor_pages_stay_correct_while_issues_change(
         "lookup",
         TOPIC,
         [
-            (0, 10, event("d", "C2", minutes=9, version=2, status="archived")),
-            (0, 11, event("e", "C3", minutes=8)),
+            Record.of(0, 10, event("d", "C2", minutes=9, version=2, status="archived")),
+            Record.of(0, 11, event("e", "C3", minutes=8)),
         ],
     )
     assert next(walk) == ["b", "a"]
@@ -230,7 +231,7 @@ def test_counts_by_state_severity_and_channel(reader: LookupReader) -> None:
 
 def test_counts_follow_the_view_as_it_changes(store: LookupStore, reader: LookupReader) -> None:
     assert json.loads(reader.counts(IssueQuery(channel_id="C3")))["total"] == 0
-    store.apply_batch("lookup", TOPIC, [(1, 0, event("e", "C3", minutes=8))])
+    store.apply_batch("lookup", TOPIC, [Record.of(1, 0, event("e", "C3", minutes=8))])
     assert json.loads(reader.counts(IssueQuery(channel_id="C3")))["total"] == 1
 
 
@@ -247,7 +248,7 @@ def test_the_view_knows_how_far_it_has_folded_each_input(store: LookupStore) -> 
             "folded_before": {"alerts": 88, "ticks": 12},
         }
     )
-    store.apply_batch("lookup", TOPIC, [(3, 0, alert), (5, 0, tick)])
+    store.apply_batch("lookup", TOPIC, [Record.of(3, 0, alert), Record.of(5, 0, tick)])
     reader = LookupReader(store.engine)
     assert reader.folded("alerts") == {3: 1208, 5: 88}
     assert reader.folded("ticks") == {3: 40, 5: 13}
@@ -258,6 +259,6 @@ def test_a_reader_follows_a_replay_that_dropped_the_tables_it_read(
 ) -> None:
     assert ids(reader, channel_id="C1") == ["b", "a"]
     generation, _stale = store.begin_generation()
-    store.apply_batch("lookup", TOPIC, [(0, 0, ISSUES[0])], generation=generation)
+    store.apply_batch("lookup", TOPIC, [Record.of(0, 0, ISSUES[0])], generation=generation)
     store.drop_generation(store.switch_to(generation))
     assert ids(reader, channel_id="C1") == ["a"]

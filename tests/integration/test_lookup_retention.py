@@ -14,6 +14,7 @@ from domain.records import IssueEventRecord
 from harness.stories import BASE_TIME, IssueStory, issue_event
 from infra.database import create_database_engine
 from infra.kafka_clients import KafkaConnection
+from projections.issue_event_reading import Record
 from projections.lookup import fold_lookup
 from projections.lookup_store import LookupStore
 from projections.retention import RetentionPolicy, RetentionResult, apply_retention
@@ -68,7 +69,7 @@ def ages() -> list[IssueEventRecord]:
 
 def test_the_store_forgets_what_the_pure_decision_says(store: LookupStore) -> None:
     events = ages()
-    store.apply_batch("lookup", "issue-events", [(0, n, e) for n, e in enumerate(events)])
+    store.apply_batch("lookup", "issue-events", [Record.of(0, n, e) for n, e in enumerate(events)])
     now = BASE_TIME + 365 * DAY
 
     result = store.apply_retention(now, POLICY)

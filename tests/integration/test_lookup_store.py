@@ -21,6 +21,7 @@ from domain.records import IssueEventRecord
 from domain.severity import Severity
 from harness.stories import BASE_TIME, IssueStory, issue_event
 from infra.database import create_database_engine, database_reachable
+from projections.issue_event_reading import Record
 from projections.lookup import fold_lookup, issue_row, issue_view
 from projections.lookup_store import LookupStore
 from projections.lookup_tables import lookup_tables, sqlite_timestamp
@@ -31,8 +32,6 @@ pytestmark = pytest.mark.integration
 TOPIC = "issue-events"
 PROJECTION = "lookup"
 
-Record = tuple[int, int, IssueEventRecord]
-
 
 @pytest.fixture(params=EACH_DATABASE)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStore]:
@@ -42,7 +41,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookupStor
 def on_partition(
     partition: int, events: Sequence[IssueEventRecord], first_offset: int = 0
 ) -> list[Record]:
-    return [(partition, first_offset + n, event) for n, event in enumerate(events)]
+    return [Record.of(partition, first_offset + n, event) for n, event in enumerate(events)]
 
 
 def table_state(lookup: LookupStore) -> tuple[list[dict[str, Any]], dict[int, int]]:
@@ -115,9 +114,11 @@ def test_older_versions_never_overwrite_newer_ones(store: LookupStore) -> None:
     opened = story.opened()
     grouped = story.grouped()
     resolved = story.resolved()
-    store.apply_batch(PROJECTION, TOPIC, [(0, 0, opened), (0, 1, resolved)])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 0, opened), Record.of(0, 1, resolved)])
 
-    changed = store.apply_batch(PROJECTION, TOPIC, [(0, 2, grouped), (0, 3, opened)])
+    changed = store.apply_batch(
+        PROJECTION, TOPIC, [Record.of(0, 2, grouped), Record.of(0, 3, opened)]
+    )
 
     assert changed == 0
     issue = store.get_issue("i-1")
@@ -142,15 +143,15 @@ def test_newest_version_in_a_batch_wins_whatever_its_place(store: LookupStore) -
 
 
 def test_positions_never_move_backwards(store: LookupStore) -> None:
-    store.apply_batch(PROJECTION, TOPIC, [(0, 41, issue_event(issue_id="a"))])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 41, issue_event(issue_id="a"))])
 
-    store.apply_batch(PROJECTION, TOPIC, [(0, 5, issue_event(issue_id="b"))])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 5, issue_event(issue_id="b"))])
 
     assert store.positions(PROJECTION, TOPIC) == {0: 42}
 
 
 def test_positions_can_move_without_events(store: LookupStore) -> None:
-    store.apply_batch(PROJECTION, TOPIC, [(0, 3, issue_event())], next_offsets={1: 17})
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 3, issue_event())], next_offsets={1: 17})
     assert store.positions(PROJECTION, TOPIC) == {0: 4, 1: 17}
 
     changed = store.apply_batch(PROJECTION, TOPIC, [], next_offsets={0: 9})
@@ -177,7 +178,11 @@ def test_constraint_violation_rolls_back_rows_and_positions(store: LookupStore) 
     broken = issue_event(issue_id="i-3")
     # Bypasses validation to put a NULL into a NOT NULL column, as a corrupt record would.
     broken = broken.model_copy(update={"issue": broken.issue.model_copy(update={"header": None})})
-    batch = [(0, 1, first.events[1]), (1, 0, second.events[0]), (1, 1, broken)]
+    batch = [
+        Record.of(0, 1, first.events[1]),
+        Record.of(1, 0, second.events[0]),
+        Record.of(1, 1, broken),
+    ]
 
     with pytest.raises(sa.exc.IntegrityError):
         store.apply_batch(PROJECTION, TOPIC, batch)
@@ -205,12 +210,16 @@ def test_failure_after_the_writes_rolls_everything_back(
     new.opened()
 
     with pytest.raises(RuntimeError, match="before the commit"):
-        store.apply_batch(PROJECTION, TOPIC, [(0, 1, story.events[1]), (5, 0, new.events[0])])
+        store.apply_batch(
+            PROJECTION, TOPIC, [Record.of(0, 1, story.events[1]), Record.of(5, 0, new.events[0])]
+        )
 
     assert table_state(store) == before
 
     monkeypatch.undo()
-    store.apply_batch(PROJECTION, TOPIC, [(0, 1, story.events[1]), (5, 0, new.events[0])])
+    store.apply_batch(
+        PROJECTION, TOPIC, [Record.of(0, 1, story.events[1]), Record.of(5, 0, new.events[0])]
+    )
     assert store.positions(PROJECTION, TOPIC) == {0: 2, 5: 1}
     assert store.count_issues() == 2
 
@@ -236,7 +245,7 @@ def test_large_batches(store: LookupStore) -> None:
 
 
 def test_create_schema_is_idempotent(store: LookupStore) -> None:
-    store.apply_batch(PROJECTION, TOPIC, [(0, 0, issue_event())])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 0, issue_event())])
 
     store.create_schema()
 
@@ -375,7 +384,7 @@ def test_times_with_offsets_are_stored_as_utc(store: LookupStore) -> None:
         opened_at=datetime(2024, 5, 1, 21, 0, 0, 250_000, tzinfo=tokyo),
         updated_at=datetime(2024, 5, 1, 21, 30, tzinfo=tokyo),
     )
-    store.apply_batch(PROJECTION, TOPIC, [(0, 0, event)])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 0, event)])
 
     issue = store.get_issue("issue-1")
     assert issue is not None
@@ -389,7 +398,7 @@ def test_bulk_writes_store_times_as_the_column_type_does(store: LookupStore) -> 
     moment = datetime(2024, 5, 1, 14, 0, 0, 5, tzinfo=timezone(timedelta(hours=2)))
     bulk = issue_event(issue_id="bulk", opened_at=moment, updated_at=moment)
     core = issue_event(issue_id="core", opened_at=moment, updated_at=moment)
-    store.apply_batch(PROJECTION, TOPIC, [(0, 0, bulk)])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 0, bulk)])
     issues = lookup_tables(store.live_generation()).issues
     with store.engine.begin() as conn:
         conn.execute(issues.insert(), issue_row(core))
@@ -415,7 +424,7 @@ def test_bulk_writes_store_times_as_the_column_type_does(store: LookupStore) -> 
 def test_sqlite_times_are_fixed_width_utc_text(store: LookupStore) -> None:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite storage format")
-    store.apply_batch(PROJECTION, TOPIC, [(0, 0, issue_event(opened_at=BASE_TIME))])
+    store.apply_batch(PROJECTION, TOPIC, [Record.of(0, 0, issue_event(opened_at=BASE_TIME))])
 
     with store.engine.connect() as conn:
         table = lookup_tables(store.live_generation()).issues.name
@@ -453,7 +462,7 @@ def test_in_memory_sqlite_is_one_shared_database() -> None:
     engine = create_database_engine("sqlite://")
     lookup = LookupStore(engine)
     lookup.create_schema()
-    lookup.apply_batch(PROJECTION, TOPIC, [(0, 0, issue_event())])
+    lookup.apply_batch(PROJECTION, TOPIC, [Record.of(0, 0, issue_event())])
     assert lookup.count_issues() == 1
 
 

@@ -17,6 +17,7 @@ from harness.stories import BASE_TIME, IssueStory
 from infra.database import create_database_engine
 from infra.kafka_clients import KafkaConnection
 from infra.local_kafka import free_port
+from projections.issue_event_reading import Record
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_replay import LookupReplayTarget
 from projections.lookup_store import LookupStore
@@ -200,7 +201,7 @@ async def test_the_api_answers_from_the_old_generation_during_a_replay(
     await project_live(store, kafka_bootstrap_servers, topic)
     # A row only the live generation has: the log never held it, so no replay rebuilds it.
     only_live = IssueStory("only-in-live")
-    store.apply_batch("elsewhere", "elsewhere", [(0, 0, only_live.opened())])
+    store.apply_batch("elsewhere", "elsewhere", [Record.of(0, 0, only_live.opened())])
     api = api_process(kafka_bootstrap_servers, database, tmp_path)
     answers: list[tuple[int | None, int, int]] = []
     replay = replay_into(store, kafka_bootstrap_servers, topic)

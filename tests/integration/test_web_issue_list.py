@@ -23,6 +23,7 @@ from gateways.api.dependencies import ApiDependencies
 from gateways.web.issue_source import IssueFilter, LookupIssueSource
 from harness.stories import alert_json, issue_event
 from infra.database import create_database_engine
+from projections.issue_event_reading import Record
 from projections.lookup_store import LookupStore
 from tests.unit.test_api_access import _reachable
 
@@ -59,9 +60,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> LookupStore:
     path: Path = tmp_path_factory.mktemp("web") / "lookup.db"
     store = LookupStore(create_database_engine(f"sqlite:///{path}"))
     store.create_schema()
-    store.apply_batch("lookup", "issue-events", [(0, n, event(n)) for n in range(OPEN_ISSUES)])
+    store.apply_batch(
+        "lookup", "issue-events", [Record.of(0, n, event(n)) for n in range(OPEN_ISSUES)]
+    )
     closed = [event(OPEN_ISSUES + n, status="resolved", version=2) for n in range(100)]
-    store.apply_batch("lookup", "issue-events", [(0, n, e) for n, e in enumerate(closed)])
+    store.apply_batch("lookup", "issue-events", [Record.of(0, n, e) for n, e in enumerate(closed)])
     return store
 
 

@@ -22,6 +22,6 @@ def batch(
     for event in events:
         partition = channels.setdefault(event.channel_id, len(channels) % partitions)
         offset = next_offsets.get(partition, 0)
-        records.append((partition, offset, event))
+        records.append(Record.of(partition, offset, event))
         next_offsets[partition] = offset + 1
     return records, next_offsets

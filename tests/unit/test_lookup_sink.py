@@ -12,6 +12,7 @@ from domain.records import IssueEventRecord
 from harness.stories import BASE_TIME, IssueStory
 from infra.database import create_database_engine
 from projections.issue_event_reader import PositionsMoved, SinkClosed
+from projections.issue_event_reading import Record
 from projections.lookup import fold_lookup, issue_view
 from projections.lookup_store import LookupStore
 from projections.retention import RetentionPolicy, apply_retention
@@ -70,7 +71,7 @@ def test_positions_cover_what_the_reader_stepped_over(store: LookupStore) -> Non
     sink = positioned(LookupSink(store))
 
     # Partition 0 had the event then a value it could not decode; partition 1 only markers.
-    sink.apply(TOPIC, [(0, 0, opened)], {0: 2, 1: 3})
+    sink.apply(TOPIC, [Record.of(0, 0, opened)], {0: 2, 1: 3})
 
     assert sink.positions(TOPIC, {0, 1}) == {0: 2, 1: 3}
     assert list(views(store)) == [opened.issue_id]
