@@ -37,7 +37,7 @@ def add_replay_parser(commands: Any) -> None:
         type=_positive,
         metavar="N",
         help="read the log in N processes, each a share of the partitions (default: one "
-        "per 100,000 events, up to the number of cores)",
+        "per 100,000 events, up to one more than the number of cores)",
     )
     replay.set_defaults(handler=_replay)
 

@@ -42,10 +42,10 @@ def test_a_small_log_is_read_in_process() -> None:
 
 
 @pytest.mark.usefixtures("four_cores")
-def test_a_large_log_takes_a_process_per_share_of_events_up_to_the_cores() -> None:
+def test_a_large_log_takes_a_process_per_share_of_events_up_to_one_more_than_the_cores() -> None:
     parts = PartsWithoutDatabase("127.0.0.1:9")
     assert replay(parts=parts)._processes(8, 2 * EVENTS_PER_PROCESS) == 2
-    assert replay(parts=parts)._processes(8, 100 * EVENTS_PER_PROCESS) == 4
+    assert replay(parts=parts)._processes(8, 100 * EVENTS_PER_PROCESS) == 5
     assert replay(parts=parts)._processes(3, 100 * EVENTS_PER_PROCESS) == 3
 
 
