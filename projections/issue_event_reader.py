@@ -7,8 +7,9 @@ the events is a *sink* (`projections.issue_event_sink`).
 
 By default the reader assigns itself every partition (no consumer group): each copy reads
 everything, which the lookup view and the audit store can afford because their writes are
-idempotent. With a `group_id` the partitions are shared among the replicas of one consumer
-group instead (the notifier, which must not send twice); the group only hands partitions
+idempotent (a replay's process reads only the share of the partitions it is given). With a
+`group_id` the partitions are shared among the replicas of one consumer group instead (the
+notifier, which must not send twice); the group only hands partitions
 out, positions still come from the sink, never from Kafka's committed offsets. A partition
 is revoked only after the batch in progress was committed (or dropped, if it cannot be
 committed meanwhile: its positions still point before it, so the next owner reads it), and
