@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import signal
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
@@ -101,7 +102,11 @@ class ProcessReading:
             receiving, sending = context.Pipe(duplex=False)
             process = context.Process(
                 target=read_share,
-                args=(parts, topic, dict(generations), share, max_records, sending, self._stop),
+                args=(
+                    _Share(parts, topic, dict(generations), share, max_records),
+                    sending,
+                    self._stop,
+                ),
                 name=f"alertfold-replay-{'-'.join(map(str, share))}",
                 daemon=True,
             )
@@ -142,38 +147,37 @@ class ProcessReading:
             child.reports.close()
 
 
-def read_share(
-    parts: ReplayParts,
-    topic: str,
-    generations: dict[str, int],
-    share: list[int],
-    max_records: int,
-    reports: Connection,
-    stop: Event,
-) -> None:
-    """A child's life: read `share` into the sinks until asked to stop; report a failure."""
+@dataclass(frozen=True)
+class _Share:
+    """What one child reads: its partitions of `topic`, into `generations`."""
+
+    parts: ReplayParts
+    topic: str
+    generations: dict[str, int]
+    partitions: list[int]
+    max_records: int
+
+
+def read_share(share: _Share, reports: Connection, stop: Event) -> None:
+    """A child's life: read its share into the sinks until asked to stop; report a failure."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parts.enter_process()
+    share.parts.enter_process()
     try:
-        asyncio.run(_read(parts, topic, generations, share, max_records, reports, stop))
+        asyncio.run(_read(share, reports, stop))
     except BaseException as exc:
-        log.exception("replay: reading partitions %s failed", share)
+        log.exception("replay: reading partitions %s failed", share.partitions)
         reports.send(one_line(exc) or type(exc).__name__)
         raise SystemExit(1) from None
 
 
-async def _read(
-    parts: ReplayParts,
-    topic: str,
-    generations: dict[str, int],
-    share: list[int],
-    max_records: int,
-    reports: Connection,
-    stop: Event,
-) -> None:
-    sinks = ReplaySinks(parts.sinks(generations))
+async def _read(share: _Share, reports: Connection, stop: Event) -> None:
+    sinks = ReplaySinks(share.parts.sinks(share.generations))
     reader = IssueEventReader(
-        parts.kafka(), topic, sinks, partitions=share, max_records=max_records
+        share.parts.kafka(),
+        share.topic,
+        sinks,
+        partitions=share.partitions,
+        max_records=share.max_records,
     )
     task = asyncio.create_task(reader.run())
     parent = multiprocessing.parent_process()
