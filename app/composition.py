@@ -391,6 +391,16 @@ def create_app(
     return Alertfold(settings=settings, kafka=kafka, routes=routes, clock=clock)
 
 
+def configure_replay_logging(settings: Settings) -> None:
+    """Logging for every process of a replay: the readers' start-up lines would break the
+    progress bar, so below debug they are left out."""
+    from infra.logs import configure_logging
+
+    configure_logging(settings.log_level, "replay", settings.log_format)
+    if settings.log_level != "debug":
+        logging.getLogger("projections").setLevel(logging.WARNING)
+
+
 @dataclass(frozen=True)
 class ReplayProcessParts:
     """What each process of a replay builds for itself: its parts from the same settings."""
@@ -400,12 +410,8 @@ class ReplayProcessParts:
 
     def enter_process(self) -> None:
         from app.garbage_collector import tune_garbage_collector
-        from infra.logs import configure_logging
 
-        configure_logging(self.settings.log_level, "replay", self.settings.log_format)
-        if self.settings.log_level != "debug":
-            # As in the replay's own process: start-up lines would break its progress bar.
-            logging.getLogger("projections").setLevel(logging.WARNING)
+        configure_replay_logging(self.settings)
         tune_garbage_collector()
 
     def kafka(self) -> KafkaConnection:

@@ -14,9 +14,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.composition import create_app
+from app.composition import configure_replay_logging, create_app
 from infra.kafka_admin import ensure_topics
-from infra.logs import configure_logging
 from infra.progress import ProgressDisplay
 from infra.settings import load_settings
 from infra.topology import topic_specs
@@ -73,10 +72,7 @@ def _replay(arguments: argparse.Namespace) -> int:
     from projections.replay import ReplayInterrupted, ReplayProgress
 
     settings = load_settings()
-    configure_logging(settings.log_level, "replay", settings.log_format)
-    if settings.log_level != "debug":
-        # The projectors' start-up lines would break the progress bar.
-        logging.getLogger("projections").setLevel(logging.WARNING)
+    configure_replay_logging(settings)
     alertfold = create_app(settings)
     asyncio.run(ensure_topics(alertfold.kafka, topic_specs(settings), timeout=30))
     replay = alertfold.replay(processes=arguments.processes)
