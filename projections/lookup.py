@@ -11,7 +11,6 @@ The store (`projections.lookup_store`) applies the same rules inside a database 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
@@ -90,21 +89,24 @@ def issue_row(event: IssueEventRecord) -> dict[str, Any]:
 
 
 def snapshot_row(issue: IssueSnapshot, **of_event: Any) -> dict[str, Any]:
-    """The `issues` row of an issue snapshot, given what `issue_row` takes from its event."""
-    of_event |= {
-        "snapshot": issue.model_dump_json(),
-        "search_text": search_text(issue.header, issue.text),
-        "labels": json.dumps(alert_labels(issue.last_alert), separators=(",", ":")),
-        "severity_rank": Severity(issue.severity).priority,
-        "acknowledged": int(issue.acknowledged_by is not None),
-    }
-    row = {
-        name: of_event[name] if name in of_event else _column_value(getattr(issue, name))
-        for name in ISSUE_COLUMNS
-    }
-    row["header"] = view_header(issue.header)
-    row["snapshot"] = view_document(issue_view(row))
-    return row
+    """The `issues` row of an issue snapshot, given what `issue_row` takes from its event.
+
+    The projector builds one per event it applies, so the view document is made straight
+    from the snapshot's JSON form rather than written out and read back (`issue_view` of
+    the row gives the same document).
+    """
+    fields = issue.__dict__
+    values = {name: _column_value(fields[name]) for name in _SNAPSHOT_COLUMNS} | of_event
+    values["header"] = view_header(issue.header)
+    view = issue.model_dump(mode="json")
+    view.update((name, _view_value(values[name])) for name in _SNAPSHOT_COLUMNS)
+    view.update((name, values[name]) for name in _VIEW_EVENT_FIELDS)
+    values["snapshot"] = view_document(view)
+    values["search_text"] = search_text(issue.header, issue.text)
+    values["labels"] = orjson.dumps(alert_labels(issue.last_alert)).decode()
+    values["severity_rank"] = Severity(issue.severity).priority
+    values["acknowledged"] = int(issue.acknowledged_by is not None)
+    return {name: values[name] for name in ISSUE_COLUMNS}
 
 
 def view_header(header: str | None) -> str | None:
@@ -123,6 +125,10 @@ def upgraded_row(stored: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _OF_EVENT = ("id", "version", "last_event_type", "last_event_id", "last_alert_at")
+# The event's fields a view shows after the snapshot's, and the columns that hold a
+# snapshot field (the view shows the column's value: instants in UTC).
+_VIEW_EVENT_FIELDS = ("version", "last_event_type", "last_event_id")
+_SNAPSHOT_COLUMNS = tuple(name for name in ISSUE_COLUMNS if name in IssueSnapshot.model_fields)
 
 
 def view_document(view: Mapping[str, Any]) -> str:
@@ -139,11 +145,18 @@ def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
     """What label matchers (`filter=team="db"`) read of an issue's latest alert: its labels
     (Alertmanager alerts keep them in `metadata.labels`), and its own short scalar fields
     (Slack Manager JSON names: `severity`, `host`, `routeKey`…) where it has no such label."""
-    fields = {
-        name: str(value).lower() if isinstance(value, bool) else str(value)
-        for name, value in alert.items()
-        if isinstance(value, str | int | float) and len(str(value)) <= _LABEL_FIELD_MAX
-    }
+    fields: dict[str, str] = {}
+    for name, value in alert.items():
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, int | float):
+            text = str(value)
+        else:
+            continue
+        if len(text) <= _LABEL_FIELD_MAX:
+            fields[name] = text
     metadata = alert.get("metadata")
     labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
     if isinstance(labels, Mapping):

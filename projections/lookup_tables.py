@@ -285,7 +285,15 @@ def mysql_values_upsert(tables: LookupTables) -> str:
 
 def row_parameters(row: Mapping[str, Any], dialect: str) -> tuple[Any, ...]:
     """An `issues` row as the positional parameters of the SQLite or MySQL upsert."""
-    return tuple(
-        database_time(value, dialect) if isinstance(value, datetime) else value
-        for value in (row[name] for name in ISSUE_COLUMNS)
-    )
+    values = [row[name] for name in ISSUE_COLUMNS]
+    for position in _TIME_POSITIONS:
+        if values[position] is not None:
+            values[position] = database_time(values[position], dialect)
+    return tuple(values)
+
+
+# Where `row_parameters` finds the `UTCDateTime` columns of a row.
+_TIME_POSITIONS = tuple(
+    ISSUE_COLUMNS.index(name)
+    for name in ("opened_at", "updated_at", "resolved_at", "last_alert_at")
+)

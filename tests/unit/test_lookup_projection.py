@@ -225,6 +225,28 @@ def test_view_serves_every_snapshot_field_then_the_event_that_left_the_row() -> 
     assert (view["version"], view["last_event_type"]) == (2, "IssueAcknowledged")
 
 
+def test_the_stored_view_shows_column_instants_in_utc_and_other_fields_as_written() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    event = issue_event(opened_at=datetime(2024, 5, 1, 14, 0, tzinfo=plus_two))
+    acknowledged_at = datetime(2024, 5, 1, 14, 5, tzinfo=plus_two)
+    event = event.model_copy(
+        update={"issue": event.issue.model_copy(update={"acknowledged_at": acknowledged_at})}
+    )
+
+    stored = json.loads(issue_row(event)["snapshot"])
+
+    assert stored["opened_at"] == "2024-05-01T12:00:00Z"
+    assert stored["acknowledged_at"] == "2024-05-01T14:05:00+02:00"
+    assert stored == issue_view(issue_row(event))
+    assert stored == json.loads(event.issue.model_dump_json()) | {
+        "opened_at": "2024-05-01T12:00:00Z",
+        "updated_at": "2024-05-01T12:00:00Z",
+        "version": 1,
+        "last_event_type": "IssueOpened",
+        "last_event_id": event.event_id,
+    }
+
+
 def test_a_snapshot_written_before_a_field_existed_is_served_with_its_default() -> None:
     row = issue_row(issue_event())
     written_then = json.loads(row["snapshot"])
