@@ -46,6 +46,16 @@ class DeadlineIndex:
                 keys.append(key)
         return keys
 
+    def due(self, partition: int, now: datetime) -> bool:
+        """Whether a tick at `now` would find a deadline of the partition to fire, or the
+        partition's index is not built yet (its first tick builds it)."""
+        heap = self._heaps.get(partition)
+        if heap is None:
+            return True
+        while heap and self._due.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # an issue's earlier deadline, since moved by `note`
+        return bool(heap) and heap[0][0] <= now
+
     def forget(self) -> None:
         """Partitions moved: rebuild from the table on the next tick."""
         self._heaps.clear()

@@ -282,7 +282,8 @@ class FoldWorker:
     # -- the clock -----------------------------------------------------------------------
 
     async def _run_clock(self) -> None:
-        """Each interval, every owned partition is due a tick at the clock's time."""
+        """Each interval, the clock reads the time for every owned partition: a partition
+        with a deadline due by then gets a tick."""
         if self._tick_seconds <= 0:
             log.info("clock off: deadlines fire only on ticks produced elsewhere")
             return
@@ -290,7 +291,7 @@ class FoldWorker:
             await self._pause(self._tick_seconds)
             now = self._clock()
             for owner in list(self.owners.values()):
-                owner.tick_due = now
+                owner.clock_reads(now)
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -98,6 +98,12 @@ class PartitionOwner:
     def committed_positions(self) -> dict[str, bytes]:
         return dict(self._positions_table.committed)
 
+    def clock_reads(self, now: datetime) -> None:
+        """The clock's time: a tick is due when one of the partition's deadlines would fire
+        by then. A tick that finds none changes nothing, so none is written for it."""
+        if self.actors.deadlines.due(self.partition, now):
+            self.tick_due = now
+
     def position(self, topic: str) -> int | None:
         return self.positions.position(topic, self.partition)
 

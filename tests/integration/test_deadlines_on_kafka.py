@@ -110,7 +110,7 @@ def test_archived_issue_is_replaced_by_a_new_one_on_the_next_alert(driven: Produ
 
 
 def test_the_clock_releases_a_delayed_notification(sqlite_product: Product) -> None:
-    """The default product ticks every second from its own clock."""
+    """The default product's own clock writes the tick that fires the deadline."""
     channel = new_channel()
     body = followed_alert(channel, datetime.now(UTC), notificationDelaySeconds=1)
     assert sqlite_product.post("/alert", body).status_code == 202

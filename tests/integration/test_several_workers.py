@@ -199,12 +199,11 @@ def test_deadlines_moves_and_the_clock_carry_on_when_a_partition_changes_hands(
         issue = product.wait_for_issue(channel_id=channel, status="resolved", timeout=60)
         assert issue["resolution"] == "auto"
 
-    # One clock per partition: about one tick per second each, not one per worker.
+    # A partition's clock writes a tick only for a deadline due: with every issue resolved
+    # (archiving is hours away) the clocks keep still, on the survivor as before.
     before = _ticks_per_partition(product)
-    time.sleep(5)
-    after = _ticks_per_partition(product)
-    for partition in range(PARTITIONS):
-        assert 3 <= after.get(partition, 0) - before.get(partition, 0) <= 7
+    time.sleep(3)
+    assert _ticks_per_partition(product) == before
 
 
 def _ticks_per_partition(product: Product) -> dict[int, int]:

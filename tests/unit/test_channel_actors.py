@@ -120,6 +120,43 @@ async def test_tick_fires_the_due_deadline_and_remembers_it_in_the_slot(
     assert bookmarks[f"ticks:{RIGHT}"] == b"2"
 
 
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def test_the_clock_asks_for_a_tick_only_when_a_deadline_of_the_partition_is_due(
+    folder: ScratchFold, sent: list[Sent]
+) -> None:
+    due = folder.actors.deadlines.due
+    assert due(RIGHT, instant("2026-11-23T08:59:00Z"))  # unknown until its first tick
+    fold(folder, tick(0, "2026-11-23T08:59:00Z"), sent)
+    assert not due(RIGHT, instant("2026-11-23T09:30:00Z"))  # no issue: nothing to fire
+
+    fold(folder, Record(alert(**FOLLOWED), offset=0), sent)  # auto-resolves at 09:02
+    assert not due(RIGHT, instant("2026-11-23T09:01:59Z"))
+    assert due(RIGHT, instant("2026-11-23T09:02:00Z"))
+
+    # A later alert postpones the deadline; the earlier one no longer counts.
+    fold(folder, Record(alert(**FOLLOWED, timestamp="2026-11-23T09:01:00Z"), offset=1), sent)
+    assert not due(RIGHT, instant("2026-11-23T09:02:30Z"))
+    assert due(RIGHT, instant("2026-11-23T09:03:00Z"))
+
+    fold(folder, tick(1, "2026-11-23T09:03:00Z"), sent)
+    assert sent_types(sent)[-1] == "IssueResolved"
+    assert not due(RIGHT, instant("2026-11-23T09:03:00Z"))
+
+
+async def test_after_a_discarded_batch_the_clock_asks_for_a_tick_to_rebuild_its_index(
+    folder: ScratchFold, sent: list[Sent]
+) -> None:
+    fold(folder, tick(0, "2026-11-23T08:59:00Z"), sent)
+    assert not folder.actors.deadlines.due(RIGHT, instant("2026-11-23T09:00:00Z"))
+
+    folder.actors.discard()
+
+    assert folder.actors.deadlines.due(RIGHT, instant("2026-11-23T09:00:00Z"))
+
+
 def tick_with(offset: int, at: str, **settings: int) -> Record:
     value = json.dumps({"type": "tick", "schema_version": 1, "at": at, **settings}).encode()
     return Record(value, offset=offset, key=None, topic="ticks")
