@@ -6,6 +6,7 @@ KEY UPDATE`; the read models' writers need three shapes of it, kept here once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,29 +24,35 @@ def is_mysql(conn_or_engine: sa.Connection | sa.Engine) -> bool:
 def raise_offsets(
     conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], column: str
 ) -> None:
-    """Insert rows, or move an existing row's `column` up to the new value, never down."""
+    """Insert rows, or move an existing row's `column` up to the new value, never down.
+
+    Every batch a reader commits moves its positions, so the statement is written once per
+    table and its plain values (strings and numbers: no column type processes them) go to
+    the driver as they are: SQLAlchemy cannot cache SQLite's `ON CONFLICT` statements, and
+    compiling one each time cost more than the database's work.
+    """
     if not rows:
         return
-    keys = [c for c in table.primary_key.columns]
-    target = table.c[column]
-    if is_mysql(conn):
-        insert = mysql.insert(table)
-        conn.execute(
-            insert.on_duplicate_key_update(
-                {column: sa.func.greatest(target, insert.inserted[column])}
-            ),
-            list(rows),
-        )
-        return
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    upsert = dialect_insert(table)
-    conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=keys,
-            set_={column: upsert.excluded[column]},
-            where=target < upsert.excluded[column],
-        ),
-        list(rows),
+    names = tuple(rows[0])
+    statement = _raising(table, names, column, conn.dialect)
+    conn.exec_driver_sql(statement, [tuple(row[name] for name in names) for row in rows])
+
+
+@functools.lru_cache(maxsize=256)
+def _raising(table: sa.Table, names: tuple[str, ...], column: str, dialect: sa.Dialect) -> str:
+    quote = dialect.identifier_preparer.quote
+    name, target = dialect.identifier_preparer.format_table(table), quote(column)
+    placeholder = "?" if dialect.name == "sqlite" else "%s"
+    insert = (
+        f"INSERT INTO {name} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join(placeholder for _ in names)})"
+    )
+    if dialect.name in MYSQL_DIALECTS:
+        return f"{insert} ON DUPLICATE KEY UPDATE {target} = GREATEST({target}, VALUES({target}))"
+    keys = ", ".join(quote(c.name) for c in table.primary_key.columns)
+    return (
+        f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {target} = excluded.{target} "
+        f"WHERE {name}.{target} < excluded.{target}"
     )
 
 
