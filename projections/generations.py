@@ -72,6 +72,11 @@ class GenerationRegistry:
     def __init__(self, read_model: str) -> None:
         self.read_model = read_model
         self._row = read_model_generations.c.read_model == read_model
+        # Built once: every batch a reader writes asks for the state (SQLAlchemy then
+        # reuses their compiled form instead of building them again).
+        table = read_model_generations
+        self._state = sa.select(table.c.live, table.c.building).where(self._row)
+        self._touch = table.update().where(self._row).values(live=table.c.live)
 
     def create(self, conn: sa.Connection) -> GenerationState:
         """Create the registry (if missing) and this read model's row (generation 1 live).
@@ -90,16 +95,12 @@ class GenerationRegistry:
         return self.state(conn)
 
     def state(self, conn: sa.Connection) -> GenerationState:
-        query = sa.select(read_model_generations.c.live, read_model_generations.c.building)
-        row = conn.execute(query.where(self._row)).one()
-        return GenerationState(live=row.live, building=row.building)
+        return self._read(conn, self._state)
 
     def hold(self, conn: sa.Connection) -> GenerationState:
         """The state, held until the transaction ends: no switch can commit meanwhile."""
         if conn.dialect.name != "sqlite":
-            query = sa.select(read_model_generations.c.live, read_model_generations.c.building)
-            row = conn.execute(query.where(self._row).with_for_update(read=True)).one()
-            return GenerationState(live=row.live, building=row.building)
+            return self._read(conn, self._state.with_for_update(read=True))
         self._take_sqlite_write_lock(conn)
         return self.state(conn)
 
@@ -149,16 +150,15 @@ class GenerationRegistry:
 
     def _locked_state(self, conn: sa.Connection) -> GenerationState:
         if conn.dialect.name != "sqlite":
-            query = sa.select(read_model_generations.c.live, read_model_generations.c.building)
-            row = conn.execute(query.where(self._row).with_for_update()).one()
-            return GenerationState(live=row.live, building=row.building)
+            return self._read(conn, self._state.with_for_update())
         self._take_sqlite_write_lock(conn)
         return self.state(conn)
 
     def _take_sqlite_write_lock(self, conn: sa.Connection) -> None:
         """A no-op write first, so what the transaction reads next cannot be stale."""
-        conn.execute(
-            read_model_generations.update()
-            .where(self._row)
-            .values(live=read_model_generations.c.live)
-        )
+        conn.execute(self._touch)
+
+    @staticmethod
+    def _read(conn: sa.Connection, query: sa.Select[tuple[int, int | None]]) -> GenerationState:
+        row = conn.execute(query).one()
+        return GenerationState(live=row.live, building=row.building)
