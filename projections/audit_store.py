@@ -77,6 +77,27 @@ class AuditTables:
     events: sa.Table
     positions: sa.Table
 
+    # The queries every batch of the auditor runs, built once (SQLAlchemy then reuses their
+    # compiled form): building them again each time cost more than running them.
+
+    @functools.cached_property
+    def stored_positions(self) -> sa.Select[tuple[int, int]]:
+        """A reader's positions; binds `projection` and `topic`."""
+        table = self.positions
+        return sa.select(table.c.partition, table.c.next_offset).where(
+            table.c.projection == sa.bindparam("projection"),
+            table.c.topic == sa.bindparam("topic"),
+        )
+
+    @functools.cached_property
+    def recorded_versions(self) -> sa.Select[tuple[str, int, str]]:
+        """Which event each issue version is recorded as; binds `issue_ids` and `lowest`."""
+        table = self.events
+        return sa.select(table.c.issue_id, table.c.version, table.c.event_id).where(
+            table.c.issue_id.in_(sa.bindparam("issue_ids", expanding=True)),
+            table.c.version >= sa.bindparam("lowest"),
+        )
+
 
 @functools.cache
 def audit_tables(generation: int) -> AuditTables:
@@ -170,12 +191,9 @@ class AuditStore:
 
     def positions(self, projection: str, topic: str, partitions: Collection[int]) -> dict[int, int]:
         """Partition → next offset to consume, for the given partitions that have one."""
-        table = self._tables.positions
-        query = sa.select(table.c.partition, table.c.next_offset).where(
-            table.c.projection == projection, table.c.topic == topic
-        )
+        bound = {"projection": projection, "topic": topic}
         with self._engine.connect() as conn:
-            stored = dict(conn.execute(query).tuples().all())
+            stored = dict(conn.execute(self._tables.stored_positions, bound).tuples().all())
         return {p: stored[p] for p in sorted(partitions) if p in stored}
 
     def apply_batch(
@@ -224,10 +242,7 @@ class AuditStore:
     def _stored_positions(
         self, conn: sa.Connection, tables: AuditTables, projection: str, topic: str
     ) -> dict[int, int]:
-        table = tables.positions
-        query = sa.select(table.c.partition, table.c.next_offset).where(
-            table.c.projection == projection, table.c.topic == topic
-        )
+        query = tables.stored_positions
         if conn.dialect.name == "postgresql":
             # Another auditor's batch waits for this one. Row locks would leave out the rows
             # of partitions not seen yet, and two batches then deadlock on them; MySQL's
@@ -238,7 +253,8 @@ class AuditStore:
             )
         elif conn.dialect.name != "sqlite":
             query = query.with_for_update()
-        return dict(conn.execute(query).tuples().all())
+        bound = {"projection": projection, "topic": topic}
+        return dict(conn.execute(query, bound).tuples().all())
 
     def _new_records(
         self, conn: sa.Connection, tables: AuditTables, records: list[Record]
@@ -246,16 +262,13 @@ class AuditStore:
         """The records whose issue version is not recorded yet (first of a batch wins)."""
         if not records:
             return []
-        table = tables.events
         known: dict[tuple[str, int], str] = {}
         issue_ids = sorted({r.event.issue_id for r in records})
         lowest = min(r.event.version for r in records)
         for start in range(0, len(issue_ids), 500):
-            query = sa.select(table.c.issue_id, table.c.version, table.c.event_id).where(
-                table.c.issue_id.in_(issue_ids[start : start + 500]),
-                table.c.version >= lowest,
-            )
-            known.update({(i, v): e for i, v, e in conn.execute(query).tuples()})
+            bound = {"issue_ids": issue_ids[start : start + 500], "lowest": lowest}
+            found = conn.execute(tables.recorded_versions, bound).tuples()
+            known.update({(i, v): e for i, v, e in found})
         new: list[Record] = []
         for record in records:
             event = record.event
