@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from domain.records import IssueEventRecord
 from projections.generations import lock_schema
 from projections.lookup_tables import UTCDateTime
+from projections.upserts import raise_offsets
 from wire.issue_events import decode_issue_event
 
 LedgerState = Literal["pending", "sending", "delivered", "failed", "dropped", "interrupted"]
@@ -166,20 +167,11 @@ class DeliveryLog:
         return [intent for key, intent in unique.items() if key in recorded]
 
     def _advance(self, conn: sa.Connection, topic: str, next_offsets: Mapping[int, int]) -> None:
-        table = positions_table
-        insert = self._insert(table)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[table.c.topic, table.c.partition],
-            set_={"next_offset": insert.excluded.next_offset},
-            where=table.c.next_offset < insert.excluded.next_offset,
-        )
-        conn.execute(
-            upsert,
-            [
-                {"topic": topic, "partition": p, "next_offset": o}
-                for p, o in sorted(next_offsets.items())
-            ],
-        )
+        rows = [
+            {"topic": topic, "partition": p, "next_offset": o}
+            for p, o in sorted(next_offsets.items())
+        ]
+        raise_offsets(conn, positions_table, rows, "next_offset")
 
     def take_over(
         self, partitions: Collection[int], sending_here: Collection[tuple[str, str]] = ()
