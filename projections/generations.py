@@ -75,7 +75,7 @@ class GenerationRegistry:
         # Built once: every batch a reader writes asks for the state (SQLAlchemy then
         # reuses their compiled form instead of building them again).
         table = read_model_generations
-        self._state = sa.select(table.c.live, table.c.building).where(self._row)
+        self._state_query = sa.select(table.c.live, table.c.building).where(self._row)
         self._touch = table.update().where(self._row).values(live=table.c.live)
 
     def create(self, conn: sa.Connection) -> GenerationState:
@@ -95,12 +95,12 @@ class GenerationRegistry:
         return self.state(conn)
 
     def state(self, conn: sa.Connection) -> GenerationState:
-        return self._read(conn, self._state)
+        return self._read(conn, self._state_query)
 
     def hold(self, conn: sa.Connection) -> GenerationState:
         """The state, held until the transaction ends: no switch can commit meanwhile."""
         if conn.dialect.name != "sqlite":
-            return self._read(conn, self._state.with_for_update(read=True))
+            return self._read(conn, self._state_query.with_for_update(read=True))
         self._take_sqlite_write_lock(conn)
         return self.state(conn)
 
@@ -150,7 +150,7 @@ class GenerationRegistry:
 
     def _locked_state(self, conn: sa.Connection) -> GenerationState:
         if conn.dialect.name != "sqlite":
-            return self._read(conn, self._state.with_for_update())
+            return self._read(conn, self._state_query.with_for_update())
         self._take_sqlite_write_lock(conn)
         return self.state(conn)
 
