@@ -40,19 +40,27 @@ def raise_offsets(
 
 @functools.lru_cache(maxsize=256)
 def _raising(table: sa.Table, names: tuple[str, ...], column: str, dialect: sa.Dialect) -> str:
-    quote = dialect.identifier_preparer.quote
-    name, target = dialect.identifier_preparer.format_table(table), quote(column)
-    placeholder = "?" if dialect.name == "sqlite" else "%s"
-    insert = (
-        f"INSERT INTO {name} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join(placeholder for _ in names)})"
-    )
+    insert = _insert(table, names, dialect)
+    preparer = dialect.identifier_preparer
+    target = preparer.quote(column)
     if dialect.name in MYSQL_DIALECTS:
         return f"{insert} ON DUPLICATE KEY UPDATE {target} = GREATEST({target}, VALUES({target}))"
-    keys = ", ".join(quote(c.name) for c in table.primary_key.columns)
+    keys = ", ".join(preparer.quote(c.name) for c in table.primary_key.columns)
+    name = preparer.format_table(table)
     return (
         f"{insert} ON CONFLICT ({keys}) DO UPDATE SET {target} = excluded.{target} "
         f"WHERE {name}.{target} < excluded.{target}"
+    )
+
+
+def _insert(table: sa.Table, names: Sequence[str], dialect: sa.Dialect) -> str:
+    """`INSERT INTO table (names) VALUES (…)` with the driver's positional placeholders."""
+    quote = dialect.identifier_preparer.quote
+    placeholder = "?" if dialect.name == "sqlite" else "%s"
+    return (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join(placeholder for _ in names)})"
     )
 
 
@@ -105,16 +113,14 @@ def insert_tuples_ignoring_duplicates(
     database's work (a replay inserts a million)."""
     if not rows:
         return
-    names = ", ".join(columns)
-    if conn.dialect.name == "sqlite":
-        values = ", ".join("?" for _ in columns)
-        sql = f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({values})"
-    else:
-        values = ", ".join("%s" for _ in columns)
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({values})"
-        sql = (
-            sql.replace("INSERT", "INSERT IGNORE", 1)
-            if is_mysql(conn)
-            else (sql + " ON CONFLICT DO NOTHING")
-        )
-    conn.exec_driver_sql(sql, list(rows))
+    conn.exec_driver_sql(_ignoring(table, tuple(columns), conn.dialect), list(rows))
+
+
+@functools.lru_cache(maxsize=256)
+def _ignoring(table: sa.Table, names: tuple[str, ...], dialect: sa.Dialect) -> str:
+    insert = _insert(table, names, dialect)
+    if dialect.name == "sqlite":
+        return insert.replace("INSERT", "INSERT OR IGNORE", 1)
+    if dialect.name in MYSQL_DIALECTS:
+        return insert.replace("INSERT", "INSERT IGNORE", 1)
+    return f"{insert} ON CONFLICT DO NOTHING"
