@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +43,7 @@ from domain.records import IssueEventRecord
 from infra.database import create_database_engine
 from projections.audit_history import HistoryEntry, history_entry, iso_z
 from projections.audited_issue import AuditedIssue
-from projections.issue_event_reading import Record
+from projections.issue_event_reading import Record, batch_positions
 from projections.lookup import issue_row, issue_view
 from projections.lookup_tables import MYSQL_TABLE_OPTIONS, key_string, long_text
 from projections.upserts import insert_tuples_ignoring_duplicates, raise_offsets
@@ -210,20 +209,16 @@ class AuditStore:
         Each partition's next offset becomes the highest record offset + 1, or the value in
         `next_offsets` when further.
         """
-        by_partition: dict[int, list[Record]] = defaultdict(list)
-        positions: dict[int, int] = {}
-        for record in records:
-            by_partition[record.partition].append(record)
-            positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
-        for partition, offset in (next_offsets or {}).items():
-            positions[partition] = max(positions.get(partition, 0), offset)
+        positions = batch_positions(records, next_offsets or {})
         if not positions:
             return 0
         tables = self._tables
         with self._engine.begin() as conn:
             stored = self._stored_positions(conn, tables, projection, topic)
             moving = {p: n for p, n in positions.items() if n > stored.get(p, 0)}
-            arriving = [r for p in sorted(moving) for r in by_partition.get(p, [])]
+            arriving = sorted(
+                (r for r in records if r.partition in moving), key=lambda r: r.partition
+            )
             new = self._new_records(conn, tables, arriving)
             insert_tuples_ignoring_duplicates(
                 conn, tables.events, _EVENT_COLUMNS, [_event_row(r) for r in new]

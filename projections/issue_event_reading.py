@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -35,6 +35,17 @@ class Record(NamedTuple):
     def of(cls, partition: int, offset: int, event: IssueEventRecord) -> Record:
         """The record of `event` as the fold writes it."""
         return cls(partition, offset, event, encode_issue_event(event).decode())
+
+
+def batch_positions(records: Sequence[Record], next_offsets: Mapping[int, int]) -> dict[int, int]:
+    """Where a batch leaves each partition: past its last record, or at `next_offsets` when
+    that is further (records the consumer skipped: undecodable values, transaction markers)."""
+    positions: dict[int, int] = {}
+    for record in records:
+        positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
+    for partition, offset in next_offsets.items():
+        positions[partition] = max(positions.get(partition, 0), offset)
+    return positions
 
 
 def reader_clients(

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from domain.records import IssueEventRecord
 from projections.generations import GenerationRegistry
-from projections.issue_event_reading import Record
+from projections.issue_event_reading import Record, batch_positions
 from projections.lookup import folded_inputs, iso_utc, issue_row, issue_view, latest_events
 from projections.lookup_retention import apply_retention
 from projections.lookup_tables import (
@@ -152,11 +152,7 @@ class LookupStore:
         `generation` (the live one when None); `GenerationRetired` when it was replaced,
         with nothing written. Returns how many issue rows changed.
         """
-        positions: dict[int, int] = {}
-        for record in records:
-            positions[record.partition] = max(positions.get(record.partition, 0), record.offset + 1)
-        for partition, offset in (next_offsets or {}).items():
-            positions[partition] = max(positions.get(partition, 0), offset)
+        positions = batch_positions(records, next_offsets or {})
         events = [record.event for record in records]
         latest = latest_events(events)
         if not positions and not latest:
