@@ -4,7 +4,8 @@ Workers share `alerts`, `ticks` and `interactions` through one consumer group wh
 assignment gives a member the same partition number of all three, so one worker owns a
 channel's every input (DESIGN.md invariant 1). For each partition it owns, a
 `PartitionOwner` folds batches, one Kafka transaction each, with its own transactional
-producer.
+producer; its `PartitionLane` queues what the consumer reads for it and folds it in its own
+task, so the partitions fold side by side and none waits on another's transaction.
 
 Taking a partition over, in this order: the partition's producer is initialised, which fences
 the previous owner and aborts a transaction it left open; the consumer group's committed
@@ -30,13 +31,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import KafkaError
 
 from agents.channel_actors import ChannelActors
 from agents.fold_state import read_partition_state, split_positions
 from agents.inputs import InputRecord
 from agents.issue_table import alerting_settings_of
 from agents.metrics import PARTITIONS_OWNED
+from agents.partition_lane import BATCH_RECORDS, RETRY_SECONDS, PartitionLane, one_line
 from agents.partition_owner import PartitionOwner, WorkerTopics, transactional_producer
 from domain.alerting import OFF, AlertingSettings
 from domain.routing import RouteTable
@@ -44,10 +46,6 @@ from infra.kafka_clients import KafkaConnection
 from infra.metrics import ConsumerLag
 
 log = logging.getLogger("alertfold.fold")
-
-# Records taken from the consumer at once: a batch is folded per partition in one transaction.
-BATCH_RECORDS = 5000
-RETRY_SECONDS = 1.0
 
 
 class FoldWorker:
@@ -75,7 +73,7 @@ class FoldWorker:
         self._tick_seconds = tick_seconds
         self._alerting = alerting
         self._session_timeout_ms = session_timeout_ms
-        self.owners: dict[int, PartitionOwner] = {}
+        self.lanes: dict[int, PartitionLane] = {}
         self._released: dict[int, PartitionOwner] = {}
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -84,7 +82,7 @@ class FoldWorker:
 
     @property
     def partitions_owned(self) -> list[int]:
-        return sorted(self.owners)
+        return sorted(self.lanes)
 
     async def run(self) -> None:
         consumer = await self._connected_consumer()
@@ -94,11 +92,11 @@ class FoldWorker:
         try:
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=100, max_records=BATCH_RECORDS)
+                # Records read while partitions change hands wait for the new lanes: a taken
+                # partition's first records may come before its lane exists.
                 async with self._lock:
-                    failed = await self._fold(consumer, batch)
+                    self._hand_out(batch)
                 await self._lag.observe(consumer)
-                if failed:
-                    await self._pause(RETRY_SECONDS)
         finally:
             self.ready = False
             self._lag.clear()
@@ -106,90 +104,64 @@ class FoldWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await clock
             async with self._lock:
-                await self._close(self.owners, self._released)
+                owners = await self._stop_lanes(self.lanes.values())
+                self.lanes = {}
+                await self._close(owners, self._released)
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await consumer.stop()
 
     async def stop(self) -> None:
         self._stopping.set()
 
-    # -- folding -------------------------------------------------------------------------
-
-    async def _fold(
-        self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Any]]
-    ) -> bool:
-        """Fold every owned partition with records or a due tick; True when one failed."""
+    def _hand_out(self, batch: Mapping[TopicPartition, list[Any]]) -> None:
+        """Each owned partition's records to its lane, the input topics in a fixed order."""
         records: dict[int, list[InputRecord]] = {}
         for topic in self._topics.inputs.all:
             for tp, messages in batch.items():
                 if tp.topic == topic:
-                    records.setdefault(tp.partition, []).extend(
-                        InputRecord(
-                            m.topic, m.partition, m.offset, m.key, m.value, m.timestamp / 1000
-                        )
-                        for m in messages
-                    )
-        for partition, owner in self.owners.items():
-            if partition in records:
-                records[partition] = _not_yet_folded(consumer, owner, records[partition])
-        work = [
-            (owner, records.get(partition, []))
-            for partition, owner in self.owners.items()
-            if records.get(partition) or owner.tick_due is not None
-        ]
-        results = await asyncio.gather(
-            *(self._fold_partition(consumer, owner, rs) for owner, rs in work)
-        )
-        return not all(results)
+                    records.setdefault(tp.partition, []).extend(map(InputRecord.consumed, messages))
+        for partition, read in records.items():
+            lane = self.lanes.get(partition)
+            if lane is not None:
+                lane.offer(read)
 
-    async def _fold_partition(
-        self, consumer: AIOKafkaConsumer, owner: PartitionOwner, records: list[InputRecord]
-    ) -> bool:
-        try:
-            await owner.fold(records)
-            return True
-        except ProducerFenced:
-            log.warning(
-                "partition %d: another worker took it over; leaving it until it is given back",
-                owner.partition,
-            )
-            self.owners.pop(owner.partition, None)
-            PARTITIONS_OWNED.set(len(self.owners))
-            await owner.close()
-            return True
-        except Exception as error:
-            log.warning(
-                "partition %d: folding %d record(s) failed, nothing of them committed "
-                "(retrying): %s",
-                owner.partition,
-                len(records),
-                _one_line(error),
-            )
-            _rewind(consumer, records)
-            return False
+    async def _fenced(self, owner: PartitionOwner) -> None:
+        """Another worker took the partition over: this one leaves it until it is given back."""
+        lane = self.lanes.get(owner.partition)
+        if lane is not None and lane.owner is owner:
+            del self.lanes[owner.partition]
+            PARTITIONS_OWNED.set(len(self.lanes))
+        await owner.close()
 
     # -- partitions coming and going -----------------------------------------------------
 
     async def released(self, revoked: Iterable[TopicPartition]) -> None:
         """The group takes partitions back; the batch in progress finished first."""
         async with self._lock:
-            for partition in {tp.partition for tp in revoked}:
-                owner = self.owners.pop(partition, None)
-                if owner is not None:
-                    self._released[partition] = owner
+            partitions = {tp.partition for tp in revoked}
+            leaving = [self.lanes.pop(p) for p in partitions if p in self.lanes]
+            self._released.update(await self._stop_lanes(leaving))
 
     async def assigned(
         self, consumer: AIOKafkaConsumer, assigned: Iterable[TopicPartition]
     ) -> None:
         partitions = sorted({tp.partition for tp in assigned})
         async with self._lock:
+            # Lanes left running (a revocation not heard of) hand their owners over too.
+            self._released.update(await self._stop_lanes(self.lanes.values()))
+            self.lanes = {}
             gone = {p: o for p, o in self._released.items() if p not in partitions}
             await self._close(gone)
             started = time.monotonic()
             owners = await asyncio.gather(*(self._take(consumer, p) for p in partitions))
             self._released.clear()
-            self.owners = {owner.partition: owner for owner in owners}
-            PARTITIONS_OWNED.set(len(self.owners))
+            self.lanes = {
+                owner.partition: PartitionLane(
+                    owner, consumer, topics=self._topics.inputs.all, on_fenced=self._fenced
+                )
+                for owner in owners
+            }
+            PARTITIONS_OWNED.set(len(self.lanes))
             self.ready = True
         log.info(
             "worker owns partitions %s (taken over in %.1fs)",
@@ -211,7 +183,7 @@ class FoldWorker:
                 log.warning(
                     "partition %d: taking it over failed (%s); retrying in %.0fs",
                     partition,
-                    _one_line(error),
+                    one_line(error),
                     backoff,
                 )
                 await self._pause(backoff)
@@ -273,6 +245,12 @@ class FoldWorker:
             owner.tick_due = self._clock()
         return owner
 
+    async def _stop_lanes(self, lanes: Iterable[PartitionLane]) -> dict[int, PartitionOwner]:
+        """Each lane stopped once its batch in progress is done; their owners, still open."""
+        stopping = list(lanes)
+        await asyncio.gather(*(lane.close() for lane in stopping))
+        return {lane.owner.partition: lane.owner for lane in stopping}
+
     async def _close(self, *groups: dict[int, PartitionOwner]) -> None:
         for group in groups:
             for owner in group.values():
@@ -290,8 +268,8 @@ class FoldWorker:
         while not self._stopping.is_set():
             await self._pause(self._tick_seconds)
             now = self._clock()
-            for owner in list(self.owners.values()):
-                owner.clock_reads(now)
+            for lane in list(self.lanes.values()):
+                lane.clock_reads(now)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -318,7 +296,7 @@ class FoldWorker:
             except KafkaError as error:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await consumer.stop()
-                log.warning("cannot reach Kafka (%s); retrying in %.0fs", _one_line(error), backoff)
+                log.warning("cannot reach Kafka (%s); retrying in %.0fs", one_line(error), backoff)
                 await self._pause(backoff)
                 backoff = min(backoff * 2, 30.0)
         return None
@@ -339,43 +317,3 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         await self._worker.assigned(self._consumer, assigned)
-
-
-def _not_yet_folded(
-    consumer: AIOKafkaConsumer, owner: PartitionOwner, records: list[InputRecord]
-) -> list[InputRecord]:
-    """The records past the owner's positions; the others were folded already.
-
-    The consumer may read from before where the fold stands: a partition taken over without
-    the group's offsets (Kafka forgot them) is reset to the beginning by the consumer itself
-    while it is assigned, whatever the worker seeks. Such records are dropped here, and the
-    consumer sent ahead to the position, so nothing is folded twice."""
-    positions = {topic: owner.position(topic) for topic in {r.topic for r in records}}
-    ahead: dict[str, int] = {}
-    kept = []
-    for record in records:
-        position = positions[record.topic]
-        if position is not None and record.offset < position:
-            ahead[record.topic] = position
-        else:
-            kept.append(record)
-    for topic, position in ahead.items():
-        if not any(r.topic == topic for r in kept):
-            consumer.seek(TopicPartition(topic, owner.partition), position)
-    return kept
-
-
-def _rewind(consumer: AIOKafkaConsumer, records: list[InputRecord]) -> None:
-    """Read the batch's records again: nothing of them was committed."""
-    first: dict[TopicPartition, int] = {}
-    for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        first[tp] = min(first.get(tp, record.offset), record.offset)
-    for tp, offset in first.items():
-        with contextlib.suppress(Exception):
-            consumer.seek(tp, offset)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
