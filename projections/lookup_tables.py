@@ -139,6 +139,8 @@ def lookup_tables(generation: int) -> LookupTables:
         # The id breaks ties in every order the views sort by: in the index, no sort is left.
         sa.Index(f"ix_issues{suffix}_channel_updated_id", "channel_id", "updated_at", "id"),
         sa.Index(f"ix_issues{suffix}_channel_correlation", "channel_id", "correlation_id"),
+        # `?correlation_id=` without a channel ("where did my alert go?").
+        sa.Index(f"ix_issues{suffix}_correlation", "correlation_id"),
         sa.Index(f"ix_issues{suffix}_status_updated_at", "status", "updated_at"),
         sa.Index(f"ix_issues{suffix}_updated_id", "updated_at", "id"),
         sa.Index(f"ix_issues{suffix}_opened_id", "opened_at", "id"),
