@@ -146,6 +146,15 @@ class Product:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         return Memory(_kib(fields["VmRSS"]) * 1024, _kib(fields["VmHWM"]) * 1024)
 
+    def cpu_seconds(self) -> float:
+        """The processor time the running parts have used so far (user and system)."""
+        ticks = 0
+        for process in self.processes.values():
+            stat = Path(f"/proc/{process.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()  # after the command's name
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def check_alive(self) -> None:
         """Fail at once, with its log, when a part of the product has died."""
         for part, process in self.processes.items():
