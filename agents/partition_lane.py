@@ -82,9 +82,8 @@ class PartitionLane:
                 self._consumer.seek(TopicPartition(topic, self.owner.partition), expected)
         if taken:
             self._work.set()
-            if len(self._queued) >= PAUSE_AT and not self._paused:
-                self._consumer.pause(*self._partitions)
-                self._paused = True
+            if len(self._queued) >= PAUSE_AT:
+                self._hold(True)
 
     def clock_reads(self, now: datetime) -> None:
         self.owner.clock_reads(now)
@@ -129,10 +128,19 @@ class PartitionLane:
     def _take(self) -> list[InputRecord]:
         records = self._queued[:BATCH_RECORDS]
         del self._queued[:BATCH_RECORDS]
-        if self._paused and len(self._queued) < BATCH_RECORDS:
-            self._consumer.resume(*self._partitions)
-            self._paused = False
+        if len(self._queued) < BATCH_RECORDS:
+            self._hold(False)
         return records
+
+    def _hold(self, held: bool) -> None:
+        """Pause or resume reading the partition (revoked meanwhile, it is neither)."""
+        if held != self._paused:
+            with contextlib.suppress(Exception):
+                if held:
+                    self._consumer.pause(*self._partitions)
+                else:
+                    self._consumer.resume(*self._partitions)
+            self._paused = held
 
     async def _fold(self, records: list[InputRecord]) -> _Outcome:
         try:
@@ -167,9 +175,7 @@ class PartitionLane:
             self._next[topic] = offset
             with contextlib.suppress(Exception):
                 self._consumer.seek(TopicPartition(topic, self.owner.partition), offset)
-        if self._paused:
-            self._consumer.resume(*self._partitions)
-            self._paused = False
+        self._hold(False)
 
 
 class _Outcome(Enum):
