@@ -38,11 +38,12 @@ from agents.fold_state import read_partition_state, split_positions
 from agents.inputs import InputRecord
 from agents.issue_table import alerting_settings_of
 from agents.metrics import PARTITIONS_OWNED
-from agents.partition_lane import BATCH_RECORDS, RETRY_SECONDS, PartitionLane, one_line
+from agents.partition_lane import BATCH_RECORDS, RETRY_SECONDS, PartitionLane
 from agents.partition_owner import PartitionOwner, WorkerTopics, transactional_producer
 from domain.alerting import OFF, AlertingSettings
 from domain.routing import RouteTable
 from infra.kafka_clients import KafkaConnection
+from infra.logs import one_line
 from infra.metrics import ConsumerLag
 
 log = logging.getLogger("alertfold.fold")

@@ -28,6 +28,7 @@ from aiokafka.errors import ProducerFenced
 
 from agents.inputs import InputRecord
 from agents.partition_owner import PartitionOwner
+from infra.logs import one_line
 
 log = logging.getLogger("alertfold.fold")
 
@@ -182,8 +183,3 @@ class _Outcome(Enum):
     COMMITTED = "committed"
     FAILED = "failed"
     FENCED = "fenced"
-
-
-def one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -49,3 +49,10 @@ def configure_logging(level: str, process: str, log_format: LogFormat = "text") 
         # reach logs (alert webhook URLs, whatever monitoring systems put in alerts).
         for payload_logger in _RECORD_PAYLOAD_LOGGERS:
             logging.getLogger(payload_logger).setLevel(logging.INFO)
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line and at most 300 characters (its type's name when it has
+    no message): what a log line about a failure that is retried can afford to repeat."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from projections.issue_event_reading import one_line
+from infra.logs import one_line
 from projections.issue_event_sink import Chore, PositionsMoved, SinkClosed
 
 log = logging.getLogger("projections.issue_event_reader")

@@ -44,13 +44,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from infra.kafka_clients import KafkaConnection
+from infra.logs import one_line
 from infra.metrics import ConsumerLag
 from projections.catching_up import CatchingUp
 from projections.chore_schedule import ChoreSchedule
 from projections.issue_event_reading import (
     Record,
     decode_records,
-    one_line,
     reader_clients,
     stop_consumer,
     topic_partitions,

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from domain.records import IssueEventRecord
 from infra.kafka_clients import KafkaConnection
+from infra.logs import one_line
 from wire.envelope import UndecodableInput
 from wire.issue_events import decode_issue_event, encode_issue_event
 
@@ -129,8 +130,3 @@ def decode_records(
                 continue
             records.append(Record(tp.partition, message.offset, event, text))
     return records, skipped
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -29,8 +29,8 @@ from multiprocessing.synchronize import Event
 from typing import Protocol
 
 from infra.kafka_clients import KafkaConnection
+from infra.logs import one_line
 from projections.issue_event_reader import IssueEventReader, IssueEventSink
-from projections.issue_event_reading import one_line
 from projections.replay_reading import ReplaySinks
 
 log = logging.getLogger(__name__)

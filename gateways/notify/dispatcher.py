@@ -47,8 +47,8 @@ from gateways.notify.sending import (
 )
 from gateways.notify.services import SenderFactory, default_senders
 from infra.kafka_clients import KafkaConnection
+from infra.logs import one_line
 from projections.issue_event_reader import IssueEventReader
-from projections.issue_event_reading import one_line
 from wire.notification_dead_letters import UndeliveredNotification
 
 log = logging.getLogger(__name__)
