@@ -6,7 +6,9 @@ transactionally written topic. A page refreshes from the lookup view, which lags
 little, so a change is announced only once the view holds the event's version (or after
 `settle_seconds`, should the projector be slow or down), and a page never re-reads the old
 state and misses the new one. Pages subscribe with a bounded queue each: a page that does
-not keep up is told "everything changed" instead of holding the process's memory.
+not keep up is told "everything changed" instead of holding the process's memory. Of each
+event only the issue id and version are read (every API process reads every event, and a
+full decode would validate a snapshot nobody here looks at).
 """
 
 from __future__ import annotations
@@ -22,12 +24,9 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from infra.kafka_clients import KafkaConnection
-from projections.issue_event_reading import (
-    decode_records,
-    reader_clients,
-    stop_consumer,
-    topic_partitions,
-)
+from projections.issue_event_reading import reader_clients, stop_consumer, topic_partitions
+from wire.envelope import UndecodableInput
+from wire.issue_events import changed_issue
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +92,9 @@ class IssueFeed:
             await consumer.seek_to_end(*assignment)
             while True:
                 batch = await consumer.getmany(timeout_ms=self.poll_ms)
-                records, _ = decode_records(batch, "live updates")
-                for record in records:
-                    self.decided(record.event.issue_id, record.event.version)
+                for message in (m for messages in batch.values() for m in messages):
+                    with contextlib.suppress(UndecodableInput):  # not for pages to show
+                        self.decided(*changed_issue(message.value))
                 await self.announce_settled()
         finally:
             await stop_consumer(consumer)
@@ -109,10 +108,20 @@ class IssueFeed:
             waiting.version = max(waiting.version, version)
 
     async def announce_settled(self) -> None:
+        """Tell the pages of the changes the view holds (or that waited `settle_seconds`).
+
+        With no page open, changes are only kept until they would have settled, without
+        asking the view: a page opened meanwhile still hears of those its first view of the
+        issues may have missed, and an API nobody watches does not query for nobody."""
         if not self._waiting:
             return
-        held = await asyncio.to_thread(self.view_versions, list(self._waiting))
         now = time.monotonic()
+        if not self._pages:
+            for issue_id, waiting in list(self._waiting.items()):
+                if now - waiting.since >= self.settle_seconds:
+                    del self._waiting[issue_id]
+            return
+        held = await asyncio.to_thread(self.view_versions, list(self._waiting))
         settled = frozenset(
             issue_id
             for issue_id, waiting in self._waiting.items()

@@ -48,3 +48,25 @@ async def test_a_page_that_does_not_keep_up_is_told_everything_changed() -> None
             await asyncio.sleep(0)
             quick.get_nowait()
         assert slow.qsize() == 1 and slow.get_nowait() == frozenset({EVERYTHING})
+
+
+async def test_with_no_page_open_the_view_is_not_asked_and_changes_keep_until_they_settle() -> None:
+    asked: list[Collection[str]] = []
+
+    def held(issue_ids: Collection[str]) -> dict[str, int]:
+        asked.append(list(issue_ids))
+        return {}
+
+    feed = IssueFeed(KafkaConnection("unused:9092"), "issue-events", held, settle_seconds=60)
+    feed.decided("i-1", 1)
+    await feed.announce_settled()
+    assert asked == []
+    async with feed.subscription() as page:  # a page opened within the settle time hears of it
+        await feed.announce_settled()
+        assert asked == [["i-1"]]
+        assert page.empty()
+    feed.settle_seconds = 0
+    await feed.announce_settled()
+    async with feed.subscription() as page:  # settled while nobody watched: forgotten
+        await feed.announce_settled()
+        assert asked == [["i-1"]]
