@@ -119,9 +119,11 @@ def render_issue(
     if buttons:
         bottom.append({"type": "actions", "block_id": "alertfold-actions", "elements": buttons})
     fields = _fields(issue, markup)
-    if text_length(top + fields + bottom) > BLOCKS_TEXT_BUDGET - _CUT_NOTE_ROOM:
+    used = text_length(top + fields + bottom)
+    if used > BLOCKS_TEXT_BUDGET - _CUT_NOTE_ROOM:
         fields = [_note("The alert's fields do not fit in a Slack message and are not shown.")]
-    room = BLOCKS_TEXT_BUDGET - text_length(top + fields + bottom)
+        used = text_length(top + fields + bottom)
+    room = BLOCKS_TEXT_BUDGET - used
     summary = _summary(issue)
     mentions = " ".join(issue.mentions) if _mentioning(issue) else ""
     return RenderedMessage(
