@@ -104,8 +104,10 @@ class ReadMarks:
         return self._folded
 
     async def _poll(self) -> None:
-        while self._waiting:
+        while True:
             await asyncio.sleep(self.POLL_S)
+            if not self._waiting:
+                return
             try:
                 self._folded, self._failure = self._reader.folded(self._topic), None
             except Exception as exc:
