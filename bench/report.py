@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.figures import Figure
+from bench.replay import database_kind
 
-PACKAGES = ("aiokafka", "fastapi", "uvicorn", "httpx", "SQLAlchemy", "pydantic")
+PACKAGES = ("aiokafka", "fastapi", "uvicorn", "httpx", "aiohttp", "SQLAlchemy", "pydantic")
 SETUP_KEYS_SHOWN = 5
 
 
@@ -31,12 +32,19 @@ def environment(broker: str, quick: bool, partitions: int) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "broker": broker,
         "partitions": partitions,
-        "database": "SQLite (the default DATABASE_URL)",
+        "database": _database(),
         "quick": quick,
         # Other work on the machine shows here: figures from a busy machine are lower bounds.
         "load_average_1_5_15_min_at_end": [round(x, 2) for x in os.getloadavg()],
         "versions": versions,
     }
+
+
+def _database() -> str:
+    """The replay and views benchmarks take another database when asked; the rest SQLite."""
+    chosen = os.environ.get("ALERTFOLD_BENCH_DATABASE_URL")
+    default = "SQLite (the default DATABASE_URL)"
+    return f"{default}; replay and views: {database_kind(chosen)}" if chosen else default
 
 
 def relate_to_floor(figures: Sequence[Figure]) -> None:
