@@ -57,7 +57,7 @@ def issue_events(count: int) -> Iterator[tuple[bytes, bytes]]:
 
 def run(ctx: BenchContext) -> list[Figure]:
     count = ctx.size(1_000_000, 5_000)
-    database = os.environ.get("ALERTFOLD_BENCH_DATABASE_URL")
+    database = chosen_database()
     env = {"DATABASE_URL": database} if database else {}
     with ctx.product("replay", **env) as product:
         product.create_topics()
@@ -106,6 +106,12 @@ def run(ctx: BenchContext) -> list[Figure]:
         ),
         Figure("replay", "same, wall time incl. start-up", count / wall, "events/s", setup=setup),
     ]
+
+
+def chosen_database() -> str | None:
+    """The database the replay and views benchmarks write to instead of the default SQLite:
+    `ALERTFOLD_BENCH_DATABASE_URL`, an empty PostgreSQL or MySQL database."""
+    return os.environ.get("ALERTFOLD_BENCH_DATABASE_URL") or None
 
 
 def database_kind(url: str | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.figures import Figure
-from bench.replay import database_kind
+from bench.replay import chosen_database, database_kind
 
 PACKAGES = ("aiokafka", "fastapi", "uvicorn", "httpx", "aiohttp", "SQLAlchemy", "pydantic")
 SETUP_KEYS_SHOWN = 5
@@ -42,7 +42,7 @@ def environment(broker: str, quick: bool, partitions: int) -> dict[str, Any]:
 
 def _database() -> str:
     """The replay and views benchmarks take another database when asked; the rest SQLite."""
-    chosen = os.environ.get("ALERTFOLD_BENCH_DATABASE_URL")
+    chosen = chosen_database()
     default = "SQLite (the default DATABASE_URL)"
     return f"{default}; replay and views: {database_kind(chosen)}" if chosen else default
 

@@ -27,7 +27,7 @@ from bench.context import BenchContext
 from bench.figures import Figure, Target
 from bench.kafka_io import produce, wait_for_total
 from bench.profiling import Profiler
-from bench.replay import database_kind
+from bench.replay import chosen_database, database_kind
 from bench.stats import milliseconds, percentile
 from harness.product import Product
 from harness.waiting import eventually
@@ -55,7 +55,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     issues = ctx.size(10_000, 500)
     channels = issues // ISSUES_PER_CHANNEL
     seconds = ctx.size(10, 2)
-    database = os.environ.get("ALERTFOLD_BENCH_DATABASE_URL")
+    database = chosen_database()
     workers = os.environ.get("ALERTFOLD_BENCH_API_WORKERS", "2")
     env = {"ALERTFOLD_TICK_SECONDS": "0", "ALERTFOLD_API_WORKERS": workers}
     if database:
